@@ -1,0 +1,1 @@
+"""Benchmark peers: REF-1 written in other agent-based simulators."""

@@ -1,0 +1,1 @@
+"""The day loop: state as columns, one method per phase, sampling of rare events."""

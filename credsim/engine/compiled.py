@@ -1,0 +1,155 @@
+"""A validated regime turned into the arrays and tables the day loop reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
+
+NO_LIMIT = np.iinfo(np.int16).max
+KINDS = ("infraction", "speech", "purchase", "debt")
+
+
+def _rollout_day(rollout: list[Rollout]) -> np.ndarray:
+    """First active day for [rural, urban] (a huge day where never active)."""
+    out = np.array([10**9, 10**9], dtype=np.int64)
+    for r in rollout:
+        for u in ((0, 1) if r.region == "all" else ((1,) if r.region == "urban" else (0,))):
+            out[u] = min(out[u], r.day)
+    return out
+
+
+@dataclass
+class Compiled:
+    """Everything the engine needs from a regime, as plain numbers."""
+
+    regime: Regime
+    provinces: tuple[str, ...]
+    groups: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        r = self.regime
+        self.behaviours = [b.name for b in r.behaviours]
+        self.sources = [s.name for s in r.sources]
+        self.rules = [x.key for x in r.rules]
+        self.tiers = [t.name for t in r.tiers] or ["all"]
+        self.privileges = [p.name for p in r.privileges]
+        self.sanctions = [s.name for s in r.sanctions]
+        self.score_min, self.score_max, self.score_initial = r.score.min, r.score.max, r.score.initial
+        # Tier k holds scores >= tier_min[k] (top first); the last tier has no lower bound.
+        mins = [t.min for t in r.tiers[:-1]]
+        self.tier_bounds = np.array(sorted(mins), dtype=np.int64)  # ascending, for searchsorted
+        self.n_tiers = len(self.tiers)
+        # behaviours
+        self.kind = np.array([KINDS.index(b.kind) for b in r.behaviours])
+        # [behaviour, urban, child] rate factors
+        self.place_factor = np.ones((len(r.behaviours), 2, 2))
+        for i, b in enumerate(r.behaviours):
+            self.place_factor[i, 0, :] = b.rural_factor
+            self.place_factor[i, 1, :] = b.urban_factor
+            if b.adults_only:
+                self.place_factor[i, :, 1] = 0.0
+        # sources: who observes what, with which probability
+        self.observers: list[list[tuple[int, float]]] = [[] for _ in r.behaviours]
+        for si, s in enumerate(r.sources):
+            for bname, p in s.observes.items():
+                self.observers[self.behaviours.index(bname)].append((si, p))
+        nprov = len(self.provinces)
+        self.coverage = np.ones((len(r.sources), nprov, 2))
+        self.source_rollout = np.zeros((len(r.sources), 2), dtype=np.int64)
+        self.false_match = np.zeros((len(r.sources), 8, 2))  # [source, group, sex]
+        for si, s in enumerate(r.sources):
+            self.coverage[si, :, 0] = s.coverage_rural
+            self.coverage[si, :, 1] = s.coverage_urban
+            for pname, f in s.coverage_province.items():
+                self.coverage[si, self.provinces.index(pname), :] *= f
+            self.source_rollout[si] = _rollout_day(s.rollout)
+            for g in range(8):
+                gname = self.groups[g] if g < len(self.groups) else None
+                fm = s.false_match * s.false_match_group.get(gname, 1.0) if gname else 0.0
+                self.false_match[si, g, 0] = min(1.0, fm)
+                self.false_match[si, g, 1] = min(1.0, fm * s.false_match_female)
+        # rules by behaviour
+        self.rules_of: list[list[int]] = [[] for _ in r.behaviours]
+        for ri, x in enumerate(r.rules):
+            self.rules_of[self.behaviours.index(x.behaviour)].append(ri)
+        self.rule_delta = np.array([x.delta for x in r.rules], dtype=np.int64)
+        self.rule_sanction = np.array(
+            [self.sanctions.index(x.sanction) if x.sanction else -1 for x in r.rules], dtype=np.int64
+        )
+        self.rule_rollout = np.array([_rollout_day(x.rollout) for x in r.rules], dtype=np.int64).reshape(-1, 2)
+        # privileges: daily attempt probability [privilege, urban], and who attempts
+        self.attempt_rate = np.array(
+            [[p.attempts_rural / 365.0, p.attempts_urban / 365.0] for p in r.privileges]
+        ).reshape(-1, 2)
+        self.attempt_who = [p.who for p in r.privileges]
+        # sanctions
+        ns = len(r.sanctions)
+        self.sanction_tier = np.array(
+            [self.tiers.index(s.tier) if s.tier else -1 for s in r.sanctions], dtype=np.int64
+        )
+        self.own_mask = np.zeros(256, dtype=np.uint16)  # sanction bits -> privileges denied
+        self.spill_mask = np.zeros((256, 2), dtype=np.uint16)  # spill bits, child -> privileges
+        priv_bits = np.zeros(ns, dtype=np.uint16)
+        spill_house = np.zeros(ns, dtype=np.uint16)
+        spill_child = np.zeros(ns, dtype=np.uint16)
+        for k, s in enumerate(r.sanctions):
+            for p in s.privileges:
+                priv_bits[k] |= 1 << self.privileges.index(p)
+            for p in s.spillover.get("household", []):
+                spill_house[k] |= 1 << self.privileges.index(p)
+            for p in s.spillover.get("children", []):
+                spill_child[k] |= 1 << self.privileges.index(p)
+        for bits in range(256):
+            for k in range(ns):
+                if bits >> k & 1:
+                    self.own_mask[bits] |= priv_bits[k]
+                    self.spill_mask[bits, 0] |= spill_house[k]
+                    self.spill_mask[bits, 1] |= spill_house[k] | spill_child[k]
+        self.spill_house, self.spill_child = spill_house, spill_child
+        self.has_spillover = bool((spill_house | spill_child).any())
+        self.duration = np.array([s.duration for s in r.sanctions], dtype=np.int64)
+        self.renewal = [s.renewal for s in r.sanctions]
+        self.permanent = np.array([s.permanent for s in r.sanctions], dtype=bool)
+        self.ceiling = np.array(
+            [s.ceiling if s.ceiling is not None else NO_LIMIT for s in r.sanctions], dtype=np.int64
+        )
+        self.lifetime_ceiling = int(self.ceiling.min()) if ns else NO_LIMIT
+        # tier threshold a tier-triggered sanction is measured against (lowest score not in it)
+        self.sanction_threshold = np.array(
+            [self._upper(int(t)) if t >= 0 else 0 for t in self.sanction_tier], dtype=np.int64
+        )
+        # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
+        a = r.adaptation
+        know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]
+        self.adapt = np.ones((len(KINDS), 3))
+        # general deterrence per unit share of the province sanctioned, by kind
+        self.province_sensitivity = np.zeros(len(KINDS))
+        if a.enabled:
+            # Knowing the rules sharpens deterrence of scored acts; not knowing them chills
+            # speech more broadly (an assumption, stated in the model description).
+            fear = 2.0 - know
+            self.adapt[0] = [1, 1 - a.deterrence_household * know, 1 - a.deterrence_own * know]
+            self.adapt[3] = self.adapt[0]
+            self.adapt[1] = [
+                1,
+                1 - min(1.0, a.chilling_household * fear),
+                1 - min(1.0, a.chilling_own * fear),
+            ]
+            self.adapt[2] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
+            self.province_sensitivity[:] = a.province_sensitivity * np.array([know, fear, 0, know])
+        self.adapt_max = self.adapt.max(axis=1)
+        self.adaptation = a.enabled
+        self.green = [(self.tiers.index(g.tier), g.uses_per_year / 365.0) for g in r.green_lanes]
+
+    def _upper(self, tier: int) -> int:
+        """The lowest score that is above tier ``tier`` (tiers are listed top first)."""
+        return int(self.regime.tiers[tier - 1].min) if tier > 0 else self.score_max + 1
+
+    def tier_of(self, score: np.ndarray) -> np.ndarray:
+        """Tier index (0 = top) of each score."""
+        return (len(self.tier_bounds) - np.searchsorted(self.tier_bounds, score, side="right")).astype(
+            np.int64
+        )

@@ -1,0 +1,669 @@
+"""One shard of citizens run day by day: state as columns, phases as a list.
+
+The day is ``behave -> sense -> share -> score -> tier -> sanction -> attempt -> redress ->
+adapt`` (``PHASES``). Each phase touches only the citizens involved in that day's events:
+acts are sampled by geometric skips within propensity buckets and thinned, records and
+sanction expiries wait in day buckets, and the per-day metrics are kept up to date
+incrementally, so a citizen with no event costs nothing that day.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from credsim.engine.compiled import Compiled
+from credsim.engine.sampling import bernoulli_positions, propensity_buckets, stream
+from credsim.ledger import Ledger
+from credsim.metrics import DayMetrics
+from credsim.population import DEMO_BITS, Population
+
+PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "redress", "adapt")
+
+# flags bits
+HEAD, EVER, PERMANENT, WRONGFUL = 1, 2, 4, 8
+_EMPTY = np.empty(0, dtype=np.int64)
+_LOWBIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
+
+
+def _bits(demo: np.ndarray, what: str) -> np.ndarray:
+    shift, width = DEMO_BITS[what]
+    return ((demo >> shift) & ((1 << width) - 1)).astype(np.int64)
+
+
+@dataclass
+class Records:
+    """Records of one day, as parallel columns."""
+
+    citizen: np.ndarray = field(default_factory=lambda: _EMPTY)
+    actor: np.ndarray = field(default_factory=lambda: _EMPTY)
+    behaviour: np.ndarray = field(default_factory=lambda: _EMPTY)
+    source: np.ndarray = field(default_factory=lambda: _EMPTY)
+    mis: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+
+    @staticmethod
+    def concat(parts: list[Records]) -> Records:
+        if not parts:
+            return Records()
+        if len(parts) == 1:
+            return parts[0]
+        return Records(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                         ("citizen", "actor", "behaviour", "source", "mis")))
+
+
+class Shard:
+    """The state of one shard and its day loop."""
+
+    def __init__(self, c: Compiled, pop: Population, seed: int, shard: int, offset: int,
+                 days: int, ledger: Ledger):
+        self.c, self.pop, self.seed, self.shard, self.offset = c, pop, seed, shard, offset
+        self.days, self.ledger = days, ledger
+        n = self.n = pop.n
+        # --- core state: 16 bytes per citizen -------------------------------------------
+        self.score = np.full(n, c.score_initial, dtype=np.int16)  # 2
+        self.sanction = np.zeros(n, dtype=np.uint8)  # 1, bit k: under sanction k
+        self.spill = np.zeros(n, dtype=np.uint8)  # 1, bit k: a relative's sanction k applies
+        self.flags = np.where(pop.head, HEAD, 0).astype(np.uint8)  # 1
+        self.level = np.zeros(n, dtype=np.uint8)  # 1, adaptation: 0 none, 1 household, 2 own
+        self.denied_ever = np.zeros(n, dtype=np.uint8)  # 1, bit p: ever denied privilege p
+        self.demo = pop.demo  # 2
+        self.propensity = pop.propensity  # 2 (float16)
+        self.order, self.bounds, self.top = propensity_buckets(pop.propensity)  # 4 (int32)
+        pop.head = None  # the flag bit holds it now
+        # --- sparse state ---------------------------------------------------------------
+        self.mis_points: dict[int, int] = {}  # citizen -> score points from misattributed records
+        self.until: dict[int, int] = {}  # citizen * 8 + sanction -> expiry day
+        self.expiries: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.lifts: dict[int, list[np.ndarray]] = defaultdict(list)
+        self.pending: dict[int, list[Records]] = defaultdict(list)
+        self.redress_due: dict[int, list[tuple]] = defaultdict(list)
+        self.restricted_ids = _EMPTY
+        self.province = None  # decoded lazily for group metrics
+        self.prov_factor = np.ones((4, len(c.provinces)))
+        self.streams = {name: stream(seed, shard, name) for name in self._stream_names()}
+        self.m = DayMetrics(c, pop, days)
+        self.m.start(self.score)
+        self.timings = dict.fromkeys(PHASES, 0.0)
+        self.day = 0
+        self._today_records: list[Records] = []
+        self._touched: list[np.ndarray] = []
+        self._last_row: list[tuple[np.ndarray, np.ndarray]] = []
+        self._rule_starts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def _stream_names(self) -> list[str]:
+        c = self.c
+        names = [f"behave/{b}" for b in c.behaviours] + [f"sense/{s}" for s in c.sources]
+        names += ["attempt", "redress", "sanction", "green"]
+        return names
+
+    # ------------------------------------------------------------------ helpers
+    def gid(self, local: np.ndarray) -> np.ndarray:
+        """Global citizen ids of local indices."""
+        return local.astype(np.int64) + self.offset
+
+    def child(self, ids: np.ndarray) -> np.ndarray:
+        return _bits(self.demo[ids], "age") == 0
+
+    def household_ranges(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """[start, end) of each citizen's household (members are contiguous)."""
+        start = ids.astype(np.int64).copy()
+        todo = (self.flags[start] & HEAD) == 0
+        while todo.any():
+            start[todo] -= 1
+            todo = (self.flags[start] & HEAD) == 0
+        end = ids.astype(np.int64) + 1
+        todo = end < self.n
+        todo[todo] = (self.flags[end[todo]] & HEAD) == 0
+        while todo.any():
+            end[todo] += 1
+            more = end < self.n
+            todo &= more
+            todo[todo] = (self.flags[end[todo]] & HEAD) == 0
+        return start, end
+
+    def members(self, ids: np.ndarray) -> np.ndarray:
+        """All members of the households of ``ids`` (unique, sorted)."""
+        if ids.size == 0:
+            return _EMPTY
+        s, e = self.household_ranges(np.unique(ids))
+        s, idx = np.unique(s, return_index=True)
+        e = e[idx]
+        lens = e - s
+        return np.repeat(s - np.cumsum(lens) + lens, lens) + np.arange(lens.sum())
+
+    # ------------------------------------------------------------------ the day
+    def run_day(self, day: int) -> None:
+        self.day = day
+        self.m.begin_day()
+        for name in PHASES:
+            t = time.perf_counter()
+            getattr(self, f"phase_{name}")(day)
+            self.timings[name] += time.perf_counter() - t
+        self.m.end_day(day)
+
+    def phase_behave(self, day: int) -> None:
+        """Sample each behaviour's acts exactly: candidates by geometric skips, then thinning."""
+        c, self._acts = self.c, []
+        for b, name in enumerate(c.behaviours):
+            rng = self.streams[f"behave/{name}"]
+            rate = self.c.regime.behaviours[b].rate
+            kind = c.kind[b]
+            uses_m = c.regime.behaviours[b].propensity
+            flat = (not uses_m and np.all(c.place_factor[b] == 1.0) and c.adapt_max[kind] == 1.0
+                    and c.province_sensitivity[kind] == 0.0)
+            if flat:
+                acts = bernoulli_positions(rng, self.n, rate)
+                self._acts.append(acts)
+                self.m.add(f"acts_{name}", acts.size)
+                self.m.add(f"baseline_acts_{name}", acts.size)
+                continue
+            fmax = c.place_factor[b].max() * c.adapt_max[kind]
+            parts, base = [], 0
+            buckets = zip(self.bounds[:-1], self.bounds[1:], self.top) if uses_m else [(0, self.n, 1.0)]
+            for start, end, top in buckets:
+                q = min(1.0, rate * float(top) * fmax)
+                pos = bernoulli_positions(rng, int(end - start), q)
+                if pos.size == 0:
+                    continue
+                ids = self.order[start + pos].astype(np.int64) if uses_m else pos
+                u = rng.random(ids.size) * q
+                demo = self.demo[ids]
+                p = rate * c.place_factor[b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)]
+                if uses_m:
+                    p = p * self.propensity[ids]
+                base += int(np.count_nonzero(u < p))
+                if c.adaptation:
+                    p = p * c.adapt[kind][self.level[ids]] * self.prov_factor[kind][_bits(demo, "province")]
+                parts.append(ids[u < p])
+            acts = np.sort(np.concatenate(parts)) if parts else _EMPTY
+            self._acts.append(acts)
+            self.m.add(f"acts_{name}", acts.size)
+            self.m.add(f"baseline_acts_{name}", base)
+
+    def phase_sense(self, day: int) -> None:
+        """Sources record acts where they cover the citizen; cameras sometimes misidentify."""
+        c, out = self.c, []
+        for b, acts in enumerate(self._acts):
+            for si, p in c.observers[b]:
+                rng = self.streams[f"sense/{c.sources[si]}"]
+                if acts.size == 0:
+                    continue
+                demo = self.demo[acts]
+                urban = _bits(demo, "urban")
+                prov = _bits(demo, "province")
+                prob = p * c.coverage[si, prov, urban] * (day >= c.source_rollout[si, urban])
+                u = rng.random(acts.size)
+                hit = u < prob
+                rec = acts[hit]
+                if rec.size == 0:
+                    continue
+                self.m.add(f"records_source_{c.sources[si]}", rec.size)
+                mis = np.zeros(rec.size, dtype=bool)
+                citizen = rec
+                fm = c.false_match[si]
+                if fm.any():
+                    d = demo[hit]
+                    mis = rng.random(rec.size) < fm[_bits(d, "group"), _bits(d, "sex")]
+                    if mis.any():
+                        pr = prov[hit][mis]
+                        lo, hi = self.pop.province_start[pr], self.pop.province_start[pr + 1]
+                        size = hi - lo
+                        look = lo + (rng.random(pr.size) * (size - 1)).astype(np.int64)
+                        look = look + (look >= rec[mis])  # never the actor
+                        ok = size > 1
+                        citizen = rec.copy()
+                        citizen[np.flatnonzero(mis)[ok]] = look[ok]
+                        mis[np.flatnonzero(mis)[~ok]] = False
+                r = Records(citizen, rec, np.full(rec.size, b), np.full(rec.size, si), mis)
+                if not c.regime.sources[si].shares:
+                    continue
+                delay = c.regime.sources[si].delay
+                if delay:
+                    self.pending[day + delay].append(r)
+                else:
+                    out.append(r)
+        self._today_records = out
+
+    def phase_share(self, day: int) -> None:
+        """Records reach the score from sharing sources, delayed ones on the day they arrive."""
+        self._records = Records.concat(self._today_records + self.pending.pop(day, []))
+        r = self._records
+        if r.citizen.size:
+            for b in np.unique(r.behaviour):
+                self.m.add(f"records_{self.c.behaviours[b]}", int(np.count_nonzero(r.behaviour == b)))
+            nmis = int(r.mis.sum())
+            if nmis:
+                self.m.add("misattributed", nmis)
+                self.m.group_flow("misattributed", r.citizen[r.mis])
+
+    def phase_score(self, day: int) -> None:
+        """Apply each rule to its records, one record at a time per citizen, clamped."""
+        c, r = self.c, self._records
+        self._touched, self._last_row, self._rule_starts = [], [], []
+        if r.citizen.size == 0:
+            return
+        for b in np.unique(r.behaviour):
+            sel = np.flatnonzero(r.behaviour == b)
+            for ri in c.rules_of[b]:
+                urban = _bits(self.demo[r.citizen[sel]], "urban")
+                active = sel[day >= c.rule_rollout[ri, urban]]
+                if active.size == 0:
+                    continue
+                self._apply_rule(day, ri, active)
+
+    def _apply_rule(self, day: int, ri: int, sel: np.ndarray) -> None:
+        c, r = self.c, self._records
+        delta = int(c.rule_delta[ri])
+        cit = r.citizen[sel]
+        # occurrence rank of each record within its citizen, so that repeated records of the
+        # same citizen apply one after another
+        o = np.argsort(cit, kind="stable")
+        sc = cit[o]
+        first = np.r_[True, sc[1:] != sc[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(sc.size) - np.repeat(starts, np.diff(np.r_[starts, sc.size]))
+        for k in range(int(rank.max()) + 1):
+            take = sel[o[rank == k]]
+            ids = r.citizen[take]
+            before = self.score[ids].astype(np.int64)
+            if delta:
+                cap = np.where(self.flags[ids] & PERMANENT, c.lifetime_ceiling, c.score_max)
+                after = np.clip(before + delta, c.score_min, np.minimum(cap, c.score_max))
+                self.score[ids] = after
+                self.m.score_change(before, after)
+                mis = r.mis[take]
+                if mis.any():
+                    for cid, d in zip(ids[mis].tolist(), (after - before)[mis].tolist()):
+                        self.mis_points[cid] = self.mis_points.get(cid, 0) + d
+            else:
+                after = before
+            rows = self.ledger.add(
+                "record", day, self.gid(ids), source=r.source[take], rule=ri,
+                delta=after - before, before=before, after=after, misattributed=r.mis[take],
+                other=np.where(r.mis[take], self.gid(r.actor[take]), -1),
+            )
+            self._touched.append(ids)
+            self._last_row.append((ids, rows))
+            if c.rule_sanction[ri] >= 0:
+                self._rule_starts.append((ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take]))
+            red = c.regime.rules[ri].redress
+            if red is not None and delta:
+                self._demand(day, ids, ("rule", ri), rows, after - before)
+
+    def phase_tier(self, day: int) -> None:
+        """Tiers of the citizens whose score changed today (counts are kept incrementally)."""
+        if self._touched:
+            t = np.unique(np.concatenate(self._touched))
+            self._tier_ids, self._tier_of = t, self.c.tier_of(self.score[t])
+        else:
+            self._tier_ids, self._tier_of = _EMPTY, _EMPTY
+
+    # ------------------------------------------------------------------ sanctions
+    def phase_sanction(self, day: int) -> None:
+        """Expiries are reviewed, accepted redress lifts, then new listings start."""
+        c = self.c
+        due = self.expiries.pop(day, [])
+        if due:
+            keys = np.unique(np.concatenate(due))
+            keys = keys[np.array([self.until.get(k) == day for k in keys.tolist()], dtype=bool)]
+            if keys.size:
+                ids, k = keys // 8, keys % 8
+                renew = np.zeros(keys.size, dtype=bool)
+                for kk in np.unique(k):
+                    sel = k == kk
+                    rule = c.renewal[kk]
+                    if rule == "always" or c.permanent[kk]:
+                        renew[sel] = True
+                    elif rule == "if_still_in_tier" and c.sanction_tier[kk] >= 0:
+                        renew[sel] = c.tier_of(self.score[ids[sel]]) >= c.sanction_tier[kk]
+                    renew[sel] |= (self.flags[ids[sel]] & PERMANENT) > 0
+                if renew.any():
+                    self._schedule(day, ids[renew], k[renew])
+                    self.ledger.add("sanction_renew", day, self.gid(ids[renew]), sanction=k[renew],
+                                    before=self.score[ids[renew]], after=self.score[ids[renew]])
+                    self.m.add("sanctions_renewed", int(renew.sum()))
+                    self._set_wrongful(ids[renew], k[renew])
+                if (~renew).any():
+                    self._end(day, ids[~renew], k[~renew])
+        lifts = self.lifts.pop(day, [])
+        if lifts:
+            keys = np.unique(np.concatenate(lifts))
+            keys = keys[np.array([k in self.until for k in keys.tolist()], dtype=bool)]
+            if keys.size:
+                ids, k = keys // 8, keys % 8
+                # accepted redress restores a tier-triggered citizen to the tier's threshold
+                th = c.sanction_threshold[k]
+                raise_to = (c.sanction_tier[k] >= 0) & (self.score[ids] < th)
+                if raise_to.any():
+                    rid = ids[raise_to]
+                    before = self.score[rid].astype(np.int64)
+                    after = th[raise_to]
+                    self.score[rid] = after
+                    self.m.score_change(before, after)
+                    self.ledger.add("refund", day, self.gid(rid), sanction=k[raise_to],
+                                    delta=after - before, before=before, after=after)
+                self._end(day, ids, k)
+        # new listings: tier-triggered for citizens whose score changed, and rule-triggered
+        starts: list[tuple] = []
+        tier_k = np.flatnonzero(c.sanction_tier >= 0)
+        if tier_k.size and self._tier_ids.size:
+            ids, tiers = self._tier_ids, self._tier_of
+            last_ids = np.concatenate([a for a, _ in self._last_row])
+            last_rows = np.concatenate([b for _, b in self._last_row])
+            o = np.argsort(last_ids, kind="stable")
+            pos = np.searchsorted(last_ids[o], ids, side="right") - 1
+            cause = last_rows[o][pos]
+            for k in tier_k:
+                new = (tiers >= c.sanction_tier[k]) & ((self.sanction[ids] >> k) & 1 == 0)
+                if new.any():
+                    starts.append((ids[new], np.full(int(new.sum()), k), cause[new],
+                                   np.zeros(int(new.sum()), dtype=bool)))
+        for ids, k, rows, mis in self._rule_starts:
+            new = (self.sanction[ids] >> k.astype(np.uint8)) & 1 == 0
+            if new.any():
+                starts.append((ids[new], k[new], rows[new], mis[new]))
+        if starts:
+            ids = np.concatenate([s[0] for s in starts])
+            k = np.concatenate([s[1] for s in starts]).astype(np.int64)
+            cause = np.concatenate([s[2] for s in starts])
+            mis = np.concatenate([s[3] for s in starts])
+            _, first = np.unique(ids * 8 + k, return_index=True)
+            self._start(day, ids[first], k[first], cause[first], mis[first])
+
+    def _schedule(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
+        end = day + self.c.duration[k]
+        keys = ids.astype(np.int64) * 8 + k
+        self.until.update(zip(keys.tolist(), end.tolist()))
+        for e in np.unique(end):
+            if e < self.days:
+                self.expiries[int(e)].append(keys[end == e])
+
+    def _status(self, ids: np.ndarray) -> np.ndarray:
+        """[restricted, spillover_only, wrongful] of each citizen, as 0/1 columns."""
+        own = self.sanction[ids] != 0
+        return np.stack([
+            own,
+            ~own & (self.spill[ids] != 0),
+            own & ((self.flags[ids] & WRONGFUL) != 0),
+        ], axis=1).astype(np.int64)
+
+    def _set_wrongful(self, ids: np.ndarray, k: np.ndarray, mis_cause: np.ndarray | None = None) -> None:
+        """A listing is wrongful if it would not stand without misattributed records."""
+        c = self.c
+        th = c.sanction_threshold[k]
+        mp = np.array([self.mis_points.get(i, 0) for i in ids.tolist()], dtype=np.int64)
+        by_tier = (c.sanction_tier[k] >= 0) & (self.score[ids].astype(np.int64) - mp >= th)
+        wrong = by_tier if mis_cause is None else by_tier | mis_cause
+        before = self._status(ids)
+        self.flags[ids[wrong]] |= WRONGFUL
+        self.m.status_change(ids, before, self._status(ids))
+
+    def _start(self, day: int, ids: np.ndarray, k: np.ndarray, cause: np.ndarray, mis: np.ndarray) -> None:
+        c = self.c
+        before = self._status(ids)
+        self.sanction[ids] |= (1 << k).astype(np.uint8)
+        new_ever = (self.flags[ids] & EVER) == 0
+        self.m.add("ever_sanctioned", int(np.unique(ids[new_ever]).size))
+        self.flags[ids] |= EVER
+        perm = c.permanent[k]
+        if perm.any():
+            pid = ids[perm]
+            fresh = pid[(self.flags[pid] & PERMANENT) == 0]
+            self.m.add("permanent", int(np.unique(fresh).size))
+            self.flags[pid] |= PERMANENT
+            cap = c.ceiling[k[perm]]
+            over = self.score[pid] > cap
+            if over.any():
+                oid = pid[over]
+                b = self.score[oid].astype(np.int64)
+                a = np.minimum(b, cap[over])
+                self.score[oid] = a
+                self.m.score_change(b, a)
+                self.ledger.add("ceiling", day, self.gid(oid), sanction=k[perm][over], delta=a - b,
+                                before=b, after=a)
+        self.m.status_change(ids, before, self._status(ids))
+        self._schedule(day, ids, k)
+        rows = self.ledger.add("sanction_start", day, self.gid(ids), sanction=k, before=self.score[ids],
+                               after=self.score[ids], misattributed=mis, cause=cause)
+        self.m.add("sanctions_started", ids.size)
+        self.m.sanctioned(k, +1)
+        self._set_wrongful(ids, k, mis)
+        self.restricted_ids = np.union1d(self.restricted_ids, ids)
+        # adaptation: the citizen, and the household that saw it
+        if c.adaptation:
+            fam = self.members(ids)
+            self.m.level_change(self.level[fam], np.maximum(self.level[fam], 1))
+            self.level[fam] = np.maximum(self.level[fam], 1)
+            self.m.level_change(self.level[ids], np.full(ids.size, 2))
+            self.level[ids] = 2
+        if c.has_spillover:
+            self._spillover(day, ids)
+        for kk in np.unique(k):
+            red = c.regime.sanctions[kk].redress
+            if red is not None:
+                sel = k == kk
+                self._demand(day, ids[sel], ("sanction", int(kk)), rows[sel], None)
+
+    def _end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
+        before = self._status(ids)
+        self.sanction[ids] &= ~(1 << k).astype(np.uint8)
+        for key in (ids.astype(np.int64) * 8 + k).tolist():
+            self.until.pop(key, None)
+        still = self.sanction[ids] != 0
+        self.flags[ids[~still]] &= ~np.uint8(WRONGFUL)
+        self.m.status_change(ids, before, self._status(ids))
+        self.m.sanctioned(k, -1)
+        self.m.add("sanctions_ended", ids.size)
+        self.ledger.add("sanction_end", day, self.gid(ids), sanction=k, before=self.score[ids],
+                        after=self.score[ids])
+        if self.c.has_spillover:
+            self._spillover(day, ids)
+
+    def _spillover(self, day: int, ids: np.ndarray) -> None:
+        """Recompute which relatives' sanctions apply to each member of these households."""
+        c = self.c
+        fam = self.members(ids)
+        if fam.size == 0:
+            return
+        start, _ = self.household_ranges(fam)
+        # per-bit counts of sanctions held in each household, minus the member's own
+        house_bits = np.zeros(fam.size, dtype=np.uint8)
+        hh, inv = np.unique(start, return_inverse=True)
+        for k in range(len(c.sanctions)):
+            has = ((self.sanction[fam] >> k) & 1).astype(np.int64)
+            total = np.bincount(inv, weights=has, minlength=hh.size)[inv]
+            others = (total - has) > 0
+            child = self.child(fam)
+            applies = (c.spill_house[k] > 0) | (child & (c.spill_child[k] > 0))
+            house_bits |= ((others & applies).astype(np.uint8) << k)
+        before = self._status(fam)
+        old = self.spill[fam]
+        self.spill[fam] = house_bits
+        self.m.status_change(fam, before, self._status(fam))
+        began = (old == 0) & (house_bits != 0)
+        ended = (old != 0) & (house_bits == 0)
+        if began.any():
+            self.ledger.add("spillover_start", day, self.gid(fam[began]),
+                            sanction=_LOWBIT[house_bits[began]])
+            self.restricted_ids = np.union1d(self.restricted_ids, fam[began])
+        if ended.any():
+            self.ledger.add("spillover_end", day, self.gid(fam[ended]))
+
+    # ------------------------------------------------------------------ attempts
+    def phase_attempt(self, day: int) -> None:
+        """Restricted citizens try their privileges; every denied attempt is counted."""
+        c = self.c
+        if not c.privileges:
+            return
+        rng = self.streams["attempt"]
+        ids = self.restricted_ids
+        if ids.size:
+            ids = ids[(self.sanction[ids] | self.spill[ids]) != 0]
+            self.restricted_ids = ids
+        denied_total = np.zeros(len(c.privileges), dtype=np.int64)
+        if ids.size:
+            demo = self.demo[ids]
+            urban = _bits(demo, "urban")
+            child = _bits(demo, "age") == 0
+            own = c.own_mask[self.sanction[ids]]
+            spill = c.spill_mask[self.spill[ids], child.astype(np.int64)]
+            mask = own | spill
+            u = rng.random((len(c.privileges), ids.size))
+            for p, name in enumerate(c.privileges):
+                who = c.attempt_who[p]
+                eligible = ((mask >> p) & 1).astype(bool)
+                if who == "adults":
+                    eligible &= ~child
+                elif who == "children":
+                    eligible &= child
+                hit = eligible & (u[p] < c.attempt_rate[p, urban])
+                if not hit.any():
+                    continue
+                who_ids = ids[hit]
+                denied_total[p] = who_ids.size
+                self.m.add(f"denied_{name}", who_ids.size)
+                by_spill = ((own[hit] >> p) & 1) == 0
+                self.m.add("denied_spillover", int(by_spill.sum()))
+                self.m.group_flow("denied", who_ids)
+                fresh = ((self.denied_ever[who_ids] >> p) & 1) == 0
+                self.m.add(f"denied_citizens_{name}", int(fresh.sum()))
+                self.denied_ever[who_ids] |= np.uint8(1 << p)
+                self.ledger.add("denied", day, self.gid(who_ids), privilege=p,
+                                before=self.score[who_ids], after=self.score[who_ids])
+        # attempts by everyone else succeed; their number is drawn in aggregate
+        restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
+        for p, name in enumerate(c.privileges):
+            allowed = self.m.eligible[p] - restricted
+            n_ok = rng.binomial(np.maximum(allowed, 0), c.attempt_rate[p]).sum()
+            self.m.add(f"attempts_{name}", int(n_ok + denied_total[p]))
+        for t, rate in c.green:
+            self.m.add("benefits", int(rng.binomial(self.m.tier_at_or_above(t), rate)))
+
+    # ------------------------------------------------------------------ redress
+    def _demand(self, day: int, ids: np.ndarray, target: tuple, rows: np.ndarray,
+                delta: np.ndarray | None) -> None:
+        """Make a redress demand; compliers are scheduled for the day they comply."""
+        c = self.c
+        red = (c.regime.sanctions[target[1]].redress if target[0] == "sanction"
+               else c.regime.rules[target[1]].redress)
+        rng = self.streams["redress"]
+        self.m.add("redress_demands", ids.size)
+        self.ledger.add("redress_demand", day, self.gid(ids),
+                        sanction=target[1] if target[0] == "sanction" else -1,
+                        rule=target[1] if target[0] == "rule" else -1, cause=rows)
+        comply = rng.random(ids.size) < red.comply
+        if not comply.any():
+            return
+        wait = rng.geometric(min(1.0, 1.0 / red.respond_days), int(comply.sum()))
+        due = day + wait
+        d = None if delta is None else np.asarray(delta)[comply]
+        for w in np.unique(due):
+            if w < self.days:
+                sel = due == w
+                self.redress_due[int(w)].append(
+                    (target, ids[comply][sel], rows[comply][sel], None if d is None else d[sel]))
+
+    def phase_redress(self, day: int) -> None:
+        """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""
+        c = self.c
+        rng = self.streams["redress"]
+        for target, ids, rows, delta in self.redress_due.pop(day, []):
+            kind, x = target
+            if kind == "sanction":
+                live = np.array([(i * 8 + x) in self.until for i in ids.tolist()], dtype=bool)
+                ids, rows = ids[live], rows[live]
+            if ids.size == 0:
+                continue
+            red = c.regime.sanctions[x].redress if kind == "sanction" else c.regime.rules[x].redress
+            self.m.add("redress_complied", ids.size)
+            sk, rk = (x, -1) if kind == "sanction" else (-1, x)
+            self.ledger.add("redress_complied", day, self.gid(ids), sanction=sk, rule=rk, cause=rows)
+            ok = rng.random(ids.size) < red.accept
+            if (~ok).any():
+                self.ledger.add("redress_rejected", day, self.gid(ids[~ok]), sanction=sk, rule=rk,
+                                cause=rows[~ok])
+            if not ok.any():
+                continue
+            self.m.add("redress_accepted", int(ok.sum()))
+            self.ledger.add("redress_accepted", day, self.gid(ids[ok]), sanction=sk, rule=rk,
+                            cause=rows[ok])
+            if kind == "sanction":
+                when = day + red.delay
+                keys = ids[ok].astype(np.int64) * 8 + x
+                if red.delay == 0:
+                    self.lifts[day + 1].append(keys)
+                elif when < self.days:
+                    self.lifts[when].append(keys)
+            else:
+                rid, d = ids[ok], delta[ok]
+                b = self.score[rid].astype(np.int64)
+                cap = np.where(self.flags[rid] & PERMANENT, c.lifetime_ceiling, c.score_max)
+                a = np.clip(b - d, c.score_min, np.minimum(cap, c.score_max))
+                self.score[rid] = a
+                self.m.score_change(b, a)
+                self.ledger.add("refund", day, self.gid(rid), rule=x, delta=a - b, before=b, after=a,
+                                cause=rows[ok])
+
+    def phase_adapt(self, day: int) -> None:
+        """General deterrence: the share of one's province under sanction lowers rates."""
+        c = self.c
+        if not c.adaptation or not c.province_sensitivity.any():
+            return
+        share = self.m.province_restricted_share()
+        self.prov_factor = np.exp(-np.outer(c.province_sensitivity, share))
+
+    # ------------------------------------------------------------------ output
+    def citizens_table(self, fraction: float = 1.0):
+        """The final state of (a sample of) the shard's citizens as an Arrow table."""
+        import pyarrow as pa
+
+        from credsim.ledger import citizen_hash
+        from credsim.regime.schema import AGE_BANDS, SEX
+
+        c = self.c
+        gid = self.gid(np.arange(self.n))
+        keep = np.ones(self.n, dtype=bool) if fraction >= 1.0 else citizen_hash(gid) < fraction
+        idx = np.flatnonzero(keep)
+        head = (self.flags & HEAD) != 0
+        house = self.gid(np.maximum.accumulate(np.where(head, np.arange(self.n), 0)))
+
+        def cat(codes: np.ndarray, names) -> pa.Array:
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
+
+        demo = self.demo[idx]
+        score = self.score[idx]
+        cols = {
+            "citizen": gid[idx],
+            "household": house[idx],
+            "head": head[idx],
+            "sex": cat(_bits(demo, "sex"), SEX),
+            "age_band": cat(_bits(demo, "age"), AGE_BANDS),
+            "region": cat(_bits(demo, "urban"), ("rural", "urban")),
+            "province": cat(_bits(demo, "province"), c.provinces),
+            "group": cat(_bits(demo, "group"), c.groups),
+            "propensity": self.propensity[idx].astype(np.float32),
+            "score": score,
+            "tier": cat(c.tier_of(score), c.tiers),
+            "misattributed_points": np.array([self.mis_points.get(i, 0) for i in idx.tolist()], dtype=np.int16)
+            if self.mis_points else np.zeros(idx.size, dtype=np.int16),
+        }
+        for k, name in enumerate(c.sanctions):
+            cols[f"sanction_{name}"] = ((self.sanction[idx] >> k) & 1).astype(bool)
+        cols["restricted"] = self.sanction[idx] != 0
+        cols["spillover"] = self.spill[idx] != 0
+        cols["wrongful"] = cols["restricted"] & ((self.flags[idx] & WRONGFUL) != 0)
+        cols["ever_sanctioned"] = (self.flags[idx] & EVER) != 0
+        cols["permanent"] = (self.flags[idx] & PERMANENT) != 0
+        cols["adaptation"] = cat(self.level[idx], ("none", "household", "own"))
+        for p, name in enumerate(c.privileges):
+            cols[f"denied_{name}"] = ((self.denied_ever[idx] >> p) & 1).astype(bool)
+        return pa.table(cols)
+
+    def core_bytes(self) -> int:
+        """Bytes per citizen of the dense state the day loop keeps."""
+        arrays = (self.score, self.sanction, self.spill, self.flags, self.level, self.denied_ever,
+                  self.demo, self.propensity, self.order)
+        return sum(a.nbytes for a in arrays)

@@ -1,0 +1,1 @@
+"""Shipped regime presets (TOML files)."""

@@ -1,0 +1,275 @@
+"""The regime language: pydantic models of a regime file, validated strictly.
+
+A regime says which behaviours citizens have, which sources record them, how each record
+moves the score (rules), which tiers the score puts a citizen in, which sanctions follow and
+which privileges they deny, how redress works, how citizens adapt and what they know of the
+rules. Every component is a table with a ``name``; unknown keys are rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Day = Annotated[int, Field(ge=0, le=100_000)]
+Points = Annotated[int, Field(ge=-30_000, le=30_000)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+SEX = ("male", "female")
+AGE_BANDS = ("0-14", "15-59", "60-64", "65+")
+REGIONS = ("urban", "rural")
+TRANSPARENCY_KNOWLEDGE = {"secret": 0.2, "partial": 0.6, "published": 1.0}
+
+
+class Strict(BaseModel):
+    """Base: unknown keys are errors, values are validated on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Score(Strict):
+    """The score every citizen starts with and the bounds it is clamped to."""
+
+    initial: Points = 1000
+    min: Points = 0
+    max: Points = 1300
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Score:
+        if not self.min <= self.initial <= self.max:
+            raise ValueError(f"need min <= initial <= max, got {self.min}, {self.initial}, {self.max}")
+        return self
+
+
+class Behaviour(Strict):
+    """Something citizens do, at a base daily probability scaled by their propensity."""
+
+    name: Name
+    kind: Literal["infraction", "speech", "purchase", "debt"] = "infraction"
+    rate: Probability = Field(description="base daily probability per citizen")
+    propensity: bool = Field(True, description="scaled by the citizen's propensity multiplier")
+    urban_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
+    rural_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
+    adults_only: bool = Field(False, description="children (0-14) never do it")
+    label: str = ""
+
+
+class Rollout(Strict):
+    """From which day a source or rule is active in a region ("urban", "rural", "all")."""
+
+    region: Literal["all", "urban", "rural"] = "all"
+    day: Day = 0
+
+
+class Source(Strict):
+    """A data holder that records behaviours: camera, court, transit, social media..."""
+
+    name: Name
+    kind: Literal[
+        "camera", "court", "transit", "social_media", "purchase", "employer", "school", "generic"
+    ] = "generic"
+    observes: dict[Name, Probability] = Field(
+        description="behaviour name -> probability that one act is recorded where covered"
+    )
+    coverage_urban: Probability = 1.0
+    coverage_rural: Probability = 1.0
+    coverage_province: dict[str, Probability] = Field(
+        default_factory=dict, description="province name -> coverage multiplier"
+    )
+    delay: Annotated[int, Field(ge=0, le=365)] = 0
+    shares: bool = Field(True, description="records reach the score only if the source shares")
+    false_match: Probability = Field(
+        0.0, description="probability that a record is put on a lookalike (cameras)"
+    )
+    false_match_group: dict[str, Annotated[float, Field(ge=0, le=1000)]] = Field(
+        default_factory=dict, description="demographic group -> false-match rate multiplier"
+    )
+    false_match_female: Annotated[float, Field(ge=0, le=1000)] = Field(
+        1.0, description="false-match multiplier for women relative to men"
+    )
+    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()])
+    label: str = ""
+
+
+class Redress(Strict):
+    """A demand made of a citizen (delete, apologise, repay) and how it is judged."""
+
+    demand: Literal["apologise", "delete_posts", "repay", "appeal"] = "apologise"
+    comply: Probability = Field(0.5, description="probability the citizen complies")
+    respond_days: Annotated[float, Field(ge=1, le=3650)] = Field(
+        14, description="mean days until the citizen complies"
+    )
+    accept: Probability = Field(0.5, description="probability compliance is accepted (opaque)")
+    delay: Annotated[int, Field(ge=0, le=365)] = Field(
+        0, description="days from acceptance to effect (delisting)"
+    )
+
+
+class Rule(Strict):
+    """How a record of a behaviour moves the score, and the sanction it may start."""
+
+    name: Name | None = None
+    behaviour: Name
+    delta: Points = 0
+    sanction: Name | None = Field(None, description="a sanction this record starts directly")
+    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()])
+    redress: Redress | None = Field(None, description="a demand whose acceptance refunds delta")
+
+    @property
+    def key(self) -> str:
+        return self.name or self.behaviour
+
+
+class Tier(Strict):
+    """A band of the score; tiers are listed top first, each from its ``min`` upward."""
+
+    name: Name
+    min: Points | None = Field(None, description="lowest score in the tier; none for the last")
+    label: str = ""
+
+
+class Privilege(Strict):
+    """Something a citizen may try to do, which sanctions can deny."""
+
+    name: Name
+    attempts_urban: Annotated[float, Field(ge=0, le=365)] = Field(
+        1.0, description="attempts per citizen-year in cities"
+    )
+    attempts_rural: Annotated[float, Field(ge=0, le=365)] = Field(
+        0.5, description="attempts per citizen-year in the countryside"
+    )
+    who: Literal["all", "adults", "children"] = "adults"
+    label: str = ""
+
+
+class Sanction(Strict):
+    """A list a citizen is put on: by tier (score) or by a rule's record."""
+
+    name: Name
+    tier: Name | None = Field(None, description="tier (or any tier below it) that triggers it")
+    privileges: list[Name] = Field(default_factory=list)
+    duration: Annotated[int, Field(ge=1, le=36_500)] = 365
+    renewal: Literal["if_still_in_tier", "never", "always"] = "if_still_in_tier"
+    permanent: bool = Field(False, description="once untrustworthy, always restricted")
+    ceiling: Points | None = Field(None, description="score ceiling for life once listed")
+    spillover: dict[Literal["children", "household"], list[Name]] = Field(
+        default_factory=dict, description="family members -> privileges denied to them"
+    )
+    redress: Redress | None = None
+    label: str = ""
+
+
+class GreenLane(Strict):
+    """Rewards for a top tier: faster service, deposits waived; counted as benefits."""
+
+    tier: Name
+    uses_per_year: Annotated[float, Field(ge=0, le=365)] = 4.0
+    label: str = ""
+
+
+class Adaptation(Strict):
+    """How citizens change after sanctions they suffer or see (multipliers on rates)."""
+
+    enabled: bool = True
+    deterrence_own: Probability = Field(0.5, description="infraction cut after own sanction")
+    deterrence_household: Probability = Field(0.2, description="cut after a household sanction")
+    chilling_own: Probability = Field(0.7, description="posting cut after own sanction")
+    chilling_household: Probability = Field(0.3, description="posting cut after household's")
+    patriotic_boost: Annotated[float, Field(ge=0, le=5)] = Field(
+        0.5, description="rise in patriotic purchases after own sanction"
+    )
+    province_sensitivity: Annotated[float, Field(ge=0, le=1000)] = Field(
+        20.0, description="general deterrence per unit share of the province sanctioned"
+    )
+
+
+class Meta(Strict):
+    """Name, description and sources of the regime as a whole."""
+
+    name: Name = "custom"
+    description: str = ""
+    transparency: Literal["secret", "partial", "published"] = "published"
+    calibration: dict[str, float] = Field(default_factory=dict)
+
+
+class Regime(Strict):
+    """A whole regime, cross-checked: every reference names a declared component."""
+
+    regime: Meta = Field(default_factory=Meta)
+    score: Score = Field(default_factory=Score)
+    behaviours: list[Behaviour] = Field(min_length=1, max_length=64)
+    sources: list[Source] = Field(default_factory=list, max_length=32)
+    rules: list[Rule] = Field(default_factory=list, max_length=255)
+    tiers: list[Tier] = Field(default_factory=list, max_length=16)
+    privileges: list[Privilege] = Field(default_factory=list, max_length=8)
+    sanctions: list[Sanction] = Field(default_factory=list, max_length=8)
+    green_lanes: list[GreenLane] = Field(default_factory=list, max_length=8)
+    adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
+
+    @model_validator(mode="after")
+    def _references(self) -> Regime:
+        problems: list[str] = []
+
+        def unique(kind: str, names: list[str]) -> None:
+            seen: set[str] = set()
+            for n in names:
+                if n in seen:
+                    problems.append(f"{kind}: name {n!r} declared twice")
+                seen.add(n)
+
+        behaviours = [b.name for b in self.behaviours]
+        unique("behaviours", behaviours)
+        unique("sources", [s.name for s in self.sources])
+        unique("rules", [r.key for r in self.rules])
+        unique("tiers", [t.name for t in self.tiers])
+        unique("privileges", [p.name for p in self.privileges])
+        unique("sanctions", [s.name for s in self.sanctions])
+        tiers = [t.name for t in self.tiers]
+        privileges = [p.name for p in self.privileges]
+        sanctions = [s.name for s in self.sanctions]
+        for i, s in enumerate(self.sources):
+            for b in s.observes:
+                if b not in behaviours:
+                    problems.append(f"sources[{i}].observes: unknown behaviour {b!r}")
+        for i, r in enumerate(self.rules):
+            if r.behaviour not in behaviours:
+                problems.append(f"rules[{i}].behaviour: unknown behaviour {r.behaviour!r}")
+            if r.sanction is not None and r.sanction not in sanctions:
+                problems.append(f"rules[{i}].sanction: unknown sanction {r.sanction!r}")
+        for i, t in enumerate(self.tiers):
+            last = i == len(self.tiers) - 1
+            if t.min is None and not last:
+                problems.append(f"tiers[{i}].min: required for every tier but the last")
+            if i > 0 and t.min is not None and self.tiers[i - 1].min is not None:
+                if t.min >= self.tiers[i - 1].min:
+                    problems.append(
+                        f"tiers[{i}].min: tiers go from the top down, so {t.min} must be "
+                        f"below {self.tiers[i - 1].min}"
+                    )
+        for i, s in enumerate(self.sanctions):
+            if s.tier is not None and s.tier not in tiers:
+                problems.append(f"sanctions[{i}].tier: unknown tier {s.tier!r}")
+            if s.tier is not None and s.tier == tiers[0] and len(tiers) > 1:
+                problems.append(f"sanctions[{i}].tier: the top tier cannot trigger a sanction")
+            for p in s.privileges + [p for ps in s.spillover.values() for p in ps]:
+                if p not in privileges:
+                    problems.append(f"sanctions[{i}].privileges: unknown privilege {p!r}")
+            if s.tier is None and not any(r.sanction == s.name for r in self.rules):
+                problems.append(
+                    f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it"
+                )
+        for i, g in enumerate(self.green_lanes):
+            if g.tier not in tiers:
+                problems.append(f"green_lanes[{i}].tier: unknown tier {g.tier!r}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    # Lookups used by the engine and reports.
+    def index(self, kind: str, name: str) -> int:
+        """Position of the component called ``name`` in the list ``kind``."""
+        items = getattr(self, kind)
+        keys = [r.key if kind == "rules" else r.name for r in items]
+        return keys.index(name)

@@ -1,0 +1,191 @@
+"""The run folder: manifest, resolved regime, metrics, citizens, ledger; written atomically.
+
+A run folder is the one thing reports, the dashboard and ``explain`` read. ``Run`` opens one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from credsim import __version__
+from credsim.metrics import GROUP_METRICS, ShardMetrics, columns, dimension_labels
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file through a temporary name and a rename, so it is whole or absent."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+def write_table(table, path: Path) -> None:
+    """Write an Arrow table as Parquet, atomically."""
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+
+
+def platform_info() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "system": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def metrics_frame(c, m: ShardMetrics):
+    """One row per day: every count, plus the score mean and quantiles from the histogram."""
+    import pandas as pd
+
+    levels, flows = columns(c)
+    df = pd.DataFrame(m.rows, columns=levels + flows)
+    df.insert(0, "day", np.arange(len(df), dtype=np.int32))
+    n = df["citizens"].to_numpy()
+    df["score_mean"] = df["score_sum"] / np.maximum(n, 1)
+    width = -(-(c.score_max - c.score_min + 1) // m.hist.shape[1])
+    cum = np.cumsum(m.hist, axis=1)
+    for q in QUANTILES:
+        idx = (cum < (q * n)[:, None]).sum(axis=1)
+        df[f"score_p{int(q * 100):02d}"] = c.score_min + idx * width
+    for p in c.privileges:
+        df[f"denied_{p}_cumulative"] = df[f"denied_{p}"].cumsum()
+    return df
+
+
+def groups_frame(c, m: ShardMetrics):
+    """Long table: day, dimension, group, population and each group metric."""
+    import pandas as pd
+
+    labels = dimension_labels(c)
+    days, _, slots = m.groups.shape
+    day = np.repeat(np.arange(days), slots)
+    data = {
+        "day": day.astype(np.int32),
+        "dimension": np.tile([d for d, _ in labels], days),
+        "group": np.tile([g for _, g in labels], days),
+        "population": np.tile(m.group_population, days),
+    }
+    for j, name in enumerate(GROUP_METRICS):
+        data[name] = m.groups[:, j, :].ravel()
+    return pd.DataFrame(data)
+
+
+def headline(df, c) -> dict[str, Any]:
+    """The figures a reader asks first, at the last day."""
+    last = df.iloc[-1]
+    n = int(last["citizens"])
+    out: dict[str, Any] = {
+        "citizens": n,
+        "days": int(len(df)),
+        "score_mean": round(float(last["score_mean"]), 2),
+        "restricted": int(last["restricted"]),
+        "restricted_pct": round(100 * float(last["restricted"]) / max(n, 1), 4),
+        "ever_sanctioned": int(last["ever_sanctioned"]),
+        "wrongful": int(last["wrongful"]),
+        "spillover_only": int(last["spillover_only"]),
+        "misattributed_records": int(df["misattributed"].sum()),
+    }
+    for p in c.privileges:
+        out[f"denied_{p}"] = int(df[f"denied_{p}"].sum())
+        out[f"denied_citizens_{p}"] = int(last[f"denied_citizens_{p}"])
+    for kind, label in (("speech", "posts_vs_baseline"), ("infraction", "infractions_vs_baseline")):
+        names = [b.name for b in c.regime.behaviours if b.kind == kind]
+        base = sum(float(df[f"baseline_acts_{b}"].sum()) for b in names)
+        if base > 0:
+            acts = sum(float(df[f"acts_{b}"].sum()) for b in names)
+            out[label] = round(acts / base, 4)
+    out["benefits"] = int(df["benefits"].sum())
+    return out
+
+
+class Run:
+    """A finished (or interrupted) run, read from its folder."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        mf = self.path / "manifest.json"
+        if not mf.exists():
+            raise FileNotFoundError(f"{self.path}: not a credsim run folder (no manifest.json)")
+        self.manifest = json.loads(mf.read_text())
+        self._metrics = None
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return (f"Run({str(self.path)!r}, regime={m['regime']}, population={m['population']}, "
+                f"days={m['days']}, seed={m['seed']}, status={m['status']})")
+
+    @property
+    def complete(self) -> bool:
+        return self.manifest.get("status") == "complete"
+
+    @property
+    def metrics(self):
+        """Per-day metrics as a pandas DataFrame."""
+        if self._metrics is None:
+            import pandas as pd
+
+            self._metrics = pd.read_parquet(self.path / "metrics.parquet")
+        return self._metrics
+
+    @property
+    def groups(self):
+        """Per-day metrics by group (sex, age band, region, province, group)."""
+        import pandas as pd
+
+        return pd.read_parquet(self.path / "metrics_groups.parquet")
+
+    @property
+    def citizens(self):
+        """Final state of the citizens (or of the sample kept), as a DataFrame."""
+        import pandas as pd
+
+        return pd.read_parquet(self.path / "citizens.parquet")
+
+    def regime(self):
+        from credsim.regime.load import load_regime
+
+        return load_regime(self.path / "regime.toml")
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.manifest.get("headline", {})
+
+    def ledger(self, sql: str | None = None):
+        """The ledger as a DataFrame (optionally filtered by a DuckDB WHERE clause)."""
+        from credsim.query import query
+
+        where = f" WHERE {sql}" if sql else ""
+        return query(self.path, f"SELECT * FROM ledger{where} ORDER BY id")
+
+    def query(self, sql: str):
+        """DuckDB SQL over the views ``metrics``, ``groups``, ``citizens`` and ``ledger``."""
+        from credsim.query import query
+
+        return query(self.path, sql)
+
+    def explain(self, citizen: int) -> dict[str, Any]:
+        """One citizen's dossier: attributes, household, timeline, sanctions and why."""
+        from credsim.explain import dossier
+
+        return dossier(self, citizen)

@@ -1,0 +1,1 @@
+"""Shards and the executors that run them (in-process, local processes, Dask)."""

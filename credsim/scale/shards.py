@@ -1,0 +1,99 @@
+"""Cutting a population into shards and running one shard start to end.
+
+A shard is a contiguous range of citizen ids whose households are drawn whole inside it, from
+the run's seed and the shard's index, so a shard's result does not depend on where it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_SHARD_SIZE = 5_000_000
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Everything a worker needs to run one shard (small: no populations travel)."""
+
+    regime_json: str
+    seed: int
+    shard: int
+    offset: int
+    n: int
+    days: int
+    ledger_fraction: float
+    citizens_fraction: float
+    folder: str | None  # run folder (shared storage on a cluster)
+
+
+@dataclass
+class ShardResult:
+    """What a shard returns: metric arrays that merge by addition, and a few figures."""
+
+    shard: int
+    metrics: object  # credsim.metrics.ShardMetrics
+    timings: dict
+    core_bytes: int
+    ledger_rows: int
+    ledger_bytes: int
+    seconds: float
+
+
+def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
+    """(shard, offset, n) for each shard."""
+    size = shard_size or DEFAULT_SHARD_SIZE
+    return [(i, off, min(size, population - off)) for i, off in enumerate(range(0, population, size))]
+
+
+def run_shard(task: ShardTask, progress=None) -> ShardResult:
+    """Run one shard; write its ledger and citizen parts into the run folder."""
+    from credsim.engine.compiled import Compiled
+    from credsim.engine.sampling import stream
+    from credsim.engine.shard import Shard
+    from credsim.ledger import Ledger
+    from credsim.population import Census, synthesize
+    from credsim.regime.schema import Regime
+
+    t0 = time.perf_counter()
+    regime = Regime.model_validate(json.loads(task.regime_json))
+    census = Census.from_facts()
+    c = Compiled(regime, census.provinces, census.groups)
+    pop = synthesize(task.n, stream(task.seed, task.shard, "population"), census)
+    folder = Path(task.folder) if task.folder else None
+    names = {"sources": c.sources, "rules": c.rules, "sanctions": c.sanctions,
+             "privileges": c.privileges}
+    ledger = Ledger(task.ledger_fraction, task.shard, folder / "ledger" if folder else None, names)
+    shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
+    for day in range(task.days):
+        shard.run_day(day)
+        if progress is not None:
+            progress(1)
+    ledger.flush()
+    core = shard.core_bytes()
+    if folder is not None:
+        import pyarrow.parquet as pq
+
+        parts = folder / "parts"
+        parts.mkdir(parents=True, exist_ok=True)
+        table = shard.citizens_table(task.citizens_fraction)
+        tmp = parts / f"citizens-{task.shard:05d}.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        tmp.replace(parts / f"citizens-{task.shard:05d}.parquet")
+        m = shard.m.result()
+        tmp = parts / f"metrics-{task.shard:05d}.tmp.npz"
+        np.savez(tmp, rows=m.rows, hist=m.hist, groups=m.groups, group_population=m.group_population)
+        tmp.replace(parts / f"metrics-{task.shard:05d}.npz")
+    result = ShardResult(task.shard, shard.m.result(), dict(shard.timings), core, ledger.rows,
+                         ledger.bytes, time.perf_counter() - t0)
+    if folder is not None:
+        info = asdict(result)
+        info.pop("metrics")
+        tmp = folder / "parts" / f"done-{task.shard:05d}.tmp"
+        tmp.write_text(json.dumps(info))
+        tmp.replace(folder / "parts" / f"done-{task.shard:05d}.json")
+    return result
