@@ -172,6 +172,13 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
     import pyarrow.parquet as pq
 
     path = folder / "citizens.parquet"
+    if len(tasks) == 1:
+        import shutil
+
+        tmp = path.with_name(path.name + ".tmp")
+        shutil.copyfile(folder / "parts" / f"citizens-{tasks[0].shard:05d}.parquet", tmp)
+        tmp.replace(path)
+        return
     tmp = path.with_name(path.name + ".tmp")
     writer = None
     try:

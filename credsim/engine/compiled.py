@@ -9,7 +9,7 @@ import numpy as np
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
-KINDS = ("infraction", "speech", "purchase", "debt")
+KINDS = ("infraction", "speech", "purchase", "debt", "civic")
 
 
 def _rollout_day(rollout: list[Rollout]) -> np.ndarray:
@@ -49,8 +49,10 @@ class Compiled:
         for i, b in enumerate(r.behaviours):
             self.place_factor[i, 0, :] = b.rural_factor
             self.place_factor[i, 1, :] = b.urban_factor
-            if b.adults_only:
+            if b.who == "adults":
                 self.place_factor[i, :, 1] = 0.0
+            elif b.who == "children":
+                self.place_factor[i, :, 0] = 0.0
         # sources: who observes what, with which probability
         self.observers: list[list[tuple[int, float]]] = [[] for _ in r.behaviours]
         for si, s in enumerate(r.sources):
@@ -109,10 +111,14 @@ class Compiled:
                     self.spill_mask[bits, 0] |= spill_house[k]
                     self.spill_mask[bits, 1] |= spill_house[k] | spill_child[k]
         self.spill_house, self.spill_child = spill_house, spill_child
+        triggers = [int(t) for t in self.sanction_tier if t >= 0]
+        self.lowest_trigger = min(triggers) if triggers else self.n_tiers
         self.has_spillover = bool((spill_house | spill_child).any())
         self.duration = np.array([s.duration for s in r.sanctions], dtype=np.int64)
         self.renewal = [s.renewal for s in r.sanctions]
         self.permanent = np.array([s.permanent for s in r.sanctions], dtype=bool)
+        # a sanction that marks for life: never lifts, or caps the score ever after
+        self.marks = np.array([s.permanent or s.ceiling is not None for s in r.sanctions], dtype=bool)
         self.ceiling = np.array(
             [s.ceiling if s.ceiling is not None else NO_LIMIT for s in r.sanctions], dtype=np.int64
         )
@@ -139,7 +145,7 @@ class Compiled:
                 1 - min(1.0, a.chilling_own * fear),
             ]
             self.adapt[2] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
-            self.province_sensitivity[:] = a.province_sensitivity * np.array([know, fear, 0, know])
+            self.province_sensitivity[:] = a.province_sensitivity * np.array([know, fear, 0, know, 0])
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
         self.green = [(self.tiers.index(g.tier), g.uses_per_year / 365.0) for g in r.green_lanes]

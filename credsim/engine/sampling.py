@@ -68,3 +68,27 @@ def propensity_buckets(propensity: np.ndarray, ratio: float = 1.25) -> tuple[np.
     starts, ends = bounds[:-1][keep], bounds[1:][keep]
     top = np.maximum.reduceat(m[order], starts)
     return order, np.concatenate([starts, ends[-1:]]), top
+
+
+def bucket_candidates(rng: np.random.Generator, bounds: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the bucket order) of candidates, each included with its bucket's ``q``.
+
+    Counts then draws: the number in each bucket is Binomial(size, q); the positions are a
+    uniform subset of that size (drawn with replacement, duplicates redrawn until distinct,
+    which by symmetry leaves every subset equally likely). Returns positions and bucket index.
+    """
+    sizes = np.diff(bounds)
+    k = rng.binomial(sizes, np.minimum(q, 1.0))
+    total = int(k.sum())
+    if total == 0:
+        return _EMPTY, _EMPTY
+    bucket = np.repeat(np.arange(sizes.size), k)
+    pos = bounds[bucket] + (rng.random(total) * sizes[bucket]).astype(np.int64)
+    pos.sort()
+    dup = np.flatnonzero(pos[1:] == pos[:-1]) + 1
+    while dup.size:
+        b = np.searchsorted(bounds, pos[dup], side="right") - 1
+        pos[dup] = bounds[b] + (rng.random(dup.size) * sizes[b]).astype(np.int64)
+        pos.sort()
+        dup = np.flatnonzero(pos[1:] == pos[:-1]) + 1
+    return pos, np.searchsorted(bounds, pos, side="right") - 1

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from credsim.engine.compiled import Compiled
-from credsim.engine.sampling import bernoulli_positions, propensity_buckets, stream
+from credsim.engine.kernels import apply_delta
+from credsim.engine.sampling import (bernoulli_positions, bucket_candidates,
+                                     propensity_buckets, stream)
 from credsim.ledger import Ledger
 from credsim.metrics import DayMetrics
 from credsim.population import DEMO_BITS, Population
@@ -82,7 +84,7 @@ class Shard:
         self.redress_due: dict[int, list[tuple]] = defaultdict(list)
         self.restricted_ids = _EMPTY
         self.province = None  # decoded lazily for group metrics
-        self.prov_factor = np.ones((4, len(c.provinces)))
+        self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
         self.streams = {name: stream(seed, shard, name) for name in self._stream_names()}
         self.m = DayMetrics(c, pop, days)
         self.m.start(self.score)
@@ -161,24 +163,24 @@ class Shard:
                 self.m.add(f"baseline_acts_{name}", acts.size)
                 continue
             fmax = c.place_factor[b].max() * c.adapt_max[kind]
-            parts, base = [], 0
-            buckets = zip(self.bounds[:-1], self.bounds[1:], self.top) if uses_m else [(0, self.n, 1.0)]
-            for start, end, top in buckets:
-                q = min(1.0, rate * float(top) * fmax)
-                pos = bernoulli_positions(rng, int(end - start), q)
-                if pos.size == 0:
-                    continue
-                ids = self.order[start + pos].astype(np.int64) if uses_m else pos
-                u = rng.random(ids.size) * q
-                demo = self.demo[ids]
-                p = rate * c.place_factor[b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)]
-                if uses_m:
-                    p = p * self.propensity[ids]
-                base += int(np.count_nonzero(u < p))
-                if c.adaptation:
-                    p = p * c.adapt[kind][self.level[ids]] * self.prov_factor[kind][_bits(demo, "province")]
-                parts.append(ids[u < p])
-            acts = np.sort(np.concatenate(parts)) if parts else _EMPTY
+            if uses_m:
+                q = np.minimum(1.0, rate * self.top * fmax)
+                pos, bucket = bucket_candidates(rng, self.bounds, q)
+                ids = self.order[pos].astype(np.int64)
+                qi = q[bucket]
+            else:
+                q = min(1.0, rate * fmax)
+                ids = bernoulli_positions(rng, self.n, q)
+                qi = q
+            u = rng.random(ids.size) * qi
+            demo = self.demo[ids]
+            p = rate * c.place_factor[b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)]
+            if uses_m:
+                p = p * self.propensity[ids]
+            base = int(np.count_nonzero(u < p))
+            if c.adaptation:
+                p = p * c.adapt[kind][self.level[ids]] * self.prov_factor[kind][_bits(demo, "province")]
+            acts = np.sort(ids[u < p])
             self._acts.append(acts)
             self.m.add(f"acts_{name}", acts.size)
             self.m.add(f"baseline_acts_{name}", base)
@@ -254,52 +256,42 @@ class Shard:
                     continue
                 self._apply_rule(day, ri, active)
 
-    def _apply_rule(self, day: int, ri: int, sel: np.ndarray) -> None:
+    def _apply_rule(self, day: int, ri: int, take: np.ndarray) -> None:
         c, r = self.c, self._records
         delta = int(c.rule_delta[ri])
-        cit = r.citizen[sel]
-        # occurrence rank of each record within its citizen, so that repeated records of the
-        # same citizen apply one after another
-        o = np.argsort(cit, kind="stable")
-        sc = cit[o]
-        first = np.r_[True, sc[1:] != sc[:-1]]
-        starts = np.flatnonzero(first)
-        rank = np.arange(sc.size) - np.repeat(starts, np.diff(np.r_[starts, sc.size]))
-        for k in range(int(rank.max()) + 1):
-            take = sel[o[rank == k]]
-            ids = r.citizen[take]
-            before = self.score[ids].astype(np.int64)
-            if delta:
-                cap = np.where(self.flags[ids] & PERMANENT, c.lifetime_ceiling, c.score_max)
-                after = np.clip(before + delta, c.score_min, np.minimum(cap, c.score_max))
-                self.score[ids] = after
-                self.m.score_change(before, after)
-                mis = r.mis[take]
-                if mis.any():
-                    for cid, d in zip(ids[mis].tolist(), (after - before)[mis].tolist()):
-                        self.mis_points[cid] = self.mis_points.get(cid, 0) + d
-            else:
-                after = before
-            rows = self.ledger.add(
-                "record", day, self.gid(ids), source=r.source[take], rule=ri,
-                delta=after - before, before=before, after=after, misattributed=r.mis[take],
-                other=np.where(r.mis[take], self.gid(r.actor[take]), -1),
-            )
+        ids = r.citizen[take]
+        if delta:
+            before, after = apply_delta(self.score, self.flags, ids, delta, c.score_min,
+                                        c.score_max, PERMANENT, c.lifetime_ceiling)
+            self.m.score_change(before, after)
+            mis = r.mis[take]
+            if mis.any():
+                for cid, d in zip(ids[mis].tolist(), (after - before)[mis].tolist()):
+                    self.mis_points[cid] = self.mis_points.get(cid, 0) + d
             self._touched.append(ids)
-            self._last_row.append((ids, rows))
-            if c.rule_sanction[ri] >= 0:
-                self._rule_starts.append((ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take]))
-            red = c.regime.rules[ri].redress
-            if red is not None and delta:
-                self._demand(day, ids, ("rule", ri), rows, after - before)
+        else:
+            before = after = self.score[ids].astype(np.int64)
+        rows = self.ledger.add(
+            "record", day, self.gid(ids), source=r.source[take], rule=ri,
+            delta=after - before, before=before, after=after, misattributed=r.mis[take],
+            other=np.where(r.mis[take], self.gid(r.actor[take]), -1),
+        )
+        self._last_row.append((ids, rows))
+        if c.rule_sanction[ri] >= 0:
+            self._rule_starts.append((ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take]))
+        if c.regime.rules[ri].redress is not None and delta:
+            self._demand(day, ids, ("rule", ri), rows, after - before)
 
     def phase_tier(self, day: int) -> None:
-        """Tiers of the citizens whose score changed today (counts are kept incrementally)."""
-        if self._touched:
-            t = np.unique(np.concatenate(self._touched))
-            self._tier_ids, self._tier_of = t, self.c.tier_of(self.score[t])
-        else:
-            self._tier_ids, self._tier_of = _EMPTY, _EMPTY
+        """Tiers of the citizens whose score changed today, kept where a sanction may follow."""
+        self._tier_ids, self._tier_of = _EMPTY, _EMPTY
+        if self._touched and self.c.lowest_trigger < self.c.n_tiers:
+            t = np.concatenate(self._touched)
+            tiers = self.c.tier_of(self.score[t])
+            low = tiers >= self.c.lowest_trigger
+            if low.any():
+                self._tier_ids, first = np.unique(t[low], return_index=True)
+                self._tier_of = tiers[low][first]
 
     # ------------------------------------------------------------------ sanctions
     def phase_sanction(self, day: int) -> None:
@@ -319,7 +311,6 @@ class Shard:
                         renew[sel] = True
                     elif rule == "if_still_in_tier" and c.sanction_tier[kk] >= 0:
                         renew[sel] = c.tier_of(self.score[ids[sel]]) >= c.sanction_tier[kk]
-                    renew[sel] |= (self.flags[ids[sel]] & PERMANENT) > 0
                 if renew.any():
                     self._schedule(day, ids[renew], k[renew])
                     self.ledger.add("sanction_renew", day, self.gid(ids[renew]), sanction=k[renew],
@@ -408,7 +399,7 @@ class Shard:
         new_ever = (self.flags[ids] & EVER) == 0
         self.m.add("ever_sanctioned", int(np.unique(ids[new_ever]).size))
         self.flags[ids] |= EVER
-        perm = c.permanent[k]
+        perm = c.marks[k]
         if perm.any():
             pid = ids[perm]
             fresh = pid[(self.flags[pid] & PERMANENT) == 0]
@@ -570,7 +561,13 @@ class Shard:
         """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""
         c = self.c
         rng = self.streams["redress"]
+        batches: dict[tuple, list] = {}
         for target, ids, rows, delta in self.redress_due.pop(day, []):
+            batches.setdefault(target, []).append((ids, rows, delta))
+        for target, parts in sorted(batches.items()):
+            ids = np.concatenate([p[0] for p in parts])
+            rows = np.concatenate([p[1] for p in parts])
+            delta = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
             kind, x = target
             if kind == "sanction":
                 live = np.array([(i * 8 + x) in self.until for i in ids.tolist()], dtype=bool)

@@ -47,12 +47,12 @@ class Behaviour(Strict):
     """Something citizens do, at a base daily probability scaled by their propensity."""
 
     name: Name
-    kind: Literal["infraction", "speech", "purchase", "debt"] = "infraction"
+    kind: Literal["infraction", "speech", "purchase", "debt", "civic"] = "infraction"
     rate: Probability = Field(description="base daily probability per citizen")
     propensity: bool = Field(True, description="scaled by the citizen's propensity multiplier")
     urban_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
     rural_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
-    adults_only: bool = Field(False, description="children (0-14) never do it")
+    who: Literal["all", "adults", "children"] = Field("all", description="who does it (children are 0-14)")
     label: str = ""
 
 

@@ -1,0 +1,282 @@
+"""The ``credsim`` command line: run, presets, explain, query, report, compare."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from credsim import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="Simulate 'social credit' regimes on synthetic citizens and count what they do.\n\n"
+    "Synthetic citizens only: no real person's data, no enforcement of anything.",
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_POPULATION = 200_000
+DEFAULT_DAYS = 365
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line per problem on stderr, no traceback, non-zero exit."""
+    for line in message.splitlines() or [message]:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"credsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Simulate 'social credit' regimes on synthetic citizens and count what they do."""
+
+
+class Progress:
+    """A rich progress bar on a terminal; plain periodic lines otherwise."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.last = -1.0
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> Progress:
+        if self.tty:
+            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
+                                TimeRemainingColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=1)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=total)
+            return
+        frac = done / max(total, 1)
+        if frac >= 1.0 or frac - self.last >= 0.1:
+            el = time.perf_counter() - self.t0
+            eta = el / frac - el if frac > 0 else 0.0
+            typer.echo(f"{self.label}: {100 * frac:5.1f}% ({done}/{total} shard-days) "
+                       f"elapsed {el:.1f}s eta {eta:.1f}s", err=True)
+            self.last = frac
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def print_summary(run) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    h = run.summary
+    t = Table(title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
+                    f"seed {run.manifest['seed']}", show_header=True)
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    for k, v in h.items():
+        t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
+    Console(stderr=False).print(t)
+
+
+@app.command()
+def run(
+    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")] = "press",
+    population: Annotated[int, typer.Option("--population", "-n", min=1,
+                                            help="Number of synthetic citizens.")] = DEFAULT_POPULATION,
+    days: Annotated[int, typer.Option("--days", "-d", min=1, max=32000)] = DEFAULT_DAYS,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 1,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    ledger: Annotated[str | None, typer.Option(help="full, none or sample=FRACTION.")] = None,
+    shard_size: Annotated[int | None, typer.Option(min=1, help="Citizens per shard.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
+    resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run folder.")] = None,
+) -> None:
+    """Run a regime on a synthetic population and write a run folder."""
+    from credsim.regime.load import RegimeError
+    from credsim.sim import Sim
+
+    try:
+        if resume is not None:
+            from credsim.run import Run
+
+            old = Run(resume).manifest
+            sim = Sim(resume / "regime.toml", old["population"], old["days"], old["seed"],
+                      out=resume, ledger=old["ledger"], shard_size=old.get("shard_size"),
+                      workers=workers, backend=backend)
+        else:
+            folder = out or Path("runs") / f"{Path(regime).stem}-{seed}"
+            sim = Sim(regime, population, days, seed, overrides=tuple(set_ or ()), out=folder,
+                      ledger=ledger, shard_size=shard_size, workers=workers, backend=backend)
+    except RegimeError as e:
+        fail(str(e))
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    with Progress(f"{sim.regime.regime.name}") as bar:
+        sim.progress = bar
+        try:
+            result = sim.run(resume=resume is not None)
+        except KeyboardInterrupt:
+            fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
+    print_summary(result)
+    if report:
+        try:
+            from credsim.report import write_report
+
+            path = write_report(result)
+            typer.echo(f"report: {path}")
+        except ImportError:
+            pass
+    typer.echo(f"run folder: {result.path}")
+
+
+@app.command()
+def presets() -> None:
+    """List the shipped regime presets, one line each."""
+    from credsim.regime.load import presets as _presets
+
+    for name, desc in _presets().items():
+        typer.echo(f"{name:<12} {desc}")
+
+
+@app.command()
+def validate(
+    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE.")] = None,
+) -> None:
+    """Check a regime file; print its problems one per line."""
+    from credsim.regime.load import RegimeError, load_regime
+
+    try:
+        r = load_regime(regime, tuple(set_ or ()))
+    except RegimeError as e:
+        fail(str(e))
+    typer.echo(f"{regime}: valid ({r.regime.name}: {len(r.behaviours)} behaviours, "
+               f"{len(r.rules)} rules, {len(r.sanctions)} sanctions)")
+
+
+def _open_run(path: Path):
+    from credsim.run import Run
+
+    try:
+        return Run(path)
+    except FileNotFoundError as e:
+        fail(str(e))
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    citizen: Annotated[int | None, typer.Argument(help="A citizen id.")] = None,
+    find: Annotated[str | None, typer.Option(help="wrongful, spillover, banned or permanent.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+) -> None:
+    """Explain one citizen's standing from the ledger, or find example citizens."""
+    from credsim.explain import dossier, find_citizens, render
+
+    r = _open_run(run_dir)
+    if find is not None:
+        try:
+            ids = find_citizens(r, find, limit)
+        except ValueError as e:
+            fail(str(e))
+        if format == "json":
+            typer.echo(json.dumps(ids))
+        else:
+            typer.echo("\n".join(str(i) for i in ids) if ids else f"no {find} citizens in this run")
+        return
+    if citizen is None:
+        fail("give a CITIZEN id or --find KIND")
+    try:
+        d = dossier(r, citizen)
+    except (KeyError, ValueError) as e:
+        fail(str(e).strip("'\""))
+    typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
+
+
+@app.command()
+def query(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    sql: Annotated[str, typer.Argument(help="DuckDB SQL over metrics, groups, citizens, ledger.")],
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Run SQL over a run folder's tables."""
+    from credsim.query import QueryError
+    from credsim.query import query as _query
+
+    r = _open_run(run_dir)
+    try:
+        df = _query(r.path, sql)
+    except QueryError as e:
+        fail(str(e))
+    if format == "csv":
+        typer.echo(df.to_csv(index=False), nl=False)
+    elif format == "json":
+        typer.echo(df.to_json(orient="records"))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 200, "display.width", 200):
+            typer.echo(df.to_string(index=False))
+
+
+@app.command("report")
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    png: Annotated[Path | None, typer.Option(help="Also write the figures as PNG here.")] = None,
+) -> None:
+    """Write report.html (self-contained) for a run."""
+    from credsim.report import write_report
+
+    r = _open_run(run_dir)
+    typer.echo(f"report: {write_report(r, png_dir=png)}")
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders.")],
+    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+) -> None:
+    """Compare runs side by side (headline table, overlaid charts)."""
+    from credsim.report.compare import compare as _compare
+    from credsim.report.compare import compare_text
+
+    if len(runs) < 2:
+        fail("compare needs at least two run folders")
+    opened = [_open_run(p) for p in runs]
+    df, path = _compare(opened, out or Path(runs[0]).parent / "compare.html")
+    typer.echo(compare_text(df))
+    if path:
+        typer.echo(f"comparison: {path}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

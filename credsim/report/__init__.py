@@ -1,0 +1,411 @@
+"""Reports on finished runs: one self-contained HTML page per run, optional PNGs, comparisons.
+
+Reports read run folders only (manifest.json, regime.toml, metrics.parquet,
+metrics_groups.parquet), never the engine, so a report can be made from a copied folder.
+``write_report(run)`` writes ``report.html``; ``credsim.report.compare`` sets runs side by side.
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from credsim.report.charts import (
+    PALETTE,
+    Chart,
+    Series,
+    output_path,
+    page,
+    rolling_ratio,
+    section,
+    write_pngs,
+)
+from credsim.report.charts import table as html_table
+from credsim.run import Run
+
+__all__ = ["burden", "charts", "explain", "open_run", "write_report"]
+
+DIMENSIONS = {
+    "sex": "sex",
+    "age_band": "age band",
+    "region": "region (urban / rural)",
+    "province": "province",
+    "group": "population group",
+}
+BURDEN_LEVELS = ("restricted", "spillover_only", "wrongful")  # at the last day
+BURDEN_FLOWS = ("denied", "misattributed")  # summed over the run
+BURDEN_LABELS = {
+    "restricted": "restricted",
+    "spillover_only": "restricted by spillover only",
+    "wrongful": "wrongfully restricted",
+    "denied": "denied attempts (whole run)",
+    "misattributed": "misattributed records (whole run)",
+}
+Published = dict[str, list[tuple[int, float]]]
+
+_EXPLAIN = {
+    "citizens": "Synthetic citizens in the run on the last day.",
+    "days": "Days simulated.",
+    "score_mean": "Average score on the last day.",
+    "restricted": "Citizens under at least one sanction of their own on the last day.",
+    "restricted_pct": "The same, as a percentage of all citizens.",
+    "ever_sanctioned": "Citizens sanctioned at least once during the run.",
+    "wrongful": "Restricted citizens on the last day whose listing would not stand "
+    "without records put on them by mistake (misattributed).",
+    "spillover_only": "Citizens restricted on the last day only because a family member "
+    "was sanctioned.",
+    "misattributed_records": "Records put on the wrong citizen (e.g. a camera's false match), "
+    "over the whole run.",
+    "posts_vs_baseline": "Critical posts written, relative to how many would have been written "
+    "without adaptation (1 = no chilling; 0.8 = 20% fewer).",
+    "infractions_vs_baseline": "Infractions committed, relative to how many without "
+    "adaptation (below 1 = deterred).",
+    "benefits": "Green-lane benefits used by top-tier citizens over the whole run.",
+}
+
+
+def explain(key: str) -> str:
+    """One plain sentence saying what a headline figure means."""
+    if key in _EXPLAIN:
+        return _EXPLAIN[key]
+    if key.startswith("denied_citizens_"):
+        return f"Distinct citizens refused '{key[16:]}' at least once during the run."
+    if key.startswith("denied_"):
+        return f"Attempts to use '{key[7:]}' that were refused, over the whole run."
+    return ""
+
+
+def open_run(run_or_path: Run | str | Path) -> Run:
+    """A ``Run`` for a run folder (or the run itself)."""
+    return run_or_path if isinstance(run_or_path, Run) else Run(run_or_path)
+
+
+def regime_of(run: Run) -> tuple[str, dict[str, Any]]:
+    """The resolved regime of a run folder: its TOML text and the parsed table."""
+    path = run.path / "regime.toml"
+    text = path.read_text("utf-8") if path.exists() else ""
+    return text, (tomllib.loads(text) if text else {})
+
+
+def metrics_of(run: Run) -> pd.DataFrame:
+    """The per-day metrics, or a clear error for a run that never wrote them."""
+    if not (run.path / "metrics.parquet").exists():
+        raise FileNotFoundError(
+            f"{run.path}: no metrics.parquet (run status: "
+            f"{run.manifest.get('status', 'unknown')}); nothing to report"
+        )
+    return run.metrics
+
+
+def names(df: pd.DataFrame, prefix: str) -> list[str]:
+    """Component names from column names: ``names(df, "tier_")`` -> tiers, in regime order."""
+    return [c[len(prefix) :] for c in df.columns if c.startswith(prefix)]
+
+
+def labels(regime: dict[str, Any], kind: str) -> dict[str, str]:
+    """name -> label (or name) of the components of one kind in a parsed regime."""
+    return {x["name"]: x.get("label") or x["name"] for x in regime.get(kind, [])}
+
+
+def speech_behaviours(regime: dict[str, Any]) -> list[str]:
+    """Behaviours of kind "speech" (posts)."""
+    return [b["name"] for b in regime.get("behaviours", []) if b.get("kind") == "speech"]
+
+
+def burden(groups: pd.DataFrame) -> pd.DataFrame:
+    """Per dimension and group: counts, rate per 1000 in the group, and ratio to the average.
+
+    Restricted, spillover-only and wrongful are counted on the last day; denied attempts and
+    misattributed records over the whole run. The ratio is the group's rate over the rate of
+    the whole population (1 = average burden).
+    """
+    last = groups[groups["day"] == groups["day"].max()]
+    keys = ["dimension", "group"]
+    out = last[keys + ["population", *BURDEN_LEVELS]].set_index(keys)
+    flows = groups.groupby(keys, sort=False)[list(BURDEN_FLOWS)].sum()
+    out = out.join(flows).reset_index()
+    pop = out["population"].to_numpy(dtype=float)
+    for m in BURDEN_LEVELS + BURDEN_FLOWS:
+        rate = 1000 * out[m].to_numpy(dtype=float) / np.maximum(pop, 1)
+        total = out.groupby("dimension", sort=False)[m].transform("sum").to_numpy(dtype=float)
+        tpop = out.groupby("dimension", sort=False)["population"].transform("sum")
+        avg = 1000 * total / np.maximum(tpop.to_numpy(dtype=float), 1)
+        out[f"{m}_per_1000"] = rate
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"{m}_ratio"] = np.where(avg > 0, rate / np.where(avg > 0, avg, 1), np.nan)
+    return out
+
+
+# chart id -> (title, the sentence under it, the note shown instead when all its data are zero)
+TEXT = {
+    "score": (
+        "Score distribution over time",
+        "Shaded bands hold the middle 90% (5th to 95th percentile) and the middle 50% of "
+        "citizens' scores each day; the lines are the median and the mean.",
+        "",
+    ),
+    "tiers": ("Tier sizes over time", "How many citizens each score tier holds each day.", ""),
+    "sanctions": (
+        "Active sanctions by type",
+        "Citizens on each sanction list each day; the dashed line counts citizens under any "
+        "sanction of their own.",
+        "No citizen was under any sanction during the run.",
+    ),
+    "denied": (
+        "Denied attempts by privilege (cumulative)",
+        "Refused attempts by restricted citizens (and their families) to use each privilege, "
+        "added up from day 0; diamonds, if any, are published figures.",
+        "No attempt to use a privilege was refused during the run.",
+    ),
+    "wrongful": (
+        "Wrongful and spillover restrictions over time",
+        "Wrongful: restricted citizens whose listing rests on records put on them by mistake. "
+        "Spillover only: citizens restricted only because a family member was sanctioned.",
+        "No wrongful or spillover restriction occurred: both are zero on every day.",
+    ),
+    "burden": (
+        "Burden by {label} at the last day",
+        "Per 1000 citizens of each {label}: restricted, spillover-only and wrongful on the last "
+        "day, denied attempts and misattributed records over the whole run; hover for the "
+        "ratio to the population average (1 = average).",
+        "No burden to compare across {label}s: every count is zero.",
+    ),
+    "adaptation": (
+        "Adaptation: acts relative to baseline",
+        "For each behaviour, acts over those citizens would have committed had no one adapted, "
+        "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
+        "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
+    ),
+}
+
+
+def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -> Chart:
+    """A chart with the texts of ``TEXT[key]`` (``{label}`` filled from ``kw``)."""
+    label = kw.pop("label", "")
+    title, about, zero = (t.format(label=label) for t in TEXT[key])
+    cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
+    return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero or None, **kw)
+
+
+def charts(run: Run | str | Path, published: Published | None = None) -> list[Chart]:
+    """Every chart of a run's report, in page order (ids ``chart-score``, ``chart-tiers``...)."""
+    run = open_run(run)
+    df = metrics_of(run)
+    _, regime = regime_of(run)
+    day = df["day"].to_numpy()
+    q = {p: df[f"score_p{p:02d}"] for p in (5, 25, 50, 75, 95)}
+    out = [
+        chart(
+            "score",
+            "day",
+            "score",
+            [
+                Series("p05–p95", day, q[95], "band", y0=q[5], color="#1f77b4"),
+                Series("p25–p75", day, q[75], "band", y0=q[25], color="#1f77b4"),
+                Series("median", day, q[50], color="#0b3d91"),
+                Series("mean", day, df["score_mean"], color="#d62728", dash=True),
+            ],
+        )
+    ]
+
+    tl, tiers = labels(regime, "tiers"), names(df, "tier_")
+    sizes = df[[f"tier_{t}" for t in tiers]].to_numpy(dtype=float)
+    nz = sizes[sizes > 0]
+    log = bool(nz.size and nz.max() / nz.min() > 100)  # tiny tiers next to huge ones
+    out.append(
+        chart(
+            "tiers",
+            "day",
+            "citizens" + (" (log scale)" if log else ""),
+            [Series(tl.get(t, t), day, df[f"tier_{t}"]) for t in tiers],
+            logy=log,
+        )
+    )
+
+    sl = labels(regime, "sanctions")
+    out.append(
+        chart(
+            "sanctions",
+            "day",
+            "citizens",
+            [
+                *(
+                    Series(sl.get(k, k), day, df[f"sanctioned_{k}"])
+                    for k in names(df, "sanctioned_")
+                ),
+                Series("restricted (any)", day, df["restricted"], color="#333333", dash=True),
+            ],
+        )
+    )
+
+    pl, privileges = labels(regime, "privileges"), names(df, "attempts_")
+    pub = {k: [tuple(v) for v in vs] for k, vs in run.manifest.get("published", {}).items()}
+    pub.update(published or {})
+    keys = privileges + [k for k in pub if k not in privileges]
+    color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+    series = [
+        Series(pl.get(p, p), day, df[f"denied_{p}_cumulative"], color=color[p]) for p in privileges
+    ]
+    for key, points in pub.items():
+        if points:
+            x, y = zip(*sorted(points), strict=True)
+            series.append(
+                Series(
+                    f"published: {pl.get(key, key)}",
+                    x,
+                    y,
+                    "markers",
+                    color=color[key],
+                    reference=True,
+                )
+            )
+    out.append(chart("denied", "day", "denied attempts", series))
+
+    out.append(
+        chart(
+            "wrongful",
+            "day",
+            "citizens",
+            [
+                Series("wrongful", day, df["wrongful"], color="#d62728"),
+                Series("spillover only", day, df["spillover_only"], color="#9467bd"),
+            ],
+        )
+    )
+
+    b = burden(run.groups)
+    for dim, label in DIMENSIONS.items():
+        d = b[b["dimension"] == dim]
+        series = [
+            Series(
+                BURDEN_LABELS[m],
+                d["group"].tolist(),
+                d[f"{m}_per_1000"],
+                "bar",
+                hover=[f"{r:.2f}× average" if np.isfinite(r) else "" for r in d[f"{m}_ratio"]],
+            )
+            for m in BURDEN_LEVELS + BURDEN_FLOWS
+            if d[m].sum() > 0
+        ]
+        out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
+
+    bl = labels(regime, "behaviours")
+    acts = [x for x in names(df, "baseline_acts_") if df[f"baseline_acts_{x}"].sum() > 0]
+    adapted = any((df[f"acts_{x}"] != df[f"baseline_acts_{x}"]).any() for x in acts)
+    series = [
+        Series(bl.get(x, x), day, rolling_ratio(df[f"acts_{x}"], df[f"baseline_acts_{x}"]))
+        for x in acts
+    ]
+    out.append(
+        chart(
+            "adaptation",
+            "day",
+            "acts / baseline",
+            series,
+            empty_note=None if adapted else TEXT["adaptation"][2],
+        )
+    )
+    return out
+
+
+def _burden_tables(b: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    for dim in DIMENSIONS:
+        d = b[b["dimension"] == dim]
+        metrics = [m for m in BURDEN_LEVELS + BURDEN_FLOWS if d[m].sum() > 0]
+        if not metrics:
+            continue
+        header = ["group", "population"] + [
+            h for m in metrics for h in (BURDEN_LABELS[m], "per 1000", "× average")
+        ]
+        rows = [
+            [r["group"], int(r["population"])]
+            + [
+                v
+                for m in metrics
+                for v in (int(r[m]), round(r[f"{m}_per_1000"], 3), round(r[f"{m}_ratio"], 3))
+            ]
+            for _, r in d.iterrows()
+        ]
+        out[f"chart-burden-{dim}"] = (
+            f"<details><summary>Table</summary>{html_table(header, rows)}</details>"
+        )
+    return out
+
+
+def write_report(
+    run_or_path: Run | str | Path,
+    out: Path | None = None,
+    png_dir: Path | None = None,
+    published: Published | None = None,
+) -> Path:
+    """Write ``report.html`` (self-contained, works offline) for a run; return its path.
+
+    ``out`` is a folder or an .html file (default: the run folder). ``png_dir``, if given,
+    also receives each non-empty chart as a PNG (score.png, tiers.png, ...). ``published``
+    maps a privilege to (day, value) points drawn over the denied-attempts chart, in the
+    run's own scale; a manifest entry ``"published"`` of the same shape is used too.
+    """
+    run = open_run(run_or_path)
+    m = run.manifest
+    text, regime = regime_of(run)
+    figs = charts(run, published)
+    extra = _burden_tables(burden(run.groups))
+    head = m.get("headline", {})
+    meta = regime.get("regime", {})
+    name = run.path.name
+    info = [
+        ("regime", m.get("regime", "")),
+        ("description", meta.get("description", "")),
+        ("seed", m.get("seed")),
+        ("population", m.get("population")),
+        ("days", m.get("days")),
+        ("status", m.get("status")),
+        ("shards", m.get("shards")),
+        ("ledger", m.get("ledger")),
+        ("started", m.get("started", "")),
+        ("finished", m.get("finished", "")),
+        ("wall seconds", m.get("wall_seconds")),
+        ("credsim", m.get("credsim", "")),
+    ]
+    parts = [
+        f"<h1>credsim run: {html.escape(name)}</h1>",
+        '<p class="about">All citizens are synthetic. Figures count what the simulated '
+        "regime does to them; they are not measurements of real people.</p>",
+    ]
+    if m.get("status") != "complete":
+        parts.append(
+            f'<p class="warn">This run is {html.escape(str(m.get("status")))}: '
+            "figures cover only the days it completed.</p>"
+        )
+    parts.append(html_table(["", ""], [(k, v) for k, v in info if v not in (None, "")], "info"))
+    nav = " ".join(f'<a href="#{c.id}">{html.escape(c.title)}</a>' for c in figs)
+    parts.append(f'<nav>{nav} <a href="#regime">Regime</a></nav>')
+    parts.append(
+        '<section><h2>Headline</h2><p class="about">Figures on the last day, unless '
+        "marked as over the whole run.</p>"
+        + html_table(
+            ["figure", "value", "what it means"],
+            [(k, v, explain(k)) for k, v in head.items()],
+            "headline",
+        )
+        + "</section>"
+    )
+    for c in figs:
+        parts.append(section(c) + extra.get(c.id, ""))
+    parts.append(
+        f'<section><h2>Resolved regime</h2><p class="about">The regime exactly as this '
+        f"run used it (regime.toml, hash {html.escape(str(m.get('regime_hash', '')))})."
+        f'</p><pre id="regime">{html.escape(text)}</pre></section>'
+    )
+    path = output_path(run.path, out, "report.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page(f"credsim report: {name}", "\n".join(parts)), "utf-8")
+    if png_dir is not None:
+        write_pngs(figs, Path(png_dir))
+    return path
