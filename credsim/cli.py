@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-DEFAULT_POPULATION = 200_000
+DEFAULT_POPULATION = 1_000_000
 DEFAULT_DAYS = 365
 
 
@@ -39,8 +39,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Simulate 'social credit' regimes on synthetic citizens and count what they do."""
 
@@ -57,12 +61,22 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if self.tty:
-            from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                TextColumn("{task.percentage:>5.1f}%"), TimeElapsedColumn(),
-                                TimeRemainingColumn(), transient=True)
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.percentage:>5.1f}%"),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=1)
         return self
@@ -75,8 +89,11 @@ class Progress:
         if frac >= 1.0 or frac - self.last >= 0.1:
             el = time.perf_counter() - self.t0
             eta = el / frac - el if frac > 0 else 0.0
-            typer.echo(f"{self.label}: {100 * frac:5.1f}% ({done}/{total} shard-days) "
-                       f"elapsed {el:.1f}s eta {eta:.1f}s", err=True)
+            typer.echo(
+                f"{self.label}: {100 * frac:5.1f}% ({done}/{total} shard-days) "
+                f"elapsed {el:.1f}s eta {eta:.1f}s",
+                err=True,
+            )
             self.last = frac
 
     def __exit__(self, *exc) -> None:
@@ -85,12 +102,16 @@ class Progress:
 
 
 def print_summary(run) -> None:
+    """The headline figures of a run as a table."""
     from rich.console import Console
     from rich.table import Table
 
     h = run.summary
-    t = Table(title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
-                    f"seed {run.manifest['seed']}", show_header=True)
+    t = Table(
+        title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
+        f"seed {run.manifest['seed']}",
+        show_header=True,
+    )
     t.add_column("figure")
     t.add_column("value", justify="right")
     for k, v in h.items():
@@ -101,12 +122,17 @@ def print_summary(run) -> None:
 @app.command()
 def run(
     regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")] = "press",
-    population: Annotated[int, typer.Option("--population", "-n", min=1,
-                                            help="Number of synthetic citizens.")] = DEFAULT_POPULATION,
+    population: Annotated[
+        int, typer.Option("--population", "-n", min=1, help="Number of synthetic citizens.")
+    ] = DEFAULT_POPULATION,
     days: Annotated[int, typer.Option("--days", "-d", min=1, max=32000)] = DEFAULT_DAYS,
     seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 1,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: PATH=VALUE (repeatable).")
+    ] = None,
     ledger: Annotated[str | None, typer.Option(help="full, none or sample=FRACTION.")] = None,
     shard_size: Annotated[int | None, typer.Option(min=1, help="Citizens per shard.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
@@ -123,13 +149,31 @@ def run(
             from credsim.run import Run
 
             old = Run(resume).manifest
-            sim = Sim(resume / "regime.toml", old["population"], old["days"], old["seed"],
-                      out=resume, ledger=old["ledger"], shard_size=old.get("shard_size"),
-                      workers=workers, backend=backend)
+            sim = Sim(
+                resume / "regime.toml",
+                old["population"],
+                old["days"],
+                old["seed"],
+                out=resume,
+                ledger=old["ledger"],
+                shard_size=old.get("shard_size"),
+                workers=workers,
+                backend=backend,
+            )
         else:
             folder = out or Path("runs") / f"{Path(regime).stem}-{seed}"
-            sim = Sim(regime, population, days, seed, overrides=tuple(set_ or ()), out=folder,
-                      ledger=ledger, shard_size=shard_size, workers=workers, backend=backend)
+            sim = Sim(
+                regime,
+                population,
+                days,
+                seed,
+                overrides=tuple(set_ or ()),
+                out=folder,
+                ledger=ledger,
+                shard_size=shard_size,
+                workers=workers,
+                backend=backend,
+            )
     except RegimeError as e:
         fail(str(e))
     except (ValueError, FileNotFoundError) as e:
@@ -173,8 +217,10 @@ def validate(
         r = load_regime(regime, tuple(set_ or ()))
     except RegimeError as e:
         fail(str(e))
-    typer.echo(f"{regime}: valid ({r.regime.name}: {len(r.behaviours)} behaviours, "
-               f"{len(r.rules)} rules, {len(r.sanctions)} sanctions)")
+    typer.echo(
+        f"{regime}: valid ({r.regime.name}: {len(r.behaviours)} behaviours, "
+        f"{len(r.rules)} rules, {len(r.sanctions)} sanctions)"
+    )
 
 
 def _open_run(path: Path):
@@ -190,7 +236,9 @@ def _open_run(path: Path):
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
     citizen: Annotated[int | None, typer.Argument(help="A citizen id.")] = None,
-    find: Annotated[str | None, typer.Option(help="wrongful, spillover, banned or permanent.")] = None,
+    find: Annotated[
+        str | None, typer.Option(help="wrongful, spillover, banned or permanent.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:

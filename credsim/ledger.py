@@ -77,10 +77,26 @@ def parse_mode(mode: str) -> float:
 class Ledger:
     """Collects rows of one shard and writes them as Parquet parts."""
 
-    COLUMNS = ("id", "day", "citizen", "kind", "source", "rule", "sanction", "privilege",
-               "delta", "score_before", "score_after", "misattributed", "cause", "other")
+    COLUMNS = (
+        "id",
+        "day",
+        "citizen",
+        "kind",
+        "source",
+        "rule",
+        "sanction",
+        "privilege",
+        "delta",
+        "score_before",
+        "score_after",
+        "misattributed",
+        "cause",
+        "other",
+    )
 
-    def __init__(self, fraction: float, shard: int, folder: Path | None, names: dict[str, list[str]]):
+    def __init__(
+        self, fraction: float, shard: int, folder: Path | None, names: dict[str, list[str]]
+    ):
         self.fraction = fraction
         self.shard = shard
         self.folder = folder
@@ -102,9 +118,23 @@ class Ledger:
             return np.ones(citizen.size, dtype=bool)
         return citizen_hash(citizen) < self.fraction
 
-    def add(self, kind: str, day: int, citizen: np.ndarray, *, source=-1, rule=-1, sanction=-1,
-            privilege=-1, delta=0, before=0, after=0, misattributed=False, cause=-1,
-            other=-1) -> np.ndarray:
+    def add(
+        self,
+        kind: str,
+        day: int,
+        citizen: np.ndarray,
+        *,
+        source=-1,
+        rule=-1,
+        sanction=-1,
+        privilege=-1,
+        delta=0,
+        before=0,
+        after=0,
+        misattributed=False,
+        cause=-1,
+        other=-1,
+    ) -> np.ndarray:
         """Append rows (arrays or scalars, broadcast to ``citizen``); return their ids."""
         n = citizen.size
         ids = (np.int64(self.shard) << ROW_BITS) + self.seq + np.arange(n, dtype=np.int64)
@@ -114,9 +144,11 @@ class Ledger:
         keep = self.keep(citizen)
         if not keep.any():
             return ids
+
         def col(v, dtype):
             a = np.asarray(v, dtype=dtype)
             return np.broadcast_to(a, (n,))[keep] if a.ndim == 0 else a[keep]
+
         batch = {
             "id": ids[keep],
             "day": np.full(int(keep.sum()), day, dtype=np.int16),
@@ -154,23 +186,25 @@ class Ledger:
         def nullable(a: np.ndarray) -> pa.Array:
             return pa.array(a, mask=a < 0)
 
-        return pa.table({
-            "id": cols["id"],
-            "day": cols["day"],
-            "citizen": cols["citizen"],
-            "phase": labels(_PHASE_CODE[cols["kind"]], _PHASES),
-            "kind": labels(cols["kind"], list(KINDS)),
-            "source": labels(cols["source"], self.names["sources"]),
-            "rule": labels(cols["rule"].astype(np.int8), self.names["rules"]),
-            "sanction": labels(cols["sanction"], self.names["sanctions"]),
-            "privilege": labels(cols["privilege"], self.names["privileges"]),
-            "delta": cols["delta"],
-            "score_before": cols["score_before"],
-            "score_after": cols["score_after"],
-            "misattributed": cols["misattributed"],
-            "cause": nullable(cols["cause"]),
-            "other": nullable(cols["other"]),
-        })
+        return pa.table(
+            {
+                "id": cols["id"],
+                "day": cols["day"],
+                "citizen": cols["citizen"],
+                "phase": labels(_PHASE_CODE[cols["kind"]], _PHASES),
+                "kind": labels(cols["kind"], list(KINDS)),
+                "source": labels(cols["source"], self.names["sources"]),
+                "rule": labels(cols["rule"].astype(np.int8), self.names["rules"]),
+                "sanction": labels(cols["sanction"], self.names["sanctions"]),
+                "privilege": labels(cols["privilege"], self.names["privileges"]),
+                "delta": cols["delta"],
+                "score_before": cols["score_before"],
+                "score_after": cols["score_after"],
+                "misattributed": cols["misattributed"],
+                "cause": nullable(cols["cause"]),
+                "other": nullable(cols["other"]),
+            }
+        )
 
     def flush(self) -> None:
         """Write pending rows as one Parquet part (atomically)."""

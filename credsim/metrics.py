@@ -24,8 +24,15 @@ def columns(c) -> tuple[list[str], list[str]]:
     """The level and flow column names of a compiled regime's metrics."""
     levels = ["citizens", "score_sum"] + [f"tier_{t}" for t in c.tiers]
     levels += [f"sanctioned_{k}" for k in c.sanctions]
-    levels += ["restricted", "spillover_only", "wrongful", "ever_sanctioned", "permanent",
-               "adapted_household", "adapted_own"]
+    levels += [
+        "restricted",
+        "spillover_only",
+        "wrongful",
+        "ever_sanctioned",
+        "permanent",
+        "adapted_household",
+        "adapted_own",
+    ]
     levels += [f"denied_citizens_{p}" for p in c.privileges]
     flows = []
     for b in c.behaviours:
@@ -34,8 +41,16 @@ def columns(c) -> tuple[list[str], list[str]]:
     flows += ["misattributed"]
     for p in c.privileges:
         flows += [f"attempts_{p}", f"denied_{p}"]
-    flows += ["denied_spillover", "benefits", "redress_demands", "redress_complied",
-              "redress_accepted", "sanctions_started", "sanctions_renewed", "sanctions_ended"]
+    flows += [
+        "denied_spillover",
+        "benefits",
+        "redress_demands",
+        "redress_complied",
+        "redress_accepted",
+        "sanctions_started",
+        "sanctions_renewed",
+        "sanctions_ended",
+    ]
     return levels, flows
 
 
@@ -59,9 +74,12 @@ class ShardMetrics:
     group_population: np.ndarray  # [slot]
 
     def __add__(self, other: ShardMetrics) -> ShardMetrics:
-        return ShardMetrics(self.rows + other.rows, self.hist + other.hist,
-                            self.groups + other.groups,
-                            self.group_population + other.group_population)
+        return ShardMetrics(
+            self.rows + other.rows,
+            self.hist + other.hist,
+            self.groups + other.groups,
+            self.group_population + other.group_population,
+        )
 
 
 class DayMetrics:
@@ -94,7 +112,11 @@ class DayMetrics:
         child = ((pop.demo >> DEMO_BITS["age"][0]) & 3) == 0
         self.eligible = []
         for who in c.attempt_who:
-            sel = child if who == "children" else (~child if who == "adults" else np.ones(pop.n, bool))
+            sel = (
+                child
+                if who == "children"
+                else (~child if who == "adults" else np.ones(pop.n, bool))
+            )
             self.eligible.append(np.bincount(urban[sel], minlength=2).astype(np.int64))
         self.province_population = np.diff(pop.province_start).astype(np.float64)
 
@@ -113,7 +135,7 @@ class DayMetrics:
 
     def begin_day(self) -> None:
         self.cur[self.flow_cols] = 0
-        self.gcur[len(GROUP_LEVELS):] = 0
+        self.gcur[len(GROUP_LEVELS) :] = 0
 
     def end_day(self, day: int) -> None:
         self.rows[day] = self.cur
@@ -164,7 +186,9 @@ class DayMetrics:
                 self.cur[self.col[name]] += int(d[:, j].sum())
                 sl = self.slots(ids[d[:, j] != 0])
                 w = np.repeat(d[d[:, j] != 0, j], 5)
-                self.gcur[j] += np.bincount(sl.ravel(), weights=w, minlength=self.nslots).astype(np.int64)
+                self.gcur[j] += np.bincount(sl.ravel(), weights=w, minlength=self.nslots).astype(
+                    np.int64
+                )
 
     def sanctioned(self, k: np.ndarray, sign: int) -> None:
         counts = np.bincount(np.asarray(k, dtype=np.int64), minlength=len(self.c.sanctions))
@@ -173,7 +197,9 @@ class DayMetrics:
 
     def level_change(self, old: np.ndarray, new: np.ndarray) -> None:
         for lvl, name in ((1, "adapted_household"), (2, "adapted_own")):
-            self.cur[self.col[name]] += int(np.count_nonzero(new == lvl)) - int(np.count_nonzero(old == lvl))
+            self.cur[self.col[name]] += int(np.count_nonzero(new == lvl)) - int(
+                np.count_nonzero(old == lvl)
+            )
 
     def tier_at_or_above(self, t: int) -> int:
         return int(sum(self.cur[self.col[f"tier_{self.c.tiers[i]}"]] for i in range(t + 1)))
@@ -181,7 +207,7 @@ class DayMetrics:
     def province_restricted_share(self) -> np.ndarray:
         j = GROUP_LEVELS.index("restricted")
         lo = self.offsets[3]
-        counts = self.gcur[j, lo: lo + len(self.c.provinces)].astype(np.float64)
+        counts = self.gcur[j, lo : lo + len(self.c.provinces)].astype(np.float64)
         return counts / np.maximum(self.province_population, 1.0)
 
     def result(self) -> ShardMetrics:

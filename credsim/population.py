@@ -50,8 +50,11 @@ class Census:
         w = np.array(list(prov.values()), dtype=np.float64)
         age = f["age"]
         adults = np.array(
-            [age["age_15_59_pct"], age["age_60_plus_pct"] - age["age_65_plus_pct"],
-             age["age_65_plus_pct"]]
+            [
+                age["age_15_59_pct"],
+                age["age_60_plus_pct"] - age["age_65_plus_pct"],
+                age["age_65_plus_pct"],
+            ]
         )
         eth = f["ethnicity"]
         return Census(
@@ -100,8 +103,9 @@ class Population:
         return unpack(self.demo, what)
 
 
-def synthesize(n: int, rng: np.random.Generator, census: Census | None = None,
-               sigma: float = 0.5) -> Population:
+def synthesize(
+    n: int, rng: np.random.Generator, census: Census | None = None, sigma: float = 0.5
+) -> Population:
     """Draw ``n`` synthetic citizens in households (vectorised, deterministic from ``rng``).
 
     Household sizes: one person with the census one-person share, otherwise 2 + Poisson(lam)

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from credsim import __version__
 from credsim.metrics import GROUP_METRICS, ShardMetrics, columns, dimension_labels
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -41,6 +40,7 @@ def write_table(table, path: Path) -> None:
 
 
 def platform_info() -> dict[str, Any]:
+    """Versions and machine, for the manifest."""
     return {
         "python": sys.version.split()[0],
         "numpy": np.__version__,
@@ -51,6 +51,7 @@ def platform_info() -> dict[str, Any]:
 
 
 def now() -> str:
+    """The current UTC time, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -132,8 +133,10 @@ class Run:
 
     def __repr__(self) -> str:
         m = self.manifest
-        return (f"Run({str(self.path)!r}, regime={m['regime']}, population={m['population']}, "
-                f"days={m['days']}, seed={m['seed']}, status={m['status']})")
+        return (
+            f"Run({str(self.path)!r}, regime={m['regime']}, population={m['population']}, "
+            f"days={m['days']}, seed={m['seed']}, status={m['status']})"
+        )
 
     @property
     def complete(self) -> bool:

@@ -18,8 +18,16 @@ from credsim.metrics import ShardMetrics
 from credsim.population import Census
 from credsim.regime.load import dump_regime, load_regime, regime_hash
 from credsim.regime.schema import Regime
-from credsim.run import (Run, groups_frame, headline, metrics_frame, now, platform_info,
-                         write_atomic, write_table)
+from credsim.run import (
+    Run,
+    groups_frame,
+    headline,
+    metrics_frame,
+    now,
+    platform_info,
+    write_atomic,
+    write_table,
+)
 from credsim.scale.shards import ShardResult, ShardTask, plan, run_shard
 
 FULL_LEDGER_MAX = 2_000_000  # larger runs keep a sample of citizens' histories by default
@@ -27,6 +35,7 @@ SAMPLE_TARGET = 1_000_000  # citizens kept in the ledger and citizens.parquet of
 
 
 def default_fraction(population: int) -> float:
+    """Share of citizens kept in the ledger and citizens table by default."""
     return 1.0 if population <= FULL_LEDGER_MAX else min(1.0, SAMPLE_TARGET / population)
 
 
@@ -56,8 +65,11 @@ class Sim:
             raise ValueError("days must be between 1 and 32000")
         self.population, self.days, self.seed = int(population), int(days), int(seed)
         self.out = Path(out) if out else None
-        self.ledger_mode = ledger or ("full" if population <= FULL_LEDGER_MAX else
-                                      f"sample={default_fraction(population):.6g}")
+        self.ledger_mode = ledger or (
+            "full"
+            if population <= FULL_LEDGER_MAX
+            else f"sample={default_fraction(population):.6g}"
+        )
         self.ledger_fraction = parse_mode(self.ledger_mode)
         self.citizens_fraction = default_fraction(population)
         self.shard_size = shard_size
@@ -68,8 +80,17 @@ class Sim:
     def tasks(self, folder: Path) -> list[ShardTask]:
         rj = json.dumps(self.regime.model_dump(mode="json"))
         return [
-            ShardTask(rj, self.seed, i, off, n, self.days, self.ledger_fraction,
-                      self.citizens_fraction, str(folder))
+            ShardTask(
+                rj,
+                self.seed,
+                i,
+                off,
+                n,
+                self.days,
+                self.ledger_fraction,
+                self.citizens_fraction,
+                str(folder),
+            )
             for i, off, n in plan(self.population, self.shard_size)
         ]
 
@@ -89,8 +110,9 @@ class Sim:
             "population": self.population,
             "days": self.days,
             "shards": len(tasks),
-            "shard_size": tasks[0].n if len(tasks) == 1 and self.shard_size is None else
-            (self.shard_size or tasks[0].n),
+            "shard_size": tasks[0].n
+            if len(tasks) == 1 and self.shard_size is None
+            else (self.shard_size or tasks[0].n),
             "ledger": self.ledger_mode,
             "citizens_fraction": self.citizens_fraction,
             "status": "incomplete",
@@ -99,8 +121,11 @@ class Sim:
         }
         write_atomic(folder / "regime.toml", dump_regime(self.regime))
         write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
-        done = {t.shard for t in tasks if (folder / "parts" / f"done-{t.shard:05d}.json").exists()} \
-            if resume else set()
+        done = (
+            {t.shard for t in tasks if (folder / "parts" / f"done-{t.shard:05d}.json").exists()}
+            if resume
+            else set()
+        )
         if not resume:
             for sub in ("parts", "ledger"):
                 if (folder / sub).exists():
@@ -149,9 +174,7 @@ class Sim:
             finished=now(),
             wall_seconds=round(time.perf_counter() - t0, 3),
             phase_seconds={k: round(v, 3) for k, v in timings.items()},
-            core_bytes_per_citizen=round(max((r.core_bytes / max(t.n, 1) for r, t in zip(
-                sorted(results, key=lambda r: r.shard), [t for t in tasks if t.shard not in done])),
-                default=0.0), 2),
+            core_bytes_per_citizen=max((r.core_bytes for r in results), default=0.0),
             ledger_rows=int(sum(r.ledger_rows for r in results)),
             ledger_bytes=int(sum(r.ledger_bytes for r in results)),
             headline=headline(df, c),

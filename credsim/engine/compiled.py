@@ -16,7 +16,7 @@ def _rollout_day(rollout: list[Rollout]) -> np.ndarray:
     """First active day for [rural, urban] (a huge day where never active)."""
     out = np.array([10**9, 10**9], dtype=np.int64)
     for r in rollout:
-        for u in ((0, 1) if r.region == "all" else ((1,) if r.region == "urban" else (0,))):
+        for u in (0, 1) if r.region == "all" else ((1,) if r.region == "urban" else (0,)):
             out[u] = min(out[u], r.day)
     return out
 
@@ -37,7 +37,11 @@ class Compiled:
         self.tiers = [t.name for t in r.tiers] or ["all"]
         self.privileges = [p.name for p in r.privileges]
         self.sanctions = [s.name for s in r.sanctions]
-        self.score_min, self.score_max, self.score_initial = r.score.min, r.score.max, r.score.initial
+        self.score_min, self.score_max, self.score_initial = (
+            r.score.min,
+            r.score.max,
+            r.score.initial,
+        )
         # Tier k holds scores >= tier_min[k] (top first); the last tier has no lower bound.
         mins = [t.min for t in r.tiers[:-1]]
         self.tier_bounds = np.array(sorted(mins), dtype=np.int64)  # ascending, for searchsorted
@@ -79,9 +83,12 @@ class Compiled:
             self.rules_of[self.behaviours.index(x.behaviour)].append(ri)
         self.rule_delta = np.array([x.delta for x in r.rules], dtype=np.int64)
         self.rule_sanction = np.array(
-            [self.sanctions.index(x.sanction) if x.sanction else -1 for x in r.rules], dtype=np.int64
+            [self.sanctions.index(x.sanction) if x.sanction else -1 for x in r.rules],
+            dtype=np.int64,
         )
-        self.rule_rollout = np.array([_rollout_day(x.rollout) for x in r.rules], dtype=np.int64).reshape(-1, 2)
+        self.rule_rollout = np.array(
+            [_rollout_day(x.rollout) for x in r.rules], dtype=np.int64
+        ).reshape(-1, 2)
         # privileges: daily attempt probability [privilege, urban], and who attempts
         self.attempt_rate = np.array(
             [[p.attempts_rural / 365.0, p.attempts_urban / 365.0] for p in r.privileges]
@@ -118,7 +125,9 @@ class Compiled:
         self.renewal = [s.renewal for s in r.sanctions]
         self.permanent = np.array([s.permanent for s in r.sanctions], dtype=bool)
         # a sanction that marks for life: never lifts, or caps the score ever after
-        self.marks = np.array([s.permanent or s.ceiling is not None for s in r.sanctions], dtype=bool)
+        self.marks = np.array(
+            [s.permanent or s.ceiling is not None for s in r.sanctions], dtype=bool
+        )
         self.ceiling = np.array(
             [s.ceiling if s.ceiling is not None else NO_LIMIT for s in r.sanctions], dtype=np.int64
         )
@@ -145,7 +154,9 @@ class Compiled:
                 1 - min(1.0, a.chilling_own * fear),
             ]
             self.adapt[2] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
-            self.province_sensitivity[:] = a.province_sensitivity * np.array([know, fear, 0, know, 0])
+            self.province_sensitivity[:] = a.province_sensitivity * np.array(
+                [know, fear, 0, know, 0]
+            )
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
         self.green = [(self.tiers.index(g.tier), g.uses_per_year / 365.0) for g in r.green_lanes]
@@ -156,6 +167,6 @@ class Compiled:
 
     def tier_of(self, score: np.ndarray) -> np.ndarray:
         """Tier index (0 = top) of each score."""
-        return (len(self.tier_bounds) - np.searchsorted(self.tier_bounds, score, side="right")).astype(
-            np.int64
-        )
+        return (
+            len(self.tier_bounds) - np.searchsorted(self.tier_bounds, score, side="right")
+        ).astype(np.int64)

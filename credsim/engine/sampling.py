@@ -50,7 +50,9 @@ def thin(rng: np.random.Generator, ids: np.ndarray, p: np.ndarray | float) -> np
     return ids[rng.random(ids.size) < p]
 
 
-def propensity_buckets(propensity: np.ndarray, ratio: float = 1.25) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def propensity_buckets(
+    propensity: np.ndarray, ratio: float = 1.25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group citizens by propensity so that sampling at a bucket's maximum wastes little.
 
     Returns ``order`` (citizen indices sorted by bucket, int32), bucket ``bounds`` (start
@@ -70,7 +72,9 @@ def propensity_buckets(propensity: np.ndarray, ratio: float = 1.25) -> tuple[np.
     return order, np.concatenate([starts, ends[-1:]]), top
 
 
-def bucket_candidates(rng: np.random.Generator, bounds: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def bucket_candidates(
+    rng: np.random.Generator, bounds: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into the bucket order) of candidates, each included with its bucket's ``q``.
 
     Counts then draws: the number in each bucket is Binomial(size, q); the positions are a

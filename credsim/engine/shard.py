@@ -17,8 +17,12 @@ import numpy as np
 
 from credsim.engine.compiled import Compiled
 from credsim.engine.kernels import apply_delta
-from credsim.engine.sampling import (bernoulli_positions, bucket_candidates,
-                                     propensity_buckets, stream)
+from credsim.engine.sampling import (
+    bernoulli_positions,
+    bucket_candidates,
+    propensity_buckets,
+    stream,
+)
 from credsim.ledger import Ledger
 from credsim.metrics import DayMetrics
 from credsim.population import DEMO_BITS, Population
@@ -52,15 +56,27 @@ class Records:
             return Records()
         if len(parts) == 1:
             return parts[0]
-        return Records(*(np.concatenate([getattr(p, f) for p in parts]) for f in
-                         ("citizen", "actor", "behaviour", "source", "mis")))
+        return Records(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("citizen", "actor", "behaviour", "source", "mis")
+            )
+        )
 
 
 class Shard:
     """The state of one shard and its day loop."""
 
-    def __init__(self, c: Compiled, pop: Population, seed: int, shard: int, offset: int,
-                 days: int, ledger: Ledger):
+    def __init__(
+        self,
+        c: Compiled,
+        pop: Population,
+        seed: int,
+        shard: int,
+        offset: int,
+        days: int,
+        ledger: Ledger,
+    ):
         self.c, self.pop, self.seed, self.shard, self.offset = c, pop, seed, shard, offset
         self.days, self.ledger = days, ledger
         n = self.n = pop.n
@@ -154,8 +170,12 @@ class Shard:
             rate = self.c.regime.behaviours[b].rate
             kind = c.kind[b]
             uses_m = c.regime.behaviours[b].propensity
-            flat = (not uses_m and np.all(c.place_factor[b] == 1.0) and c.adapt_max[kind] == 1.0
-                    and c.province_sensitivity[kind] == 0.0)
+            flat = (
+                not uses_m
+                and np.all(c.place_factor[b] == 1.0)
+                and c.adapt_max[kind] == 1.0
+                and c.province_sensitivity[kind] == 0.0
+            )
             if flat:
                 acts = bernoulli_positions(rng, self.n, rate)
                 self._acts.append(acts)
@@ -174,12 +194,21 @@ class Shard:
                 qi = q
             u = rng.random(ids.size) * qi
             demo = self.demo[ids]
-            p = rate * c.place_factor[b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)]
+            p = (
+                rate
+                * c.place_factor[
+                    b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)
+                ]
+            )
             if uses_m:
                 p = p * self.propensity[ids]
             base = int(np.count_nonzero(u < p))
             if c.adaptation:
-                p = p * c.adapt[kind][self.level[ids]] * self.prov_factor[kind][_bits(demo, "province")]
+                p = (
+                    p
+                    * c.adapt[kind][self.level[ids]]
+                    * self.prov_factor[kind][_bits(demo, "province")]
+                )
             acts = np.sort(ids[u < p])
             self._acts.append(acts)
             self.m.add(f"acts_{name}", acts.size)
@@ -235,7 +264,9 @@ class Shard:
         r = self._records
         if r.citizen.size:
             for b in np.unique(r.behaviour):
-                self.m.add(f"records_{self.c.behaviours[b]}", int(np.count_nonzero(r.behaviour == b)))
+                self.m.add(
+                    f"records_{self.c.behaviours[b]}", int(np.count_nonzero(r.behaviour == b))
+                )
             nmis = int(r.mis.sum())
             if nmis:
                 self.m.add("misattributed", nmis)
@@ -261,8 +292,16 @@ class Shard:
         delta = int(c.rule_delta[ri])
         ids = r.citizen[take]
         if delta:
-            before, after = apply_delta(self.score, self.flags, ids, delta, c.score_min,
-                                        c.score_max, PERMANENT, c.lifetime_ceiling)
+            before, after = apply_delta(
+                self.score,
+                self.flags,
+                ids,
+                delta,
+                c.score_min,
+                c.score_max,
+                PERMANENT,
+                c.lifetime_ceiling,
+            )
             self.m.score_change(before, after)
             mis = r.mis[take]
             if mis.any():
@@ -272,13 +311,22 @@ class Shard:
         else:
             before = after = self.score[ids].astype(np.int64)
         rows = self.ledger.add(
-            "record", day, self.gid(ids), source=r.source[take], rule=ri,
-            delta=after - before, before=before, after=after, misattributed=r.mis[take],
+            "record",
+            day,
+            self.gid(ids),
+            source=r.source[take],
+            rule=ri,
+            delta=after - before,
+            before=before,
+            after=after,
+            misattributed=r.mis[take],
             other=np.where(r.mis[take], self.gid(r.actor[take]), -1),
         )
         self._last_row.append((ids, rows))
         if c.rule_sanction[ri] >= 0:
-            self._rule_starts.append((ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take]))
+            self._rule_starts.append(
+                (ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take])
+            )
         if c.regime.rules[ri].redress is not None and delta:
             self._demand(day, ids, ("rule", ri), rows, after - before)
 
@@ -313,8 +361,14 @@ class Shard:
                         renew[sel] = c.tier_of(self.score[ids[sel]]) >= c.sanction_tier[kk]
                 if renew.any():
                     self._schedule(day, ids[renew], k[renew])
-                    self.ledger.add("sanction_renew", day, self.gid(ids[renew]), sanction=k[renew],
-                                    before=self.score[ids[renew]], after=self.score[ids[renew]])
+                    self.ledger.add(
+                        "sanction_renew",
+                        day,
+                        self.gid(ids[renew]),
+                        sanction=k[renew],
+                        before=self.score[ids[renew]],
+                        after=self.score[ids[renew]],
+                    )
                     self.m.add("sanctions_renewed", int(renew.sum()))
                     self._set_wrongful(ids[renew], k[renew])
                 if (~renew).any():
@@ -334,8 +388,15 @@ class Shard:
                     after = th[raise_to]
                     self.score[rid] = after
                     self.m.score_change(before, after)
-                    self.ledger.add("refund", day, self.gid(rid), sanction=k[raise_to],
-                                    delta=after - before, before=before, after=after)
+                    self.ledger.add(
+                        "refund",
+                        day,
+                        self.gid(rid),
+                        sanction=k[raise_to],
+                        delta=after - before,
+                        before=before,
+                        after=after,
+                    )
                 self._end(day, ids, k)
         # new listings: tier-triggered for citizens whose score changed, and rule-triggered
         starts: list[tuple] = []
@@ -350,8 +411,14 @@ class Shard:
             for k in tier_k:
                 new = (tiers >= c.sanction_tier[k]) & ((self.sanction[ids] >> k) & 1 == 0)
                 if new.any():
-                    starts.append((ids[new], np.full(int(new.sum()), k), cause[new],
-                                   np.zeros(int(new.sum()), dtype=bool)))
+                    starts.append(
+                        (
+                            ids[new],
+                            np.full(int(new.sum()), k),
+                            cause[new],
+                            np.zeros(int(new.sum()), dtype=bool),
+                        )
+                    )
         for ids, k, rows, mis in self._rule_starts:
             new = (self.sanction[ids] >> k.astype(np.uint8)) & 1 == 0
             if new.any():
@@ -375,13 +442,18 @@ class Shard:
     def _status(self, ids: np.ndarray) -> np.ndarray:
         """[restricted, spillover_only, wrongful] of each citizen, as 0/1 columns."""
         own = self.sanction[ids] != 0
-        return np.stack([
-            own,
-            ~own & (self.spill[ids] != 0),
-            own & ((self.flags[ids] & WRONGFUL) != 0),
-        ], axis=1).astype(np.int64)
+        return np.stack(
+            [
+                own,
+                ~own & (self.spill[ids] != 0),
+                own & ((self.flags[ids] & WRONGFUL) != 0),
+            ],
+            axis=1,
+        ).astype(np.int64)
 
-    def _set_wrongful(self, ids: np.ndarray, k: np.ndarray, mis_cause: np.ndarray | None = None) -> None:
+    def _set_wrongful(
+        self, ids: np.ndarray, k: np.ndarray, mis_cause: np.ndarray | None = None
+    ) -> None:
         """A listing is wrongful if it would not stand without misattributed records."""
         c = self.c
         th = c.sanction_threshold[k]
@@ -392,7 +464,9 @@ class Shard:
         self.flags[ids[wrong]] |= WRONGFUL
         self.m.status_change(ids, before, self._status(ids))
 
-    def _start(self, day: int, ids: np.ndarray, k: np.ndarray, cause: np.ndarray, mis: np.ndarray) -> None:
+    def _start(
+        self, day: int, ids: np.ndarray, k: np.ndarray, cause: np.ndarray, mis: np.ndarray
+    ) -> None:
         c = self.c
         before = self._status(ids)
         self.sanction[ids] |= (1 << k).astype(np.uint8)
@@ -413,12 +487,27 @@ class Shard:
                 a = np.minimum(b, cap[over])
                 self.score[oid] = a
                 self.m.score_change(b, a)
-                self.ledger.add("ceiling", day, self.gid(oid), sanction=k[perm][over], delta=a - b,
-                                before=b, after=a)
+                self.ledger.add(
+                    "ceiling",
+                    day,
+                    self.gid(oid),
+                    sanction=k[perm][over],
+                    delta=a - b,
+                    before=b,
+                    after=a,
+                )
         self.m.status_change(ids, before, self._status(ids))
         self._schedule(day, ids, k)
-        rows = self.ledger.add("sanction_start", day, self.gid(ids), sanction=k, before=self.score[ids],
-                               after=self.score[ids], misattributed=mis, cause=cause)
+        rows = self.ledger.add(
+            "sanction_start",
+            day,
+            self.gid(ids),
+            sanction=k,
+            before=self.score[ids],
+            after=self.score[ids],
+            misattributed=mis,
+            cause=cause,
+        )
         self.m.add("sanctions_started", ids.size)
         self.m.sanctioned(k, +1)
         self._set_wrongful(ids, k, mis)
@@ -448,8 +537,14 @@ class Shard:
         self.m.status_change(ids, before, self._status(ids))
         self.m.sanctioned(k, -1)
         self.m.add("sanctions_ended", ids.size)
-        self.ledger.add("sanction_end", day, self.gid(ids), sanction=k, before=self.score[ids],
-                        after=self.score[ids])
+        self.ledger.add(
+            "sanction_end",
+            day,
+            self.gid(ids),
+            sanction=k,
+            before=self.score[ids],
+            after=self.score[ids],
+        )
         if self.c.has_spillover:
             self._spillover(day, ids)
 
@@ -469,7 +564,7 @@ class Shard:
             others = (total - has) > 0
             child = self.child(fam)
             applies = (c.spill_house[k] > 0) | (child & (c.spill_child[k] > 0))
-            house_bits |= ((others & applies).astype(np.uint8) << k)
+            house_bits |= (others & applies).astype(np.uint8) << k
         before = self._status(fam)
         old = self.spill[fam]
         self.spill[fam] = house_bits
@@ -477,8 +572,9 @@ class Shard:
         began = (old == 0) & (house_bits != 0)
         ended = (old != 0) & (house_bits == 0)
         if began.any():
-            self.ledger.add("spillover_start", day, self.gid(fam[began]),
-                            sanction=_LOWBIT[house_bits[began]])
+            self.ledger.add(
+                "spillover_start", day, self.gid(fam[began]), sanction=_LOWBIT[house_bits[began]]
+            )
             self.restricted_ids = np.union1d(self.restricted_ids, fam[began])
         if ended.any():
             self.ledger.add("spillover_end", day, self.gid(fam[ended]))
@@ -522,8 +618,14 @@ class Shard:
                 fresh = ((self.denied_ever[who_ids] >> p) & 1) == 0
                 self.m.add(f"denied_citizens_{name}", int(fresh.sum()))
                 self.denied_ever[who_ids] |= np.uint8(1 << p)
-                self.ledger.add("denied", day, self.gid(who_ids), privilege=p,
-                                before=self.score[who_ids], after=self.score[who_ids])
+                self.ledger.add(
+                    "denied",
+                    day,
+                    self.gid(who_ids),
+                    privilege=p,
+                    before=self.score[who_ids],
+                    after=self.score[who_ids],
+                )
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
         for p, name in enumerate(c.privileges):
@@ -534,17 +636,26 @@ class Shard:
             self.m.add("benefits", int(rng.binomial(self.m.tier_at_or_above(t), rate)))
 
     # ------------------------------------------------------------------ redress
-    def _demand(self, day: int, ids: np.ndarray, target: tuple, rows: np.ndarray,
-                delta: np.ndarray | None) -> None:
+    def _demand(
+        self, day: int, ids: np.ndarray, target: tuple, rows: np.ndarray, delta: np.ndarray | None
+    ) -> None:
         """Make a redress demand; compliers are scheduled for the day they comply."""
         c = self.c
-        red = (c.regime.sanctions[target[1]].redress if target[0] == "sanction"
-               else c.regime.rules[target[1]].redress)
+        red = (
+            c.regime.sanctions[target[1]].redress
+            if target[0] == "sanction"
+            else c.regime.rules[target[1]].redress
+        )
         rng = self.streams["redress"]
         self.m.add("redress_demands", ids.size)
-        self.ledger.add("redress_demand", day, self.gid(ids),
-                        sanction=target[1] if target[0] == "sanction" else -1,
-                        rule=target[1] if target[0] == "rule" else -1, cause=rows)
+        self.ledger.add(
+            "redress_demand",
+            day,
+            self.gid(ids),
+            sanction=target[1] if target[0] == "sanction" else -1,
+            rule=target[1] if target[0] == "rule" else -1,
+            cause=rows,
+        )
         comply = rng.random(ids.size) < red.comply
         if not comply.any():
             return
@@ -555,7 +666,8 @@ class Shard:
             if w < self.days:
                 sel = due == w
                 self.redress_due[int(w)].append(
-                    (target, ids[comply][sel], rows[comply][sel], None if d is None else d[sel]))
+                    (target, ids[comply][sel], rows[comply][sel], None if d is None else d[sel])
+                )
 
     def phase_redress(self, day: int) -> None:
         """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""
@@ -577,16 +689,25 @@ class Shard:
             red = c.regime.sanctions[x].redress if kind == "sanction" else c.regime.rules[x].redress
             self.m.add("redress_complied", ids.size)
             sk, rk = (x, -1) if kind == "sanction" else (-1, x)
-            self.ledger.add("redress_complied", day, self.gid(ids), sanction=sk, rule=rk, cause=rows)
+            self.ledger.add(
+                "redress_complied", day, self.gid(ids), sanction=sk, rule=rk, cause=rows
+            )
             ok = rng.random(ids.size) < red.accept
             if (~ok).any():
-                self.ledger.add("redress_rejected", day, self.gid(ids[~ok]), sanction=sk, rule=rk,
-                                cause=rows[~ok])
+                self.ledger.add(
+                    "redress_rejected",
+                    day,
+                    self.gid(ids[~ok]),
+                    sanction=sk,
+                    rule=rk,
+                    cause=rows[~ok],
+                )
             if not ok.any():
                 continue
             self.m.add("redress_accepted", int(ok.sum()))
-            self.ledger.add("redress_accepted", day, self.gid(ids[ok]), sanction=sk, rule=rk,
-                            cause=rows[ok])
+            self.ledger.add(
+                "redress_accepted", day, self.gid(ids[ok]), sanction=sk, rule=rk, cause=rows[ok]
+            )
             if kind == "sanction":
                 when = day + red.delay
                 keys = ids[ok].astype(np.int64) * 8 + x
@@ -601,8 +722,16 @@ class Shard:
                 a = np.clip(b - d, c.score_min, np.minimum(cap, c.score_max))
                 self.score[rid] = a
                 self.m.score_change(b, a)
-                self.ledger.add("refund", day, self.gid(rid), rule=x, delta=a - b, before=b, after=a,
-                                cause=rows[ok])
+                self.ledger.add(
+                    "refund",
+                    day,
+                    self.gid(rid),
+                    rule=x,
+                    delta=a - b,
+                    before=b,
+                    after=a,
+                    cause=rows[ok],
+                )
 
     def phase_adapt(self, day: int) -> None:
         """General deterrence: the share of one's province under sanction lowers rates."""
@@ -628,7 +757,9 @@ class Shard:
         house = self.gid(np.maximum.accumulate(np.where(head, np.arange(self.n), 0)))
 
         def cat(codes: np.ndarray, names) -> pa.Array:
-            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
+            return pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int8)), pa.array(list(names))
+            )
 
         demo = self.demo[idx]
         score = self.score[idx]
@@ -644,8 +775,11 @@ class Shard:
             "propensity": self.propensity[idx].astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
-            "misattributed_points": np.array([self.mis_points.get(i, 0) for i in idx.tolist()], dtype=np.int16)
-            if self.mis_points else np.zeros(idx.size, dtype=np.int16),
+            "misattributed_points": np.array(
+                [self.mis_points.get(i, 0) for i in idx.tolist()], dtype=np.int16
+            )
+            if self.mis_points
+            else np.zeros(idx.size, dtype=np.int16),
         }
         for k, name in enumerate(c.sanctions):
             cols[f"sanction_{name}"] = ((self.sanction[idx] >> k) & 1).astype(bool)
@@ -661,6 +795,15 @@ class Shard:
 
     def core_bytes(self) -> int:
         """Bytes per citizen of the dense state the day loop keeps."""
-        arrays = (self.score, self.sanction, self.spill, self.flags, self.level, self.denied_ever,
-                  self.demo, self.propensity, self.order)
+        arrays = (
+            self.score,
+            self.sanction,
+            self.spill,
+            self.flags,
+            self.level,
+            self.denied_ever,
+            self.demo,
+            self.propensity,
+            self.order,
+        )
         return sum(a.nbytes for a in arrays)

@@ -16,5 +16,3 @@ from typing import Any
 def china() -> dict[str, Any]:
     """The facts file as a dict (census, blacklist counts, rules, sensing, cases)."""
     return tomllib.loads(resources.files(__name__).joinpath("china.toml").read_text("utf-8"))
-
-

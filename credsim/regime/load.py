@@ -133,8 +133,12 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         where = ".".join(str(p) for p in parts[: i + 1])
         if isinstance(node, list):
             if isinstance(part, str):
-                match = [k for k, item in enumerate(node) if isinstance(item, dict) and (
-                    item.get("name") == part or item.get("behaviour") == part)]
+                match = [
+                    k
+                    for k, item in enumerate(node)
+                    if isinstance(item, dict)
+                    and (item.get("name") == part or item.get("behaviour") == part)
+                ]
                 if not match:
                     raise RegimeError([f"--set {assignment}: no item named {part!r} at {where}"])
                 part = match[0]

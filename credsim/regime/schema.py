@@ -39,7 +39,9 @@ class Score(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Score:
         if not self.min <= self.initial <= self.max:
-            raise ValueError(f"need min <= initial <= max, got {self.min}, {self.initial}, {self.max}")
+            raise ValueError(
+                f"need min <= initial <= max, got {self.min}, {self.initial}, {self.max}"
+            )
         return self
 
 
@@ -52,7 +54,9 @@ class Behaviour(Strict):
     propensity: bool = Field(True, description="scaled by the citizen's propensity multiplier")
     urban_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
     rural_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
-    who: Literal["all", "adults", "children"] = Field("all", description="who does it (children are 0-14)")
+    who: Literal["all", "adults", "children"] = Field(
+        "all", description="who does it (children are 0-14)"
+    )
     label: str = ""
 
 
@@ -257,9 +261,7 @@ class Regime(Strict):
                 if p not in privileges:
                     problems.append(f"sanctions[{i}].privileges: unknown privilege {p!r}")
             if s.tier is None and not any(r.sanction == s.name for r in self.rules):
-                problems.append(
-                    f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it"
-                )
+                problems.append(f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it")
         for i, g in enumerate(self.green_lanes):
             if g.tier not in tiers:
                 problems.append(f"green_lanes[{i}].tier: unknown tier {g.tier!r}")

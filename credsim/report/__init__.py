@@ -175,6 +175,12 @@ TEXT = {
         "ratio to the population average (1 = average).",
         "No burden to compare across {label}s: every count is zero.",
     ),
+    "redress": (
+        "Redress over time (cumulative)",
+        "Demands made of sanctioned citizens (apologise, delete posts, repay), how many complied, "
+        "and how many compliances were accepted, added up from day 0.",
+        "No redress was demanded during the run.",
+    ),
     "adaptation": (
         "Adaptation: acts relative to baseline",
         "For each behaviour, acts over those citizens would have committed had no one adapted, "
@@ -294,6 +300,14 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
         ]
         out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
 
+    redress = [
+        ("demanded", "redress_demands"),
+        ("complied", "redress_complied"),
+        ("accepted", "redress_accepted"),
+    ]
+    series = [Series(n, day, df[c].cumsum()) for n, c in redress if c in df]
+    out.append(chart("redress", "day", "citizens (cumulative)", series))
+
     bl = labels(regime, "behaviours")
     acts = [x for x in names(df, "baseline_acts_") if df[f"baseline_acts_{x}"].sum() > 0]
     adapted = any((df[f"acts_{x}"] != df[f"baseline_acts_{x}"]).any() for x in acts)
@@ -401,7 +415,7 @@ def write_report(
     parts.append(
         f'<section><h2>Resolved regime</h2><p class="about">The regime exactly as this '
         f"run used it (regime.toml, hash {html.escape(str(m.get('regime_hash', '')))})."
-        f'</p><pre id="regime">{html.escape(text)}</pre></section>'
+        f'</p><pre id="regime">{html.escape(text, quote=False)}</pre></section>'
     )
     path = output_path(run.path, out, "report.html")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ class ShardResult:
     shard: int
     metrics: object  # credsim.metrics.ShardMetrics
     timings: dict
-    core_bytes: int
+    core_bytes: float  # dense state bytes per citizen
     ledger_rows: int
     ledger_bytes: int
     seconds: float
@@ -47,7 +47,9 @@ class ShardResult:
 def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
     """(shard, offset, n) for each shard."""
     size = shard_size or DEFAULT_SHARD_SIZE
-    return [(i, off, min(size, population - off)) for i, off in enumerate(range(0, population, size))]
+    return [
+        (i, off, min(size, population - off)) for i, off in enumerate(range(0, population, size))
+    ]
 
 
 def run_shard(task: ShardTask, progress=None) -> ShardResult:
@@ -65,8 +67,12 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     c = Compiled(regime, census.provinces, census.groups)
     pop = synthesize(task.n, stream(task.seed, task.shard, "population"), census)
     folder = Path(task.folder) if task.folder else None
-    names = {"sources": c.sources, "rules": c.rules, "sanctions": c.sanctions,
-             "privileges": c.privileges}
+    names = {
+        "sources": c.sources,
+        "rules": c.rules,
+        "sanctions": c.sanctions,
+        "privileges": c.privileges,
+    }
     ledger = Ledger(task.ledger_fraction, task.shard, folder / "ledger" if folder else None, names)
     shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
     for day in range(task.days):
@@ -74,7 +80,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         if progress is not None:
             progress(1)
     ledger.flush()
-    core = shard.core_bytes()
+    core = round(shard.core_bytes() / max(task.n, 1), 2)
     if folder is not None:
         import pyarrow.parquet as pq
 
@@ -86,10 +92,19 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         tmp.replace(parts / f"citizens-{task.shard:05d}.parquet")
         m = shard.m.result()
         tmp = parts / f"metrics-{task.shard:05d}.tmp.npz"
-        np.savez(tmp, rows=m.rows, hist=m.hist, groups=m.groups, group_population=m.group_population)
+        np.savez(
+            tmp, rows=m.rows, hist=m.hist, groups=m.groups, group_population=m.group_population
+        )
         tmp.replace(parts / f"metrics-{task.shard:05d}.npz")
-    result = ShardResult(task.shard, shard.m.result(), dict(shard.timings), core, ledger.rows,
-                         ledger.bytes, time.perf_counter() - t0)
+    result = ShardResult(
+        task.shard,
+        shard.m.result(),
+        dict(shard.timings),
+        core,
+        ledger.rows,
+        ledger.bytes,
+        time.perf_counter() - t0,
+    )
     if folder is not None:
         info = asdict(result)
         info.pop("metrics")
