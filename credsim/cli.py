@@ -136,7 +136,10 @@ def run(
     ledger: Annotated[str | None, typer.Option(help="full, none or sample=FRACTION.")] = None,
     shard_size: Annotated[int | None, typer.Option(min=1, help="Citizens per shard.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
-    backend: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    backend: Annotated[str, typer.Option(help="local (processes) or dask.")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (default: a local cluster).")
+    ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run folder.")] = None,
 ) -> None:
@@ -144,6 +147,7 @@ def run(
     from credsim.regime.load import RegimeError
     from credsim.sim import Sim
 
+    options = {"scheduler": scheduler} if scheduler else {}
     try:
         if resume is not None:
             from credsim.run import Run
@@ -159,6 +163,7 @@ def run(
                 shard_size=old.get("shard_size"),
                 workers=workers,
                 backend=backend,
+                backend_options=options,
             )
         else:
             folder = out or Path("runs") / f"{Path(regime).stem}-{seed}"
@@ -173,6 +178,7 @@ def run(
                 shard_size=shard_size,
                 workers=workers,
                 backend=backend,
+                backend_options=options,
             )
     except RegimeError as e:
         fail(str(e))

@@ -97,9 +97,7 @@ def changes(per_day: list[int]) -> list[tuple[int, int]]:
 def rigged_mesa(initial_score: int) -> list[int]:
     """Banned count per day of the rigged regime in Mesa."""
     behaviours = (mesa_ref1.Behaviour("buy_domestic", 1.0, False, 1.0, +1),)
-    model = mesa_ref1.Ref1Model(
-        50, SEED, behaviours=behaviours, initial_score=initial_score
-    )
+    model = mesa_ref1.Ref1Model(50, SEED, behaviours=behaviours, initial_score=initial_score)
     for _ in range(RIGGED_DAYS):
         model.step()
     return [int(v) for v in model.datacollector.model_vars["banned"]]
@@ -110,9 +108,7 @@ def rigged_starsim(initial_score: int) -> list[int]:
     behaviours = [starsim_ref1.Behaviour("buy_domestic", 1.0, False, 1.0, +1.0)]
     sim = ss.Sim(
         people=ss.People(50),
-        custom=starsim_ref1.SocialCredit(
-            behaviours=behaviours, initial_score=float(initial_score)
-        ),
+        custom=starsim_ref1.SocialCredit(behaviours=behaviours, initial_score=float(initial_score)),
         start=ss.days(1),
         stop=ss.days(RIGGED_DAYS),
         dt=ss.days(1),

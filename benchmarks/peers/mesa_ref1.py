@@ -53,9 +53,7 @@ class Citizen(mesa.Agent):
 
     def __init__(self, model: Ref1Model) -> None:
         super().__init__(model)
-        self.propensity = self.random.lognormvariate(
-            -(PROPENSITY_SIGMA**2) / 2, PROPENSITY_SIGMA
-        )
+        self.propensity = self.random.lognormvariate(-(PROPENSITY_SIGMA**2) / 2, PROPENSITY_SIGMA)
         self.probabilities = tuple(
             min(b.probability * (self.propensity if b.uses_propensity else 1.0), 1.0)
             for b in model.behaviours
@@ -68,13 +66,9 @@ class Citizen(mesa.Agent):
         """Play one day: behave, possibly get caught, then the blacklist review."""
         model = self.model
         rand = self.random.random
-        for behaviour, probability in zip(
-            model.behaviours, self.probabilities, strict=True
-        ):
+        for behaviour, probability in zip(model.behaviours, self.probabilities, strict=True):
             if rand() < probability and rand() < behaviour.detection:
-                self.score = min(
-                    max(self.score + behaviour.delta, MIN_SCORE), MAX_SCORE
-                )
+                self.score = min(max(self.score + behaviour.delta, MIN_SCORE), MAX_SCORE)
                 model.detected_today[behaviour.name] += 1
         self.review_ban(model.steps)
 

@@ -50,9 +50,7 @@ PROPENSITY_SIGMA = 0.5  # sigma of the underlying normal
 PROPENSITY_STD = math.sqrt(math.expm1(PROPENSITY_SIGMA**2))
 
 
-def act_probability(
-    behaviour: Behaviour, module: SocialCredit, uids: ss.uids
-) -> np.ndarray:
+def act_probability(behaviour: Behaviour, module: SocialCredit, uids: ss.uids) -> np.ndarray:
     """Daily probability that each of ``uids`` does ``behaviour`` (capped at 1)."""
     if not behaviour.uses_propensity:
         return np.full(len(uids), behaviour.probability)
@@ -74,20 +72,15 @@ class SocialCredit(ss.Module):
         )
         self.update_pars(pars, **kwargs)
         self.define_states(
-            ss.FloatArr(
-                "propensity", default=ss.lognorm_ex(mean=1.0, std=PROPENSITY_STD)
-            ),
+            ss.FloatArr("propensity", default=ss.lognorm_ex(mean=1.0, std=PROPENSITY_STD)),
             ss.FloatArr("score", default=self.pars.initial_score),
             ss.BoolState("banned", label="Banned from flights"),
             ss.FloatArr("ban_end", label="Day at whose end the ban is reviewed"),
         )
         self.acts = {
-            b.name: ss.bernoulli(p=partial(act_probability, b))
-            for b in self.pars.behaviours
+            b.name: ss.bernoulli(p=partial(act_probability, b)) for b in self.pars.behaviours
         }
-        self.detections = {
-            b.name: ss.bernoulli(p=b.detection) for b in self.pars.behaviours
-        }
+        self.detections = {b.name: ss.bernoulli(p=b.detection) for b in self.pars.behaviours}
 
     def init_results(self) -> None:
         """Add the mean score and daily detections to the automatic n_banned."""
@@ -106,9 +99,7 @@ class SocialCredit(ss.Module):
         for b in p.behaviours:
             acted = self.acts[b.name].filter()
             detected = self.detections[b.name].filter(acted)
-            self.score[detected] = np.clip(
-                self.score[detected] + b.delta, p.min_score, p.max_score
-            )
+            self.score[detected] = np.clip(self.score[detected] + b.delta, p.min_score, p.max_score)
             self.results[f"detected_{b.name}"][self.ti] = len(detected)
         self.review_bans(day=self.ti + 1)
 

@@ -77,6 +77,7 @@ class Compiled:
                 fm = s.false_match * s.false_match_group.get(gname, 1.0) if gname else 0.0
                 self.false_match[si, g, 0] = min(1.0, fm)
                 self.false_match[si, g, 1] = min(1.0, fm * s.false_match_female)
+        self.false_match_any = self.false_match.reshape(len(r.sources), -1).max(axis=1) > 0
         # rules by behaviour
         self.rules_of: list[list[int]] = [[] for _ in r.behaviours]
         for ri, x in enumerate(r.rules):
@@ -120,6 +121,7 @@ class Compiled:
         self.spill_house, self.spill_child = spill_house, spill_child
         triggers = [int(t) for t in self.sanction_tier if t >= 0]
         self.lowest_trigger = min(triggers) if triggers else self.n_tiers
+        self.trigger_below = self._upper(self.lowest_trigger) if triggers else self.score_min
         self.has_spillover = bool((spill_house | spill_child).any())
         self.duration = np.array([s.duration for s in r.sanctions], dtype=np.int64)
         self.renewal = [s.renewal for s in r.sanctions]

@@ -20,7 +20,7 @@ def apply_delta(score, flags, ids, delta, lo, hi, marked_bit, ceiling):  # pragm
         c = ids[i]
         b = np.int64(score[c])
         top = hi
-        if flags[c] & marked_bit and ceiling < hi:
+        if ceiling < hi and flags[c] & marked_bit:
             top = ceiling
         a = b + delta
         if a < lo:
@@ -31,3 +31,188 @@ def apply_delta(score, flags, ids, delta, lo, hi, marked_bit, ceiling):  # pragm
         before[i] = b
         after[i] = a
     return before, after
+
+
+@njit(cache=True, nogil=True)
+def half(h):  # pragma: no cover
+    """The value of an IEEE half-precision float given as its 16 bits (positive, finite)."""
+    e = (h >> 10) & 31
+    m = h & 1023
+    if e == 0:
+        return m * 2.0**-24
+    return (1.0 + m / 1024.0) * 2.0 ** (e - 15)
+
+
+@njit(cache=True, nogil=True)
+def _next(rng, pos, q, lq):  # pragma: no cover
+    """The next success after ``pos`` in a Bernoulli(q) sequence (geometric skip)."""
+    if q >= 1.0:
+        return pos + 1
+    u = rng.random()
+    if u <= 0.0:
+        return np.int64(1) << 62
+    return pos + 1 + np.int64(np.floor(np.log(u) / lq))
+
+
+@njit(cache=True, nogil=True)
+def sample_acts(
+    rng,
+    order,
+    bounds,
+    top,
+    propensity,
+    demo,
+    level,
+    prov_factor,
+    place,
+    adapt,
+    rate,
+    uses_m,
+    fmax,
+    adapt_on,
+    n,
+    out,
+):  # pragma: no cover
+    """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
+
+    Candidates come by geometric skips at the bucket's bound ``q = rate * top * fmax``; each is
+    kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning), so the
+    acts are exactly Bernoulli(p) per citizen. The baseline counts acts without adaptation on
+    the same draws.
+    """
+    k = 0
+    base = 0
+    nb = bounds.size - 1 if uses_m else 1
+    for b in range(nb):
+        if uses_m:
+            start, end, m_top = bounds[b], bounds[b + 1], top[b]
+        else:
+            start, end, m_top = 0, n, 1.0
+        q = rate * m_top * fmax
+        if q > 1.0:
+            q = 1.0
+        if q <= 0.0:
+            continue
+        lq = np.log1p(-q) if q < 1.0 else 0.0
+        pos = _next(rng, start - 1, q, lq)
+        while pos < end:
+            c = order[pos] if uses_m else pos
+            u = rng.random() * q
+            d = demo[c]
+            p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
+            if uses_m:
+                p *= half(propensity[c])
+            if u < p:
+                base += 1
+                if adapt_on:
+                    p *= adapt[level[c]] * prov_factor[(d >> 7) & 31]
+                if u < p:
+                    out[k] = c
+                    k += 1
+            pos = _next(rng, pos, q, lq)
+    return k, base
+
+
+@njit(cache=True, nogil=True)
+def sense_acts(
+    rng,
+    acts,
+    demo,
+    coverage,
+    rollout,
+    day,
+    p,
+    false_match,
+    fm_any,
+    province_start,
+    out_citizen,
+    out_actor,
+    out_mis,
+):  # pragma: no cover
+    """Records one source makes of one behaviour's acts; cameras may misidentify.
+
+    A misidentified record is put on a lookalike: a uniformly drawn other citizen of the
+    actor's province. Returns the number of records written.
+    """
+    k = 0
+    for i in range(acts.size):
+        a = acts[i]
+        d = demo[a]
+        urban = (d >> 1) & 1
+        prov = (d >> 7) & 31
+        prob = p * coverage[prov, urban] if day >= rollout[urban] else 0.0
+        if rng.random() < prob:
+            cit = a
+            mis = False
+            if fm_any:
+                if rng.random() < false_match[(d >> 4) & 7, d & 1]:
+                    lo = province_start[prov]
+                    size = province_start[prov + 1] - lo
+                    if size > 1:
+                        look = lo + np.int64(rng.random() * (size - 1))
+                        if look >= a:
+                            look += 1
+                        cit = look
+                        mis = True
+            out_citizen[k] = cit
+            out_actor[k] = a
+            out_mis[k] = mis
+            k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def apply_records(
+    score,
+    flags,
+    ids,
+    delta,
+    lo,
+    hi,
+    marked_bit,
+    ceiling,
+    hist,
+    smin,
+    width,
+    tier_bounds,
+    tier_counts,
+    before,
+    after,
+):  # pragma: no cover
+    """Apply one rule's delta to its records in order, clamped; keep histogram and tiers.
+
+    Records of the same citizen apply one after another. ``tier_bounds`` are the tiers'
+    lower bounds in ascending order; ``tier_counts`` is indexed top tier first. Returns the
+    total change of the score sum.
+    """
+    total = 0
+    nt = tier_bounds.size
+    for i in range(ids.size):
+        c = ids[i]
+        b = np.int64(score[c])
+        top = hi
+        if ceiling < hi and flags[c] & marked_bit:
+            top = ceiling
+        a = b + delta
+        if a < lo:
+            a = lo
+        if a > top:
+            a = top
+        before[i] = b
+        after[i] = a
+        if a != b:
+            score[c] = a
+            total += a - b
+            hist[(b - smin) // width] -= 1
+            hist[(a - smin) // width] += 1
+            tb = 0
+            ta = 0
+            for j in range(nt):
+                if b >= tier_bounds[j]:
+                    tb += 1
+                if a >= tier_bounds[j]:
+                    ta += 1
+            if ta != tb:
+                tier_counts[nt - tb] -= 1
+                tier_counts[nt - ta] += 1
+    return total

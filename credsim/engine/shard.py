@@ -16,13 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from credsim.engine.compiled import Compiled
-from credsim.engine.kernels import apply_delta
-from credsim.engine.sampling import (
-    bernoulli_positions,
-    bucket_candidates,
-    propensity_buckets,
-    stream,
-)
+from credsim.engine.kernels import apply_records, sample_acts, sense_acts
+from credsim.engine.sampling import propensity_buckets, stream
 from credsim.ledger import Ledger
 from credsim.metrics import DayMetrics
 from credsim.population import DEMO_BITS, Population
@@ -42,26 +37,13 @@ def _bits(demo: np.ndarray, what: str) -> np.ndarray:
 
 @dataclass
 class Records:
-    """Records of one day, as parallel columns."""
+    """Records of one behaviour by one source, as parallel columns."""
 
-    citizen: np.ndarray = field(default_factory=lambda: _EMPTY)
-    actor: np.ndarray = field(default_factory=lambda: _EMPTY)
-    behaviour: np.ndarray = field(default_factory=lambda: _EMPTY)
-    source: np.ndarray = field(default_factory=lambda: _EMPTY)
-    mis: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-
-    @staticmethod
-    def concat(parts: list[Records]) -> Records:
-        if not parts:
-            return Records()
-        if len(parts) == 1:
-            return parts[0]
-        return Records(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("citizen", "actor", "behaviour", "source", "mis")
-            )
-        )
+    citizen: np.ndarray
+    actor: np.ndarray
+    behaviour: int
+    source: int
+    mis: np.ndarray
 
 
 class Shard:
@@ -89,6 +71,7 @@ class Shard:
         self.denied_ever = np.zeros(n, dtype=np.uint8)  # 1, bit p: ever denied privilege p
         self.demo = pop.demo  # 2
         self.propensity = pop.propensity  # 2 (float16)
+        self._half_bits = pop.propensity.view(np.uint16)  # the same memory, for compiled loops
         self.order, self.bounds, self.top = propensity_buckets(pop.propensity)  # 4 (int32)
         pop.head = None  # the flag bit holds it now
         # --- sparse state ---------------------------------------------------------------
@@ -105,8 +88,10 @@ class Shard:
         self.m = DayMetrics(c, pop, days)
         self.m.start(self.score)
         self.timings = dict.fromkeys(PHASES, 0.0)
+        self._buffers()
         self.day = 0
         self._today_records: list[Records] = []
+        self._batches: list[Records] = []
         self._touched: list[np.ndarray] = []
         self._last_row: list[tuple[np.ndarray, np.ndarray]] = []
         self._rule_starts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -162,137 +147,129 @@ class Shard:
             self.timings[name] += time.perf_counter() - t
         self.m.end_day(day)
 
-    def phase_behave(self, day: int) -> None:
-        """Sample each behaviour's acts exactly: candidates by geometric skips, then thinning."""
-        c, self._acts = self.c, []
-        for b, name in enumerate(c.behaviours):
-            rng = self.streams[f"behave/{name}"]
-            rate = self.c.regime.behaviours[b].rate
+    def _buffers(self) -> None:
+        """Scratch buffers for each behaviour's acts, sized far above any day's count."""
+        c = self.c
+        self._acts_buf, self._acts = [], []
+        for b, beh in enumerate(c.regime.behaviours):
             kind = c.kind[b]
-            uses_m = c.regime.behaviours[b].propensity
-            flat = (
-                not uses_m
-                and np.all(c.place_factor[b] == 1.0)
-                and c.adapt_max[kind] == 1.0
-                and c.province_sensitivity[kind] == 0.0
-            )
-            if flat:
-                acts = bernoulli_positions(rng, self.n, rate)
-                self._acts.append(acts)
-                self.m.add(f"acts_{name}", acts.size)
-                self.m.add(f"baseline_acts_{name}", acts.size)
-                continue
             fmax = c.place_factor[b].max() * c.adapt_max[kind]
-            if uses_m:
-                q = np.minimum(1.0, rate * self.top * fmax)
-                pos, bucket = bucket_candidates(rng, self.bounds, q)
-                ids = self.order[pos].astype(np.int64)
-                qi = q[bucket]
+            if beh.propensity:
+                q = np.minimum(1.0, beh.rate * self.top * fmax)
+                mean = float((np.diff(self.bounds) * q).sum())
             else:
-                q = min(1.0, rate * fmax)
-                ids = bernoulli_positions(rng, self.n, q)
-                qi = q
-            u = rng.random(ids.size) * qi
-            demo = self.demo[ids]
-            p = (
-                rate
-                * c.place_factor[
-                    b, _bits(demo, "urban"), (_bits(demo, "age") == 0).astype(np.int64)
-                ]
+                mean = self.n * min(1.0, beh.rate * fmax)
+            size = int(min(self.n, mean + 12.0 * np.sqrt(mean) + 64))
+            self._acts_buf.append(np.empty(size, dtype=np.int64))
+        self._fmax = [
+            c.place_factor[b].max() * c.adapt_max[c.kind[b]] for b in range(len(c.behaviours))
+        ]
+
+    def phase_behave(self, day: int) -> None:
+        """Sample each behaviour's acts exactly: geometric skips within buckets, then thinning."""
+        c, self._acts = self.c, []
+        for b, beh in enumerate(c.regime.behaviours):
+            kind = c.kind[b]
+            buf = self._acts_buf[b]
+            k, base = sample_acts(
+                self.streams[f"behave/{beh.name}"],
+                self.order,
+                self.bounds,
+                self.top,
+                self._half_bits,
+                self.demo,
+                self.level,
+                self.prov_factor[kind],
+                c.place_factor[b],
+                c.adapt[kind],
+                beh.rate,
+                beh.propensity,
+                self._fmax[b],
+                c.adaptation,
+                self.n,
+                buf,
             )
-            if uses_m:
-                p = p * self.propensity[ids]
-            base = int(np.count_nonzero(u < p))
-            if c.adaptation:
-                p = (
-                    p
-                    * c.adapt[kind][self.level[ids]]
-                    * self.prov_factor[kind][_bits(demo, "province")]
-                )
-            acts = np.sort(ids[u < p])
-            self._acts.append(acts)
-            self.m.add(f"acts_{name}", acts.size)
-            self.m.add(f"baseline_acts_{name}", base)
+            if k >= buf.size:
+                raise RuntimeError(f"acts of {beh.name} overflowed their buffer on day {day}")
+            self._acts.append(buf[:k])
+            self.m.add(f"acts_{beh.name}", k)
+            self.m.add(f"baseline_acts_{beh.name}", base)
 
     def phase_sense(self, day: int) -> None:
         """Sources record acts where they cover the citizen; cameras sometimes misidentify."""
         c, out = self.c, []
         for b, acts in enumerate(self._acts):
             for si, p in c.observers[b]:
-                rng = self.streams[f"sense/{c.sources[si]}"]
                 if acts.size == 0:
                     continue
-                demo = self.demo[acts]
-                urban = _bits(demo, "urban")
-                prov = _bits(demo, "province")
-                prob = p * c.coverage[si, prov, urban] * (day >= c.source_rollout[si, urban])
-                u = rng.random(acts.size)
-                hit = u < prob
-                rec = acts[hit]
-                if rec.size == 0:
+                src = c.regime.sources[si]
+                cit = np.empty(acts.size, dtype=np.int64)
+                actor = np.empty(acts.size, dtype=np.int64)
+                mis = np.empty(acts.size, dtype=np.bool_)
+                k = sense_acts(
+                    self.streams[f"sense/{src.name}"],
+                    acts,
+                    self.demo,
+                    c.coverage[si],
+                    c.source_rollout[si],
+                    day,
+                    p,
+                    c.false_match[si],
+                    c.false_match_any[si],
+                    self.pop.province_start,
+                    cit,
+                    actor,
+                    mis,
+                )
+                if k == 0:
                     continue
-                self.m.add(f"records_source_{c.sources[si]}", rec.size)
-                mis = np.zeros(rec.size, dtype=bool)
-                citizen = rec
-                fm = c.false_match[si]
-                if fm.any():
-                    d = demo[hit]
-                    mis = rng.random(rec.size) < fm[_bits(d, "group"), _bits(d, "sex")]
-                    if mis.any():
-                        pr = prov[hit][mis]
-                        lo, hi = self.pop.province_start[pr], self.pop.province_start[pr + 1]
-                        size = hi - lo
-                        look = lo + (rng.random(pr.size) * (size - 1)).astype(np.int64)
-                        look = look + (look >= rec[mis])  # never the actor
-                        ok = size > 1
-                        citizen = rec.copy()
-                        citizen[np.flatnonzero(mis)[ok]] = look[ok]
-                        mis[np.flatnonzero(mis)[~ok]] = False
-                r = Records(citizen, rec, np.full(rec.size, b), np.full(rec.size, si), mis)
-                if not c.regime.sources[si].shares:
+                self.m.add(f"records_source_{src.name}", k)
+                if not src.shares:
                     continue
-                delay = c.regime.sources[si].delay
-                if delay:
-                    self.pending[day + delay].append(r)
+                r = Records(cit[:k], actor[:k], b, si, mis[:k])
+                if src.delay:
+                    self.pending[day + src.delay].append(r)
                 else:
                     out.append(r)
         self._today_records = out
 
     def phase_share(self, day: int) -> None:
         """Records reach the score from sharing sources, delayed ones on the day they arrive."""
-        self._records = Records.concat(self._today_records + self.pending.pop(day, []))
-        r = self._records
-        if r.citizen.size:
-            for b in np.unique(r.behaviour):
-                self.m.add(
-                    f"records_{self.c.behaviours[b]}", int(np.count_nonzero(r.behaviour == b))
-                )
-            nmis = int(r.mis.sum())
-            if nmis:
-                self.m.add("misattributed", nmis)
+        batches = self._today_records + self.pending.pop(day, [])
+        batches.sort(key=lambda r: (r.behaviour, r.source))
+        self._batches = batches
+        for r in batches:
+            self.m.add(f"records_{self.c.behaviours[r.behaviour]}", r.citizen.size)
+            if r.mis.any():
+                self.m.add("misattributed", int(r.mis.sum()))
                 self.m.group_flow("misattributed", r.citizen[r.mis])
 
     def phase_score(self, day: int) -> None:
-        """Apply each rule to its records, one record at a time per citizen, clamped."""
-        c, r = self.c, self._records
+        """Apply each rule to its records, one record at a time, clamped."""
+        c = self.c
         self._touched, self._last_row, self._rule_starts = [], [], []
-        if r.citizen.size == 0:
-            return
-        for b in np.unique(r.behaviour):
-            sel = np.flatnonzero(r.behaviour == b)
-            for ri in c.rules_of[b]:
-                urban = _bits(self.demo[r.citizen[sel]], "urban")
-                active = sel[day >= c.rule_rollout[ri, urban]]
-                if active.size == 0:
-                    continue
-                self._apply_rule(day, ri, active)
+        for r in self._batches:
+            for ri in c.rules_of[r.behaviour]:
+                take = r
+                if c.rule_rollout[ri].max() > day:
+                    urban = _bits(self.demo[r.citizen], "urban")
+                    keep = day >= c.rule_rollout[ri, urban]
+                    take = Records(
+                        r.citizen[keep], r.actor[keep], r.behaviour, r.source, r.mis[keep]
+                    )
+                if take.citizen.size:
+                    self._apply_rule(day, ri, take)
 
-    def _apply_rule(self, day: int, ri: int, take: np.ndarray) -> None:
-        c, r = self.c, self._records
+    def _apply_rule(self, day: int, ri: int, r: Records) -> None:
+        c, m = self.c, self.m
         delta = int(c.rule_delta[ri])
-        ids = r.citizen[take]
+        ids = r.citizen
+        before = np.empty(ids.size, dtype=np.int64)
+        after = np.empty(ids.size, dtype=np.int64)
         if delta:
-            before, after = apply_delta(
+            nt = len(c.tier_bounds)
+            t0 = m.col[f"tier_{c.tiers[0]}"]
+            total = apply_records(
                 self.score,
                 self.flags,
                 ids,
@@ -301,45 +278,57 @@ class Shard:
                 c.score_max,
                 PERMANENT,
                 c.lifetime_ceiling,
+                m.hist_cur,
+                c.score_min,
+                m.width,
+                c.tier_bounds,
+                m.cur[t0 : t0 + nt + 1],
+                before,
+                after,
             )
-            self.m.score_change(before, after)
-            mis = r.mis[take]
-            if mis.any():
-                for cid, d in zip(ids[mis].tolist(), (after - before)[mis].tolist()):
+            m.cur[m.col["score_sum"]] += total
+            if r.mis.any():
+                for cid, d in zip(ids[r.mis].tolist(), (after - before)[r.mis].tolist()):
                     self.mis_points[cid] = self.mis_points.get(cid, 0) + d
-            self._touched.append(ids)
+            self._touched.append((ids, after))
         else:
-            before = after = self.score[ids].astype(np.int64)
-        rows = self.ledger.add(
-            "record",
-            day,
-            self.gid(ids),
-            source=r.source[take],
-            rule=ri,
-            delta=after - before,
-            before=before,
-            after=after,
-            misattributed=r.mis[take],
-            other=np.where(r.mis[take], self.gid(r.actor[take]), -1),
-        )
+            before[:] = self.score[ids]
+            after[:] = before
+        if self.ledger.active:
+            rows = self.ledger.add(
+                "record",
+                day,
+                self.gid(ids),
+                source=r.source,
+                rule=ri,
+                delta=after - before,
+                before=before,
+                after=after,
+                misattributed=r.mis,
+                other=np.where(r.mis, self.gid(r.actor), -1),
+            )
+        else:
+            rows = np.full(ids.size, -1, dtype=np.int64)
         self._last_row.append((ids, rows))
         if c.rule_sanction[ri] >= 0:
-            self._rule_starts.append(
-                (ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis[take])
-            )
+            self._rule_starts.append((ids, np.full(ids.size, c.rule_sanction[ri]), rows, r.mis))
         if c.regime.rules[ri].redress is not None and delta:
             self._demand(day, ids, ("rule", ri), rows, after - before)
 
     def phase_tier(self, day: int) -> None:
-        """Tiers of the citizens whose score changed today, kept where a sanction may follow."""
+        """Tiers of the citizens whose score fell today into a tier that may start a sanction."""
         self._tier_ids, self._tier_of = _EMPTY, _EMPTY
-        if self._touched and self.c.lowest_trigger < self.c.n_tiers:
-            t = np.concatenate(self._touched)
-            tiers = self.c.tier_of(self.score[t])
-            low = tiers >= self.c.lowest_trigger
-            if low.any():
-                self._tier_ids, first = np.unique(t[low], return_index=True)
-                self._tier_of = tiers[low][first]
+        c = self.c
+        if not self._touched or c.lowest_trigger >= c.n_tiers:
+            return
+        below = c.trigger_below  # scores below this are in a tier that triggers a sanction
+        low = [ids[after < below] for ids, after in self._touched]
+        low = np.concatenate(low) if low else _EMPTY
+        if low.size:
+            self._tier_ids = np.unique(low)
+            self._tier_of = c.tier_of(self.score[self._tier_ids])
+            keep = self._tier_of >= c.lowest_trigger
+            self._tier_ids, self._tier_of = self._tier_ids[keep], self._tier_of[keep]
 
     # ------------------------------------------------------------------ sanctions
     def phase_sanction(self, day: int) -> None:
@@ -403,11 +392,10 @@ class Shard:
         tier_k = np.flatnonzero(c.sanction_tier >= 0)
         if tier_k.size and self._tier_ids.size:
             ids, tiers = self._tier_ids, self._tier_of
-            last_ids = np.concatenate([a for a, _ in self._last_row])
-            last_rows = np.concatenate([b for _, b in self._last_row])
-            o = np.argsort(last_ids, kind="stable")
-            pos = np.searchsorted(last_ids[o], ids, side="right") - 1
-            cause = last_rows[o][pos]
+            new_any = (tiers[:, None] >= c.sanction_tier[tier_k][None, :]).any(axis=1)
+            cause = np.full(ids.size, -1, dtype=np.int64)
+            if new_any.any() and self.ledger.active:
+                cause = self._cause(ids)
             for k in tier_k:
                 new = (tiers >= c.sanction_tier[k]) & ((self.sanction[ids] >> k) & 1 == 0)
                 if new.any():
@@ -430,6 +418,15 @@ class Shard:
             mis = np.concatenate([s[3] for s in starts])
             _, first = np.unique(ids * 8 + k, return_index=True)
             self._start(day, ids[first], k[first], cause[first], mis[first])
+
+    def _cause(self, targets: np.ndarray) -> np.ndarray:
+        """Ledger id of the last record today of each (sorted, unique) target citizen."""
+        out = np.full(targets.size, -1, dtype=np.int64)
+        for ids, rows in self._last_row:
+            hit = np.isin(ids, targets)
+            if hit.any():
+                out[np.searchsorted(targets, ids[hit])] = rows[hit]
+        return out
 
     def _schedule(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
         end = day + self.c.duration[k]

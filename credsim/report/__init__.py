@@ -147,9 +147,13 @@ TEXT = {
         "Score distribution over time",
         "Shaded bands hold the middle 90% (5th to 95th percentile) and the middle 50% of "
         "citizens' scores each day; the lines are the median and the mean.",
-        "",
+        "Every citizen's score is 0 on every day of the run.",
     ),
-    "tiers": ("Tier sizes over time", "How many citizens each score tier holds each day.", ""),
+    "tiers": (
+        "Tier sizes over time",
+        "How many citizens each score tier holds each day.",
+        "No tier holds any citizen.",
+    ),
     "sanctions": (
         "Active sanctions by type",
         "Citizens on each sanction list each day; the dashed line counts citizens under any "
@@ -195,7 +199,7 @@ def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -
     label = kw.pop("label", "")
     title, about, zero = (t.format(label=label) for t in TEXT[key])
     cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
-    return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero or None, **kw)
+    return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero, **kw)
 
 
 def charts(run: Run | str | Path, published: Published | None = None) -> list[Chart]:
@@ -306,7 +310,7 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
         ("accepted", "redress_accepted"),
     ]
     series = [Series(n, day, df[c].cumsum()) for n, c in redress if c in df]
-    out.append(chart("redress", "day", "citizens (cumulative)", series))
+    out.append(chart("redress", "day", "count (cumulative)", series))
 
     bl = labels(regime, "behaviours")
     acts = [x for x in names(df, "baseline_acts_") if df[f"baseline_acts_{x}"].sum() > 0]

@@ -92,13 +92,19 @@ def _colors(chart: Chart) -> list[str]:
     return [s.color or PALETTE[i % len(PALETTE)] for i, s in enumerate(chart.series)]
 
 
+def _xs(x: Sequence) -> np.ndarray | list:
+    """Numeric x as an array (plotly packs it compactly), anything else as a list."""
+    arr = np.asarray(x)
+    return arr if arr.dtype.kind in "iuf" else arr.tolist()
+
+
 def to_plotly(chart: Chart):
     """The chart as a plotly Figure."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     for s, color in zip(chart.series, _colors(chart), strict=True):
-        x, y = list(s.x), np.asarray(s.y, dtype=float)
+        x, y = _xs(s.x), np.asarray(s.y, dtype=float)
         if s.kind == "band":
             fig.add_trace(
                 go.Scatter(
