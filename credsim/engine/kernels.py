@@ -7,33 +7,6 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def apply_delta(score, flags, ids, delta, lo, hi, marked_bit, ceiling):  # pragma: no cover
-    """Apply ``delta`` to ``score[ids[i]]`` in order, clamped; return before and after.
-
-    Records of the same citizen apply one after another, each clamped to [lo, hi] (or to the
-    lifetime ceiling for citizens whose flags carry ``marked_bit``).
-    """
-    n = ids.size
-    before = np.empty(n, np.int64)
-    after = np.empty(n, np.int64)
-    for i in range(n):
-        c = ids[i]
-        b = np.int64(score[c])
-        top = hi
-        if ceiling < hi and flags[c] & marked_bit:
-            top = ceiling
-        a = b + delta
-        if a < lo:
-            a = lo
-        if a > top:
-            a = top
-        score[c] = a
-        before[i] = b
-        after[i] = a
-    return before, after
-
-
-@njit(cache=True, nogil=True)
 def half(h):  # pragma: no cover
     """The value of an IEEE half-precision float given as its 16 bits (positive, finite)."""
     e = (h >> 10) & 31
