@@ -135,7 +135,9 @@ def run(
     ] = None,
     ledger: Annotated[str | None, typer.Option(help="full, none or sample=FRACTION.")] = None,
     shard_size: Annotated[int | None, typer.Option(min=1, help="Citizens per shard.")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: the number of cores).")
+    ] = None,
     backend: Annotated[str, typer.Option(help="local (processes) or dask.")] = "local",
     scheduler: Annotated[
         str | None, typer.Option(help="Dask scheduler address (default: a local cluster).")
@@ -184,12 +186,18 @@ def run(
         fail(str(e))
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
+    from credsim.scale.budget import ResourceError
+
+    est = sim.estimate()
+    typer.echo(est.describe(), err=True)
     with Progress(f"{sim.regime.regime.name}") as bar:
         sim.progress = bar
         try:
             result = sim.run(resume=resume is not None)
         except KeyboardInterrupt:
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
+        except ResourceError as e:
+            fail(str(e))
     print_summary(result)
     if report:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -28,7 +29,7 @@ from credsim.run import (
     write_atomic,
     write_table,
 )
-from credsim.scale.shards import ShardResult, ShardTask, plan, run_shard
+from credsim.scale.shards import DEFAULT_SHARD_SIZE, ShardResult, ShardTask, plan, run_shard
 
 FULL_LEDGER_MAX = 2_000_000  # larger runs keep a sample of citizens' histories by default
 SAMPLE_TARGET = 1_000_000  # citizens kept in the ledger and citizens.parquet of large runs
@@ -53,7 +54,7 @@ class Sim:
         out: str | Path | None = None,
         ledger: str | None = None,
         shard_size: int | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         backend: str = "local",
         backend_options: dict | None = None,
         progress: Callable[[int, int], None] | None = None,
@@ -73,7 +74,8 @@ class Sim:
         self.ledger_fraction = parse_mode(self.ledger_mode)
         self.citizens_fraction = default_fraction(population)
         self.shard_size = shard_size
-        self.workers, self.backend = workers, backend
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.backend = backend
         self.backend_options = backend_options or {}
         self.progress = progress
 
@@ -94,12 +96,36 @@ class Sim:
             for i, off, n in plan(self.population, self.shard_size)
         ]
 
+    def estimate(self):
+        """Expected peak memory, wall time and disk of this run."""
+        from credsim.scale.budget import estimate
+
+        size = self.shard_size or DEFAULT_SHARD_SIZE
+        return estimate(
+            self.regime,
+            self.population,
+            self.days,
+            size,
+            self.workers,
+            self.ledger_fraction,
+            self.citizens_fraction,
+        )
+
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
+        from credsim.scale.budget import check
+
         folder = self.out
         temporary = folder is None
         if temporary:
             folder = Path(tempfile.mkdtemp(prefix="credsim-run-"))
+        check(
+            self.estimate(),
+            folder,
+            self.shard_size or DEFAULT_SHARD_SIZE,
+            self.workers,
+            self.ledger_mode,
+        )
         folder.mkdir(parents=True, exist_ok=True)
         tasks = self.tasks(folder)
         manifest = {

@@ -1,0 +1,176 @@
+"""Run shards on Dask: a loopback ``LocalCluster`` on this machine, or a scheduler you started.
+
+Tasks are small dataclasses and results are per-day metric arrays: whole populations never
+travel. Each worker writes its shard's ledger, citizen and metrics parts straight into the run
+folder, which must therefore be on storage that every worker can see (a shared file system on
+a cluster). ``Sim.run`` merges the parts, so results never depend on which executor ran them.
+
+Without a scheduler address, ``DaskExecutor`` starts a ``distributed.LocalCluster`` of worker
+processes bound to 127.0.0.1, with no dashboard and its scratch space in a temporary folder,
+and closes it in ``close()``. With an address it connects a client and leaves the cluster
+running at ``close()``.
+
+Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers by default. Setting that
+variable at all switches off glibc's dynamic mmap threshold, so every large NumPy temporary is
+mapped and unmapped afresh, which makes the engine's day loop markedly slower. The local cluster
+is started with the variable unset; for workers you start yourself see ``WORKER_ENVIRON``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+INSTALL_HINT = "the dask backend needs dask.distributed: pip install 'credsim[dask]'"
+
+#: Dask configuration applied to clusters this module starts (dotted keys).
+NANNY_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+#: Environment for ``dask worker`` processes started by hand or by a batch system: it removes
+#: ``MALLOC_TRIM_THRESHOLD_`` from the variables the nanny sets in its worker processes
+#: (a dict value keeps the variable's upper-case name, which a nested key would lose).
+WORKER_ENVIRON: dict[str, str] = {
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}"
+}
+
+DEFAULT_RETRIES = 2
+
+
+def require_dask() -> None:
+    """Raise a one-line ImportError if dask.distributed is not installed."""
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as e:
+        raise ImportError(INSTALL_HINT) from e
+
+
+def run_task(fn: Callable[[Any], Any], task: Any) -> Any:
+    """Run ``fn(task)`` on a worker, first checking that the task's run folder is visible.
+
+    A worker that cannot see the run folder would otherwise create a private copy of it on its
+    own disk, and the run would only fail when the parts are merged.
+    """
+    folder = getattr(task, "folder", None)
+    if folder and not os.path.isdir(folder):
+        import socket
+
+        raise FileNotFoundError(
+            f"run folder {folder} is not visible on worker host {socket.gethostname()}: "
+            "put the run folder (--out) on storage shared by every node"
+        )
+    return fn(task)
+
+
+class DaskExecutor:
+    """Run shards on a Dask cluster; ``map_unordered`` yields ``(task, result)`` as they finish.
+
+    ``workers`` sizes the local cluster (default: the number of CPUs); it is ignored when
+    ``scheduler`` is given, since tasks queue on the scheduler until its workers take them.
+    ``retries`` re-runs a shard whose task raised; a shard whose worker process died is
+    rescheduled by Dask itself (up to ``distributed.scheduler.allowed-failures`` times).
+    """
+
+    name = "dask"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        threads_per_worker: int = 1,
+        memory_limit: str | None = None,
+        *,
+        retries: int = DEFAULT_RETRIES,
+        timeout: float = 60.0,
+    ):
+        require_dask()
+        import dask
+        from distributed import Client, LocalCluster
+
+        self.retries = max(0, int(retries))
+        self.cluster = None
+        self._scratch: str | None = None
+        self._futures: dict[Any, Any] = {}
+        self._closed = False
+        if scheduler:
+            self.client = Client(scheduler, timeout=timeout, set_as_default=False)
+            self.workers = len(self.client.scheduler_info().get("workers", {})) or None
+            return
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._scratch = tempfile.mkdtemp(prefix="credsim-dask-")
+        config = {**NANNY_CONFIG, "temporary-directory": self._scratch}
+        try:
+            with dask.config.set(config):
+                self.cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=max(1, int(threads_per_worker)),
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    memory_limit=memory_limit if memory_limit is not None else "auto",
+                    local_directory=self._scratch,
+                    silence_logs=logging.ERROR,
+                )
+                self.client = Client(self.cluster, timeout=timeout, set_as_default=False)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def address(self) -> str:
+        """The scheduler's address (``tcp://127.0.0.1:PORT`` for a local cluster)."""
+        return self.client.scheduler.address
+
+    def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
+        from distributed import as_completed
+
+        token = uuid.uuid4().hex[:8]
+        futures = {}
+        for i, t in enumerate(tasks):
+            shard = getattr(t, "shard", i)
+            key = f"credsim-shard-{shard:05d}-{token}"
+            f = self.client.submit(run_task, fn, t, key=key, pure=False, retries=self.retries)
+            futures[f] = t
+        self._futures.update(futures)
+        try:
+            for f in as_completed(futures, loop=self.client.loop):
+                t = futures.pop(f)
+                self._futures.pop(f, None)
+                yield t, f.result()
+        finally:
+            self._cancel(list(futures))
+
+    def _cancel(self, futures: list) -> None:
+        if futures:
+            try:
+                self.client.cancel(futures)
+            except Exception:  # noqa: BLE001 - best effort while shutting down
+                pass
+        for f in futures:
+            self._futures.pop(f, None)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        client = getattr(self, "client", None)
+        if client is not None:
+            self._cancel(list(self._futures))
+            client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+            self.cluster = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
