@@ -160,6 +160,9 @@ class Sim:
         total = len(tasks) * self.days
         steps = [len(done) * self.days]
         todo = [t for t in tasks if t.shard not in done]
+        for t in todo:  # a shard that did not finish starts again from nothing
+            for part in (folder / "ledger").glob(f"shard-{t.shard:05d}-*"):
+                part.unlink()
 
         def tick(k: int) -> None:
             steps[0] += k

@@ -49,13 +49,13 @@ def sanction_rows(run):
 # --------------------------------------------------------------------------- sharing
 @pytest.fixture(scope="module")
 def no_sharing(tmp_path_factory):
-    return simulate(tmp_path_factory, "noshare", days=60,
+    return simulate(tmp_path_factory, "noshare", population=10_000, days=60,
                     overrides=["sources.social_media.shares=false"])
 
 
 @pytest.fixture(scope="module")
 def sharing(tmp_path_factory):
-    return simulate(tmp_path_factory, "share", days=60)
+    return simulate(tmp_path_factory, "share", population=10_000, days=60)
 
 
 def test_sharing_off_keeps_a_source_out_of_the_score(no_sharing, sharing):
@@ -106,12 +106,12 @@ def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout):
 def test_reporting_delay_shifts_court_records_exactly(tmp_path_factory, delay):
     # court observes debt_default with probability 1 and full coverage, so every act is
     # recorded exactly `delay` days later (an exact check, no tolerance).
-    run = simulate(tmp_path_factory, f"delay{delay}", population=10_000, days=90,
+    run = simulate(tmp_path_factory, f"delay{delay}", population=5_000, days=60,
                    overrides=["behaviours.debt_default.rate=0.002", f"sources.court.delay={delay}"])
     m = run.metrics
     acts = m["acts_debt_default"].to_numpy()
     recs = m["records_debt_default"].to_numpy()
-    assert acts.sum() > 500
+    assert acts.sum() > 300  # ~5,000 x 83% adults x 0.002 x 60 days = ~500
     assert (recs[:delay] == 0).all()
     np.testing.assert_array_equal(recs[delay:], acts[: len(acts) - delay])
     court = run.ledger("source = 'court'")
@@ -123,7 +123,7 @@ def test_reporting_delay_shifts_court_records_exactly(tmp_path_factory, delay):
 @pytest.fixture(scope="module")
 def no_false_match(tmp_path_factory):
     # severe jaywalking penalty, so that false matches, had there been any, would list people
-    return simulate(tmp_path_factory, "nofm", days=90, overrides=[
+    return simulate(tmp_path_factory, "nofm", population=10_000, days=60, overrides=[
         "sources.camera.false_match=0", "rules.jaywalking.delta=-200"])
 
 
@@ -143,12 +143,12 @@ def test_no_false_match_means_no_misattribution_and_no_wrongful(no_false_match):
 
 
 def false_match_run(tmp_path_factory, multiplier):
-    # camera false_match 0.05; false_match_female 1 so no rate is capped at 1 (minority with
-    # x10 is 0.5). More jaywalking (delta 0, so scores and sanctions do not move) gives
-    # ~2,500 camera records of minority actors in 120 days among 50,000 citizens.
-    return simulate(tmp_path_factory, f"fm{multiplier}", population=50_000, days=120, seed=5,
+    # camera false_match 0.08; false_match_female 1 so no rate is capped at 1 (minority with
+    # x10 is 0.8). More jaywalking (delta 0, so scores and sanctions do not move) gives
+    # ~1,300 camera records of minority actors in 120 days among 25,000 citizens.
+    return simulate(tmp_path_factory, f"fm{multiplier}", population=25_000, days=120, seed=5,
                     overrides=[
-                        "sources.camera.false_match=0.05",
+                        "sources.camera.false_match=0.08",
                         "sources.camera.false_match_female=1.0",
                         f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
                         "behaviours.jaywalking.rate=0.02",
@@ -176,24 +176,25 @@ def mis_rate_by_actor_group(run):
 def test_false_match_group_multiplier_scales_misattribution(fm10, fm1):
     rate10, n10 = mis_rate_by_actor_group(fm10)
     rate1, n1 = mis_rate_by_actor_group(fm1)
-    assert n10.loc["minority", "count"] > 1500 and n1.loc["minority", "count"] > 1500
-    # each rate is the configured false_match (minority x10 or x1, han x1)
-    assert rate10["minority"] == pytest.approx(0.5, abs=0.05)  # sd ~0.01 at ~2,500 records
-    assert rate10["han"] == pytest.approx(0.05, abs=0.01)  # sd ~0.0007 at ~100,000 records
-    assert rate1["minority"] == pytest.approx(0.05, abs=0.02)  # sd ~0.0045
-    # x10 vs x1: minority misattributed-per-record rises ~10x. The x1 count is ~125
-    # (relative sd ~9%), the x10 count ~1,250 (~3%): +-30% is over 3 sd of the ratio.
-    assert rate10["minority"] / rate1["minority"] == pytest.approx(10, rel=0.3)
-    # within the x10 run, minority vs han is ~10x (han rate has sd ~1.4%, minority ~2%)
+    assert n10.loc["minority", "count"] > 800 and n1.loc["minority", "count"] > 800
+    # each rate is the configured false_match (minority x10 or x1, han x1); tolerances are
+    # over 4 binomial sd at the counts seen (~1,300 minority and ~14,000 han records)
+    assert rate10["minority"] == pytest.approx(0.8, abs=0.05)  # sd ~0.011
+    assert rate10["han"] == pytest.approx(0.08, abs=0.01)  # sd ~0.0023
+    assert rate1["minority"] == pytest.approx(0.08, abs=0.035)  # sd ~0.0075
+    # x10 vs x1: minority misattributed-per-record rises ~10x. The x1 count is ~100
+    # (relative sd ~10%), the x10 count ~1,000 (~2%): +-35% is over 3 sd of the ratio.
+    assert rate10["minority"] / rate1["minority"] == pytest.approx(10, rel=0.35)
+    # within the x10 run, minority vs han is ~10x (relative sd ~3% for han, ~1.5% minority)
     assert rate10["minority"] / rate10["han"] == pytest.approx(10, rel=0.15)
-    # within the x1 run the groups are alike (minority count ~125: +-35% is ~3.5 sd)
-    assert rate1["minority"] / rate1["han"] == pytest.approx(1, rel=0.35)
+    # within the x1 run the groups are alike (minority count ~100: +-40% is ~4 sd)
+    assert rate1["minority"] / rate1["han"] == pytest.approx(1, rel=0.4)
 
 
 def test_misattributed_records_land_on_another_citizen_of_the_same_province(fm10):
     rec = records_with_actor(fm10)
     mis = rec[rec["misattributed"]]
-    assert len(mis) > 1000
+    assert len(mis) > 500
     assert (mis["citizen"] != mis["actor"]).all()
     assert (mis["citizen_province"] == mis["actor_province"]).all()
     # an unmisattributed record has no other citizen
@@ -209,14 +210,14 @@ SPILL_RATES = ["behaviours.debt_default.rate=0.0005", "rules.critical_post.delta
 @pytest.fixture(scope="module")
 def spill_on(tmp_path_factory):
     # more defaulters and a severe critical_post penalty: many listed parents
-    return simulate(tmp_path_factory, "spillon", days=150, overrides=[
+    return simulate(tmp_path_factory, "spillon", population=10_000, days=120, overrides=[
         *SPILL_RATES, "privileges.private_school.attempts_urban=50",
         "privileges.private_school.attempts_rural=50"])
 
 
 @pytest.fixture(scope="module")
 def spill_off(tmp_path_factory):
-    return simulate(tmp_path_factory, "spilloff", days=150, overrides=[
+    return simulate(tmp_path_factory, "spilloff", population=10_000, days=120, overrides=[
         *SPILL_RATES, "privileges.private_school.attempts_urban=50",
         "privileges.private_school.attempts_rural=50",
         "sanctions.blacklist.spillover={}", "sanctions.defaulter.spillover={}"])
@@ -270,14 +271,14 @@ CEILING_RATES = [
 
 @pytest.fixture(scope="module")
 def ceiling_run(tmp_path_factory):
-    return simulate(tmp_path_factory, "ceiling", days=150, overrides=CEILING_RATES)
+    return simulate(tmp_path_factory, "ceiling", population=10_000, days=120, overrides=CEILING_RATES)
 
 
 @pytest.fixture(scope="module")
 def no_ceiling_run(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     d["sanctions"][0]["ceiling"] = None
-    return simulate(tmp_path_factory, "noceiling", regime=d, days=150, overrides=CEILING_RATES)
+    return simulate(tmp_path_factory, "noceiling", regime=d, population=10_000, days=120, overrides=CEILING_RATES)
 
 
 def after_first_listing(run, sanction):
@@ -321,37 +322,38 @@ def test_without_ceiling_listed_citizens_climb_back(no_ceiling_run):
 @pytest.mark.xfail(strict=True, reason="the lifetime ceiling is the lowest ceiling of all "
                    "sanctions and caps citizens marked by any sanction, even one without a ceiling")
 def test_ceiling_applies_only_to_citizens_of_the_sanction_that_sets_it(tmp_path_factory):
-    # defaulter is permanent (no ceiling); only blacklist has ceiling = 1049
-    run = simulate(tmp_path_factory, "ceilmix", population=10_000, days=120, overrides=[
+    # defaulter is permanent but has no ceiling; only blacklist has one (1049)
+    run = simulate(tmp_path_factory, "ceilmix", population=10_000, days=90, overrides=[
         "sanctions.defaulter.permanent=true", "behaviours.debt_default.rate=0.002",
         "rules.buy_domestic.delta=50"])
-    ever_black = set(run.ledger("kind = 'sanction_start' AND sanction = 'blacklist'")["citizen"])
-    c = run.citizens
-    only_defaulter = c[c["sanction_defaulter"] & ~c["citizen"].isin(ever_black)]
-    unlisted = c[~c["ever_sanctioned"]]
-    assert len(only_defaulter) > 500
-    assert unlisted["score"].median() > 1049  # +50 purchases lift unlisted citizens above it
-    assert only_defaulter["score"].max() > 1049
+    rows = after_first_listing(run, "defaulter")
+    black = set(run.ledger("kind = 'sanction_start' AND sanction = 'blacklist'")["citizen"])
+    rec = rows[(rows["kind"] == "record") & ~rows["citizen"].isin(black)]
+    delta = {r.key: r.delta for r in run.regime().rules}
+    expected = np.clip(rec["score_before"] + rec["rule"].map(delta), 0, 1300)
+    assert len(rec) > 100
+    # every record moves the score of a defaulter by the rule's delta, clamped to [0, 1300]
+    assert (rec["score_after"] == expected).all()
 
 
 PERMANENT = [
     "sanctions.blacklist.permanent=true",
     "sanctions.blacklist.duration=30",  # several reviews within the run
-    "rules.jaywalking.delta=-300",
+    *CEILING_RATES,  # listed citizens climb back above the blacklist tier
 ]
 
 
 def test_permanent_sanction_renews_and_never_ends(tmp_path_factory):
-    run = simulate(tmp_path_factory, "perm", days=120,
+    run = simulate(tmp_path_factory, "perm", population=10_000, days=120,
                    overrides=[*PERMANENT, "sanctions.blacklist.redress.accept=0"])
     led = run.ledger("sanction = 'blacklist' AND kind LIKE 'sanction_%'")
-    assert (led["kind"] == "sanction_start").sum() > 100
-    assert (led["kind"] == "sanction_renew").sum() > 100
+    assert (led["kind"] == "sanction_start").sum() > 50
+    assert (led["kind"] == "sanction_renew").sum() > 50
     assert (led["kind"] == "sanction_end").sum() == 0
     c = run.citizens
     ever = set(led.loc[led["kind"] == "sanction_start", "citizen"])
     assert set(c.loc[c["sanction_blacklist"], "citizen"]) == ever
-    # the renewal is unconditional: some renewed while their score was back in a normal tier
+    # renewal is unconditional: some were renewed with a score back in the normal tier
     renew = led[led["kind"] == "sanction_renew"]
     assert (renew["score_after"] >= 850).any()
 
@@ -397,16 +399,16 @@ def test_rule_redress_refunds_only_when_accepted(tmp_path_factory):
 
 
 def test_accepted_repayment_ends_a_defaulter_listing_after_the_delay(tmp_path_factory):
-    run = simulate(tmp_path_factory, "repay", population=10_000, days=150, overrides=[
-        "behaviours.debt_default.rate=0.002", "sanctions.defaulter.redress.comply=1",
+    run = simulate(tmp_path_factory, "repay", population=10_000, days=120, overrides=[
+        "behaviours.debt_default.rate=0.001", "sanctions.defaulter.redress.comply=1",
         "sanctions.defaulter.redress.respond_days=20"])
     delay = run.regime().sanctions[1].redress.delay
     assert delay == 3
     led = run.ledger("sanction = 'defaulter'")
     acc = led[led["kind"] == "redress_accepted"]
     end = led[led["kind"] == "sanction_end"]
-    assert len(acc) > 200
-    # no listing reaches its 365-day expiry in 150 days: every end follows a repayment
+    assert len(acc) > 100
+    # no listing reaches its 365-day expiry in 120 days: every end follows a repayment
     ends = end.groupby("citizen")["day"].apply(list)
     for cid, day in zip(acc["citizen"], acc["day"]):
         if day + delay < run.manifest["days"]:
@@ -423,7 +425,7 @@ def test_accepted_repayment_ends_a_defaulter_listing_after_the_delay(tmp_path_fa
 @pytest.fixture(scope="module")
 def attempts_run(tmp_path_factory):
     # every restricted adult tries to fly every day (365 attempts a year, probability 1)
-    return simulate(tmp_path_factory, "attempts", days=120, overrides=[
+    return simulate(tmp_path_factory, "attempts", population=10_000, days=90, overrides=[
         *SPILL_RATES,
         "privileges.flight.attempts_urban=365", "privileges.flight.attempts_rural=365",
         "privileges.private_school.attempts_urban=100",
@@ -484,16 +486,17 @@ def test_denied_attempts_only_under_a_sanction_denying_the_privilege(attempts_ru
     restricted_adults = adults.groupby("day")["restricted"].sum().to_numpy()
     np.testing.assert_array_equal(attempts_run.metrics["denied_flight"].to_numpy(),
                                   restricted_adults)
-    assert restricted_adults.max() > 100
+    assert restricted_adults.max() > 50
 
 
 def test_no_attempts_no_denials(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     for p in d["privileges"]:
         p["attempts_urban"] = p["attempts_rural"] = 0.0
-    run = simulate(tmp_path_factory, "noattempts", regime=d, days=90, overrides=SPILL_RATES)
+    run = simulate(tmp_path_factory, "noattempts", regime=d, population=10_000, days=60,
+                   overrides=SPILL_RATES)
     m = run.metrics
-    assert m["restricted"].max() > 100
+    assert m["restricted"].max() > 50
     assert run.ledger("kind = 'denied'").empty
     for p in d["privileges"]:
         assert (m[f"denied_{p['name']}"] == 0).all()
@@ -516,7 +519,7 @@ def test_green_lanes_benefit_the_top_tiers(tmp_path_factory):
 
 
 def test_green_lanes_give_nothing_when_the_tier_is_empty(tmp_path_factory):
-    run = simulate(tmp_path_factory, "nogreen", regime="rongcheng", population=10_000, days=365,
+    run = simulate(tmp_path_factory, "nogreen", regime="rongcheng", population=10_000, days=180,
                    seed=2, ledger="none", overrides=["score.max=1020"])  # aa starts at 1030
     m = run.metrics
     assert (m["tier_aa"] == 0).all() and (m["tier_aaa"] == 0).all()
