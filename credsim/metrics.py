@@ -51,6 +51,8 @@ def columns(c) -> tuple[list[str], list[str]]:
         "sanctions_renewed",
         "sanctions_ended",
     ]
+    for k in c.sanctions:
+        flows += [f"started_{k}", f"ended_{k}"]
     return levels, flows
 
 
@@ -194,6 +196,12 @@ class DayMetrics:
         counts = np.bincount(np.asarray(k, dtype=np.int64), minlength=len(self.c.sanctions))
         for kk, name in enumerate(self.c.sanctions):
             self.cur[self.col[f"sanctioned_{name}"]] += sign * int(counts[kk])
+
+    def per_sanction(self, what: str, k: np.ndarray) -> None:
+        counts = np.bincount(np.asarray(k, dtype=np.int64), minlength=len(self.c.sanctions))
+        for kk, name in enumerate(self.c.sanctions):
+            if counts[kk]:
+                self.cur[self.col[f"{what}_{name}"]] += int(counts[kk])
 
     def level_change(self, old: np.ndarray, new: np.ndarray) -> None:
         for lvl, name in ((1, "adapted_household"), (2, "adapted_own")):

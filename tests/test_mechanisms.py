@@ -541,9 +541,9 @@ def test_transparency_formula_direction():
 
 
 def transparency_run(tmp_path_factory, transparency):
-    # tier normal from 980: a few recorded acts list a citizen, so many (~6% in 240 days) are
+    # tier normal from 980: a few recorded acts list a citizen, so many (~4% in 180 days) are
     # sanctioned and adaptation has something to act on
-    return simulate(tmp_path_factory, f"tr{transparency}", population=15_000, days=240, seed=5,
+    return simulate(tmp_path_factory, f"tr{transparency}", population=10_000, days=180, seed=5,
                     ledger="none", overrides=[f'regime.transparency="{transparency}"',
                                               "tiers.normal.min=980"])
 
@@ -560,9 +560,9 @@ def published(tmp_path_factory):
 
 def test_transparency_changes_adaptation_in_the_documented_direction(secret, published):
     s, p = secret.summary, published.summary
-    assert s["ever_sanctioned"] > 500 and p["ever_sanctioned"] > 500
-    # seen in a pilot run (seed 5): infractions 0.86 secret vs 0.48 published, posts 0.33
-    # secret vs 0.49 published; a margin of 0.05 keeps the check about direction, not noise
+    assert s["ever_sanctioned"] > 200 and p["ever_sanctioned"] > 200
+    # seen with seed 5: infractions 0.92 secret vs 0.67 published, posts 0.53 secret vs 0.68
+    # published; a margin of 0.05 keeps the check about direction, not noise
     assert p["infractions_vs_baseline"] < s["infractions_vs_baseline"] - 0.05
     assert s["posts_vs_baseline"] < p["posts_vs_baseline"] - 0.05
     # both still cut below baseline
@@ -571,10 +571,10 @@ def test_transparency_changes_adaptation_in_the_documented_direction(secret, pub
 
 # --------------------------------------------------------------------------- adaptation
 def test_adaptation_off_keeps_acts_at_baseline(tmp_path_factory, secret):
-    run = simulate(tmp_path_factory, "noadapt", population=15_000, days=240, seed=5,
+    run = simulate(tmp_path_factory, "noadapt", population=10_000, days=180, seed=5,
                    ledger="none", overrides=["adaptation.enabled=false", "tiers.normal.min=980"])
     m = run.metrics
-    assert m["sanctions_started"].sum() > 500
+    assert m["sanctions_started"].sum() > 200
     for b in run.regime().behaviours:
         np.testing.assert_array_equal(m[f"acts_{b.name}"], m[f"baseline_acts_{b.name}"])
     assert (m["adapted_own"] == 0).all() and (m["adapted_household"] == 0).all()

@@ -21,6 +21,18 @@ def _rollout_day(rollout: list[Rollout]) -> np.ndarray:
     return out
 
 
+def _factor(schedule: list, day: int) -> float:
+    """Piecewise-linear interpolation of [day, factor] knots; 1.0 without knots."""
+    if not schedule:
+        return 1.0
+    days = [d for d, _ in schedule]
+    return float(np.interp(day, days, [f for _, f in schedule]))
+
+
+def max_factor(schedule: list) -> float:
+    return max([1.0] if not schedule else [f for _, f in schedule])
+
+
 @dataclass
 class Compiled:
     """Everything the engine needs from a regime, as plain numbers."""
@@ -162,6 +174,14 @@ class Compiled:
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
         self.green = [(self.tiers.index(g.tier), g.uses_per_year / 365.0) for g in r.green_lanes]
+
+    def behaviour_factor(self, b: int, day: int) -> float:
+        """The schedule factor of behaviour ``b`` on ``day`` (1 without a schedule)."""
+        return _factor(self.regime.behaviours[b].schedule, day)
+
+    def attempt_factor(self, p: int, day: int) -> float:
+        """The schedule factor of privilege ``p``'s attempt rates on ``day``."""
+        return _factor(self.regime.privileges[p].schedule, day)
 
     def _upper(self, tier: int) -> int:
         """The lowest score that is above tier ``tier`` (tiers are listed top first)."""

@@ -40,15 +40,15 @@ def sample_acts(
     place,
     adapt,
     rate,
+    qrate,
     uses_m,
-    fmax,
     adapt_on,
     n,
     out,
 ):  # pragma: no cover
     """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
 
-    Candidates come by geometric skips at the bucket's bound ``q = rate * top * fmax``; each is
+    Candidates come by geometric skips at the bucket's bound ``q = qrate * top``; each is
     kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning), so the
     acts are exactly Bernoulli(p) per citizen. The baseline counts acts without adaptation on
     the same draws.
@@ -61,7 +61,7 @@ def sample_acts(
             start, end, m_top = bounds[b], bounds[b + 1], top[b]
         else:
             start, end, m_top = 0, n, 1.0
-        q = rate * m_top * fmax
+        q = qrate * m_top
         if q > 1.0:
             q = 1.0
         if q <= 0.0:

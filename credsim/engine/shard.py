@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from credsim.engine.compiled import Compiled
+from credsim.engine.compiled import Compiled, max_factor
 from credsim.engine.kernels import apply_records, sample_acts, sense_acts
 from credsim.engine.sampling import propensity_buckets, stream
 from credsim.ledger import Ledger
@@ -153,7 +153,7 @@ class Shard:
         self._acts_buf, self._acts = [], []
         for b, beh in enumerate(c.regime.behaviours):
             kind = c.kind[b]
-            fmax = c.place_factor[b].max() * c.adapt_max[kind]
+            fmax = c.place_factor[b].max() * c.adapt_max[kind] * max_factor(beh.schedule)
             if beh.propensity:
                 q = np.minimum(1.0, beh.rate * self.top * fmax)
                 mean = float((np.diff(self.bounds) * q).sum())
@@ -162,7 +162,8 @@ class Shard:
             size = int(min(self.n, mean + 12.0 * np.sqrt(mean) + 64))
             self._acts_buf.append(np.empty(size, dtype=np.int64))
         self._fmax = [
-            c.place_factor[b].max() * c.adapt_max[c.kind[b]] for b in range(len(c.behaviours))
+            max_factor(beh.schedule) * c.place_factor[b].max() * c.adapt_max[c.kind[b]]
+            for b, beh in enumerate(c.regime.behaviours)
         ]
 
     def phase_behave(self, day: int) -> None:
@@ -182,9 +183,9 @@ class Shard:
                 self.prov_factor[kind],
                 c.place_factor[b],
                 c.adapt[kind],
-                beh.rate,
+                beh.rate * c.behaviour_factor(b, day),
+                beh.rate * self._fmax[b],
                 beh.propensity,
-                self._fmax[b],
                 c.adaptation,
                 self.n,
                 buf,
@@ -506,6 +507,7 @@ class Shard:
             cause=cause,
         )
         self.m.add("sanctions_started", ids.size)
+        self.m.per_sanction("started", k)
         self.m.sanctioned(k, +1)
         self._set_wrongful(ids, k, mis)
         self.restricted_ids = np.union1d(self.restricted_ids, ids)
@@ -534,6 +536,7 @@ class Shard:
         self.m.status_change(ids, before, self._status(ids))
         self.m.sanctioned(k, -1)
         self.m.add("sanctions_ended", ids.size)
+        self.m.per_sanction("ended", k)
         self.ledger.add(
             "sanction_end",
             day,
@@ -603,7 +606,7 @@ class Shard:
                     eligible &= ~child
                 elif who == "children":
                     eligible &= child
-                hit = eligible & (u[p] < c.attempt_rate[p, urban])
+                hit = eligible & (u[p] < c.attempt_rate[p, urban] * c.attempt_factor(p, day))
                 if not hit.any():
                     continue
                 who_ids = ids[hit]
@@ -627,7 +630,8 @@ class Shard:
         restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
         for p, name in enumerate(c.privileges):
             allowed = self.m.eligible[p] - restricted
-            n_ok = rng.binomial(np.maximum(allowed, 0), c.attempt_rate[p]).sum()
+            rate = np.minimum(1.0, c.attempt_rate[p] * c.attempt_factor(p, day))
+            n_ok = rng.binomial(np.maximum(allowed, 0), rate).sum()
             self.m.add(f"attempts_{name}", int(n_ok + denied_total[p]))
         for t, rate in c.green:
             self.m.add("benefits", int(rng.binomial(self.m.tier_at_or_above(t), rate)))

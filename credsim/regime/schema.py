@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Day = Annotated[int, Field(ge=0, le=100_000)]
@@ -21,6 +21,19 @@ SEX = ("male", "female")
 AGE_BANDS = ("0-14", "15-59", "60-64", "65+")
 REGIONS = ("urban", "rural")
 TRANSPARENCY_KNOWLEDGE = {"secret": 0.2, "partial": 0.6, "published": 1.0}
+
+
+Knot = tuple[Annotated[int, Field(ge=0, le=100_000)], Annotated[float, Field(ge=0, le=1000)]]
+
+
+def _check_schedule(knots: list) -> list:
+    days = [d for d, _ in knots]
+    if days != sorted(days) or len(set(days)) != len(days):
+        raise ValueError("schedule days must be strictly increasing")
+    return knots
+
+
+Schedule = Annotated[list[Knot], AfterValidator(_check_schedule)]
 
 
 class Strict(BaseModel):
@@ -56,6 +69,11 @@ class Behaviour(Strict):
     rural_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
     who: Literal["all", "adults", "children"] = Field(
         "all", description="who does it (children are 0-14)"
+    )
+    schedule: Schedule = Field(
+        default_factory=list,
+        description="[day, factor] knots: the rate is multiplied by a factor interpolated "
+        "linearly between knots (constant beyond the first and last)",
     )
     label: str = ""
 
@@ -145,6 +163,9 @@ class Privilege(Strict):
         0.5, description="attempts per citizen-year in the countryside"
     )
     who: Literal["all", "adults", "children"] = "adults"
+    schedule: Schedule = Field(
+        default_factory=list, description="[day, factor] knots scaling the attempt rates over time"
+    )
     label: str = ""
 
 
@@ -195,6 +216,9 @@ class Meta(Strict):
     name: Name = "custom"
     description: str = ""
     transparency: Literal["secret", "partial", "published"] = "published"
+    start_date: str | None = Field(
+        None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="calendar date of day 0 (YYYY-MM-DD)"
+    )
     calibration: dict[str, float] = Field(default_factory=dict)
 
 

@@ -111,7 +111,7 @@ class DaskExecutor:
                     threads_per_worker=max(1, int(threads_per_worker)),
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",
                     memory_limit=memory_limit if memory_limit is not None else "auto",
                     local_directory=self._scratch,
                     silence_logs=logging.ERROR,

@@ -1,0 +1,180 @@
+"""Dask backend: same results as in-process and local processes, survives a killed worker.
+
+Clusters here are loopback-only (127.0.0.1). Skipped when dask.distributed is not installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+from pandas.testing import assert_frame_equal  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+import credsim  # noqa: E402
+from credsim.scale.cluster import cluster_app, job_script  # noqa: E402
+from credsim.scale.dask import NANNY_CONFIG, DaskExecutor, require_dask  # noqa: E402
+
+# four shards of 10,000 citizens; "press" exercises every mechanism
+POPULATION, SHARD, DAYS, SEED = 40_000, 10_000, 60, 7
+
+
+def sim(folder: Path, **kw) -> credsim.Sim:
+    return credsim.Sim(
+        "press", POPULATION, DAYS, SEED, shard_size=SHARD, out=folder, ledger="full", **kw
+    )
+
+
+def tables(run: credsim.Run) -> dict:
+    """Every table of a run folder, in a fixed order."""
+    return {
+        "metrics": run.metrics.sort_values("day").reset_index(drop=True),
+        "groups": run.groups.sort_values(["day", "dimension", "group"]).reset_index(drop=True),
+        "citizens": run.citizens.sort_values("citizen").reset_index(drop=True),
+        "ledger": run.ledger().sort_values("id").reset_index(drop=True),
+    }
+
+
+def assert_same_run(a: credsim.Run, b: credsim.Run) -> None:
+    ta, tb = tables(a), tables(b)
+    for name in ta:
+        assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+    assert a.summary == b.summary
+    assert a.manifest["shards"] == b.manifest["shards"] == POPULATION // SHARD
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> credsim.Run:
+    """The run done shard after shard in this process."""
+    run = sim(tmp_path_factory.mktemp("inprocess") / "run", workers=1).run()
+    assert len(run.ledger()) > 0 and (run.citizens["score"] != 1000).any()
+    return run
+
+
+def test_dask_matches_inprocess_and_local_processes(tmp_path, reference):
+    local = sim(tmp_path / "local", workers=2, backend="local").run()
+    on_dask = sim(tmp_path / "dask", workers=2, backend="dask").run()
+    assert_same_run(reference, local)
+    assert_same_run(reference, on_dask)
+    assert not (Path.cwd() / "dask-scratch-space").exists()
+
+
+def test_run_survives_a_killed_worker(tmp_path, reference):
+    with dask.config.set(NANNY_CONFIG):
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            local_directory=str(tmp_path / "scratch"),
+            silence_logs=logging.CRITICAL,
+        )
+    client = Client(cluster, set_as_default=False)
+    try:
+        before = set(client.run(os.getpid).values())
+        result: dict = {}
+
+        def go() -> None:
+            try:
+                options = {"scheduler": cluster.scheduler_address}
+                result["run"] = sim(tmp_path / "run", backend="dask", backend_options=options).run()
+            except BaseException as e:  # noqa: BLE001 - reported by the main thread
+                result["error"] = e
+
+        runner = threading.Thread(target=go, daemon=True)
+        runner.start()
+        victim = None
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline and runner.is_alive():
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                victim = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(victim, signal.SIGKILL)
+            else:
+                time.sleep(0.02)
+        assert victim is not None, "no shard was seen running"
+        runner.join(120)
+        assert not runner.is_alive(), "the run did not finish after a worker was killed"
+        assert "error" not in result, result.get("error")
+        assert_same_run(reference, result["run"])
+        client.wait_for_workers(2, timeout=30)
+        after = set(client.run(os.getpid).values())
+        assert victim in before and victim not in after  # the nanny started a new worker
+    finally:
+        client.close()
+        cluster.close()
+
+
+def boom(task: int) -> int:
+    raise RuntimeError(f"shard {task} failed")
+
+
+def test_executor_environment_errors_and_cleanup(tmp_path):
+    with DaskExecutor(workers=1) as ex:
+        assert ex.address.startswith("tcp://127.0.0.1:")
+        # the nanny's MALLOC_TRIM_THRESHOLD_ is not set in the workers
+        assert set(ex.client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        assert sorted(r for _, r in ex.map_unordered(abs, [-3, 1, -2])) == [1, 2, 3]
+        with pytest.raises(RuntimeError, match="shard 5 failed"):
+            list(ex.map_unordered(boom, [5]))
+
+        class Task:
+            shard, folder = 0, str(tmp_path / "not-shared")
+
+        with pytest.raises(FileNotFoundError, match="shared"):
+            list(ex.map_unordered(str, [Task()]))
+        scratch = Path(ex._scratch)
+        assert scratch.is_dir()
+    assert not scratch.exists()
+    assert not (Path.cwd() / "dask-scratch-space").exists()
+
+
+def test_missing_dask_is_one_clear_line(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install 'credsim\[dask\]'"):
+        require_dask()
+
+
+@pytest.mark.parametrize(
+    ("kind", "expect"),
+    [
+        ("slurm", ["#SBATCH --cpus-per-task=8", "#SBATCH --mem=16G", "#SBATCH -p long"]),
+        ("pbs", ["#PBS -l select=1:ncpus=8:mem=16GB", "#PBS -q long"]),
+    ],
+)
+def test_cluster_dry_run_prints_the_job_script(kind, expect):
+    args = [kind, "--jobs", "3", "--cores", "8", "--memory", "16GiB", "--queue", "long"]
+    args += ["--walltime", "02:30:00", "--prologue", "source /shared/env/bin/activate"]
+    out = CliRunner().invoke(cluster_app, [*args, "--dry-run"])
+    assert out.exit_code == 0, out.output
+    script = out.stdout
+    for line in expect:
+        assert line in script
+    assert "02:30:00" in script
+    assert "--nworkers 8" in script and "--nthreads 1" in script
+    assert "source /shared/env/bin/activate" in script
+    assert "MALLOC_TRIM_THRESHOLD_': None" in script
+    assert script == job_script(
+        kind,
+        cores=8,
+        memory="16GiB",
+        queue="long",
+        walltime="02:30:00",
+        prologue=["source /shared/env/bin/activate"],
+    )
+
+
+def test_cluster_rejects_an_unknown_batch_system():
+    with pytest.raises(ValueError, match="slurm or pbs"):
+        job_script("lsf", cores=1, memory="1GiB")
