@@ -30,6 +30,7 @@ def _factor(schedule: list, day: int) -> float:
 
 
 def max_factor(schedule: list) -> float:
+    """The largest factor a schedule reaches (at least 1)."""
     return max([1.0] if not schedule else [f for _, f in schedule])
 
 
