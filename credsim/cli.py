@@ -335,6 +335,59 @@ def compare(
         typer.echo(f"comparison: {path}")
 
 
+@app.command()
+def calibrate(
+    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")],
+    targets: Annotated[str, typer.Option(help="A targets file, or a shipped name (national).")],
+    fit: Annotated[str, typer.Option(help="PATH[=LOW:HIGH],... parameters to fit.")],
+    trials: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    population: Annotated[int, typer.Option("--population", "-n", min=100)] = 100_000,
+    replicates: Annotated[int, typer.Option(min=1, max=100)] = 2,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 1,
+    out: Annotated[Path, typer.Option("--out", "-o")] = Path("calibration"),
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE.")] = None,
+    only: Annotated[str | None, typer.Option(help="Fit only targets on these metrics.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Fit free parameters of a regime to published figures (optuna TPE)."""
+    import os
+
+    from credsim.calibration import calibrate as _calibrate
+    from credsim.calibration import load_targets
+    from credsim.calibration import only as _only
+    from credsim.regime.load import RegimeError, load_regime
+
+    try:
+        base = load_regime(regime, tuple(set_ or ()))
+        t = _only(load_targets(targets), only)
+    except RegimeError as e:
+        fail(str(e))
+
+    def show(i: int, n: int, value: float, best: float) -> None:
+        typer.echo(f"trial {i}/{n}: loss {value:.3f} (best {best:.3f})", err=True)
+
+    try:
+        result = _calibrate(
+            base,
+            t,
+            fit,
+            trials,
+            population,
+            replicates,
+            seed,
+            out,
+            workers or os.cpu_count() or 1,
+            show,
+        )
+    except RegimeError as e:
+        fail(str(e))
+    cols = ["target", "published", "simulated", "relative_error", "within"]
+    typer.echo(result.fit[cols].to_string(index=False))
+    for k, v in result.params.items():
+        typer.echo(f"{k} = {v:.6g}")
+    typer.echo(f"fitted regime: {result.folder / 'fitted.toml'}")
+
+
 def main() -> None:
     """Entry point of the console script."""
     app()

@@ -24,9 +24,7 @@ def sim(regime="ref1", overrides=(), population=N, days=DAYS, seed=3, **kw):
 def no_detection(regime: str) -> tuple[str, ...]:
     """Overrides that set every source's probability of recording every behaviour to 0."""
     r = credsim.load_regime(regime)
-    return tuple(
-        f"sources.{s.name}.observes.{b}=0" for s in r.sources for b in sorted(s.observes)
-    )
+    return tuple(f"sources.{s.name}.observes.{b}=0" for s in r.sources for b in sorted(s.observes))
 
 
 @pytest.mark.parametrize(
@@ -79,7 +77,7 @@ def test_tier_below_the_score_minimum_bans_nobody():
     assert (m["tier_normal"] == N).all()
 
 
-def test_tier_at_850_bans_when_the_same_run_is_compared():
+def test_the_same_run_with_the_ref1_tier_bans():
     # The same run as above with the REF-1 tier: the low scores do lead to bans.
     r = sim(overrides=("behaviours.critical_post.rate=0.2",))
     assert r.metrics["restricted"].iloc[-1] > N / 2

@@ -118,45 +118,108 @@ CONTENT_CASES = [
     ("unknown-nested-key", _set("rules[0].deltaa", -5), "rules[0].deltaa", "unknown key"),
     ("unknown-key-in-table", _set("score.start", 1), "score.start", "unknown key"),
     ("wrong-type-int", _set("rules[2].delta", "x"), "rules[2].delta", "valid integer"),
-    ("wrong-type-bool", _set("behaviours[3].propensity", "maybe"), "behaviours[3].propensity",
-     "valid boolean"),
+    (
+        "wrong-type-bool",
+        _set("behaviours[3].propensity", "maybe"),
+        "behaviours[3].propensity",
+        "valid boolean",
+    ),
     ("wrong-type-list", _set("behaviours", 5), "behaviours", "valid list"),
     ("wrong-choice", _set("behaviours[0].kind", "crime"), "behaviours[0].kind", "'infraction'"),
-    ("probability-above-1", _set("behaviours[0].rate", 1.5), "behaviours[0].rate",
-     "less than or equal to 1"),
-    ("probability-below-0", _set("sources[0].observes.jaywalking", -0.1),
-     "sources[0].observes.jaywalking", "greater than or equal to 0"),
-    ("detection-above-1", _set("sources[2].observes.buy_domestic", 2.0),
-     "sources[2].observes.buy_domestic", "less than or equal to 1"),
+    (
+        "probability-above-1",
+        _set("behaviours[0].rate", 1.5),
+        "behaviours[0].rate",
+        "less than or equal to 1",
+    ),
+    (
+        "probability-below-0",
+        _set("sources[0].observes.jaywalking", -0.1),
+        "sources[0].observes.jaywalking",
+        "greater than or equal to 0",
+    ),
+    (
+        "detection-above-1",
+        _set("sources[2].observes.buy_domestic", 2.0),
+        "sources[2].observes.buy_domestic",
+        "less than or equal to 1",
+    ),
     ("missing-field", _drop("behaviours[1]", "rate"), "behaviours[1].rate", "Field required"),
-    ("bad-name", _set("behaviours[0].name", "Jay Walking"), "behaviours[0].name",
-     "should match pattern"),
+    (
+        "bad-name",
+        _set("behaviours[0].name", "Jay Walking"),
+        "behaviours[0].name",
+        "should match pattern",
+    ),
     ("score-bounds", _set("score.initial", 2000), "score", "min <= initial <= max"),
-    ("tiers-out-of-order", _three_tiers(900), "tiers[1].min",
-     "tiers go from the top down, so 900 must be below 850"),
+    (
+        "tiers-out-of-order",
+        _three_tiers(900),
+        "tiers[1].min",
+        "tiers go from the top down, so 900 must be below 850",
+    ),
     ("tiers-equal", _three_tiers(850), "tiers[1].min", "850 must be below 850"),
-    ("tier-without-min", _drop("tiers[0]", "min"), "tiers[0].min",
-     "required for every tier but the last"),
-    ("rule-unknown-behaviour", _set("rules[1].behaviour", "littering"), "rules[1].behaviour",
-     "unknown behaviour 'littering'"),
-    ("source-unknown-behaviour", _set("sources[1].observes.littering", 0.5),
-     "sources[1].observes", "unknown behaviour 'littering'"),
-    ("rule-unknown-sanction", _set("rules[2].sanction", "exile"), "rules[2].sanction",
-     "unknown sanction 'exile'"),
-    ("sanction-unknown-privilege", _set("sanctions[0].privileges", ["flight", "yacht"]),
-     "sanctions[0].privileges", "unknown privilege 'yacht'"),
-    ("sanction-unknown-tier", _set("sanctions[0].tier", "purgatory"), "sanctions[0].tier",
-     "unknown tier 'purgatory'"),
-    ("sanction-top-tier", _set("sanctions[0].tier", "normal"), "sanctions[0].tier",
-     "the top tier cannot trigger a sanction"),
-    ("duplicate-behaviour", _append("behaviours", {"name": "jaywalking", "rate": 0.1}),
-     "behaviours", "name 'jaywalking' declared twice"),
-    ("duplicate-source", _append("sources", {"name": "camera", "observes": {}}), "sources",
-     "name 'camera' declared twice"),
-    ("duplicate-rule", _append("rules", {"behaviour": "jaywalking", "delta": -1}), "rules",
-     "name 'jaywalking' declared twice"),
-    ("duplicate-tier", _three_tiers(800, middle="normal"), "tiers",
-     "name 'normal' declared twice"),
+    (
+        "tier-without-min",
+        _drop("tiers[0]", "min"),
+        "tiers[0].min",
+        "required for every tier but the last",
+    ),
+    (
+        "rule-unknown-behaviour",
+        _set("rules[1].behaviour", "littering"),
+        "rules[1].behaviour",
+        "unknown behaviour 'littering'",
+    ),
+    (
+        "source-unknown-behaviour",
+        _set("sources[1].observes.littering", 0.5),
+        "sources[1].observes",
+        "unknown behaviour 'littering'",
+    ),
+    (
+        "rule-unknown-sanction",
+        _set("rules[2].sanction", "exile"),
+        "rules[2].sanction",
+        "unknown sanction 'exile'",
+    ),
+    (
+        "sanction-unknown-privilege",
+        _set("sanctions[0].privileges", ["flight", "yacht"]),
+        "sanctions[0].privileges",
+        "unknown privilege 'yacht'",
+    ),
+    (
+        "sanction-unknown-tier",
+        _set("sanctions[0].tier", "purgatory"),
+        "sanctions[0].tier",
+        "unknown tier 'purgatory'",
+    ),
+    (
+        "sanction-top-tier",
+        _set("sanctions[0].tier", "normal"),
+        "sanctions[0].tier",
+        "the top tier cannot trigger a sanction",
+    ),
+    (
+        "duplicate-behaviour",
+        _append("behaviours", {"name": "jaywalking", "rate": 0.1}),
+        "behaviours",
+        "name 'jaywalking' declared twice",
+    ),
+    (
+        "duplicate-source",
+        _append("sources", {"name": "camera", "observes": {}}),
+        "sources",
+        "name 'camera' declared twice",
+    ),
+    (
+        "duplicate-rule",
+        _append("rules", {"behaviour": "jaywalking", "delta": -1}),
+        "rules",
+        "name 'jaywalking' declared twice",
+    ),
+    ("duplicate-tier", _three_tiers(800, middle="normal"), "tiers", "name 'normal' declared twice"),
 ]
 
 
@@ -255,8 +318,9 @@ FILE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("content", "words"), [c[1:] for c in FILE_CASES],
-                         ids=[c[0] for c in FILE_CASES])
+@pytest.mark.parametrize(
+    ("content", "words"), [c[1:] for c in FILE_CASES], ids=[c[0] for c in FILE_CASES]
+)
 def test_bad_file(tmp_path, content, words):
     path = tmp_path / "bad.toml"
     path.write_bytes(content)
@@ -303,8 +367,19 @@ def test_unknown_preset(tmp_path, monkeypatch):
 def test_run_with_a_bad_regime_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    lines = cli_errors("run", "ref1", "-n", "10", "-d", "2", "-o", str(out), "--no-report",
-                       "--set", "rules[2].delta=x")
+    lines = cli_errors(
+        "run",
+        "ref1",
+        "-n",
+        "10",
+        "-d",
+        "2",
+        "-o",
+        str(out),
+        "--no-report",
+        "--set",
+        "rules[2].delta=x",
+    )
     assert lines == [
         "preset ref1: rules[2].delta: Input should be a valid integer, unable to parse string "
         "as an integer"
@@ -316,37 +391,60 @@ def test_run_with_a_bad_regime_writes_nothing(tmp_path, monkeypatch):
 
 SET_CASES = [
     ("no-equals", "behaviours[0].rate", "--set behaviours[0].rate: expected PATH=VALUE"),
-    ("unknown-item", "behaviours.littering.rate=0.1",
-     "--set behaviours.littering.rate=0.1: no item named 'littering' at behaviours.littering"),
-    ("index-out-of-range", "behaviours[7].rate=0.1",
-     "--set behaviours[7].rate=0.1: index 7 out of range at behaviours.7"),
+    (
+        "unknown-item",
+        "behaviours.littering.rate=0.1",
+        "--set behaviours.littering.rate=0.1: no item named 'littering' at behaviours.littering",
+    ),
+    (
+        "index-out-of-range",
+        "behaviours[7].rate=0.1",
+        "--set behaviours[7].rate=0.1: index 7 out of range at behaviours.7",
+    ),
     ("negative-index", "rules[-1].delta=1", "--set rules[-1].delta=1: no item named '-1'"),
-    ("into-a-number", "behaviours[0].rate.x=1",
-     "--set behaviours[0].rate.x=1: behaviours.0.rate.x is not a table or list"),
+    (
+        "into-a-number",
+        "behaviours[0].rate.x=1",
+        "--set behaviours[0].rate.x=1: behaviours.0.rate.x is not a table or list",
+    ),
     ("empty-path", "=1", "--set =1: malformed path ''"),
     ("double-dot", "score..min=1", "--set score..min=1: malformed path 'score..min'"),
-    ("bad-value", "rules[2].delta=x",
-     "preset ref1: rules[2].delta: Input should be a valid integer"),
+    (
+        "bad-value",
+        "rules[2].delta=x",
+        "preset ref1: rules[2].delta: Input should be a valid integer",
+    ),
     ("unknown-key", "rules[0].deltaa=1", "preset ref1: rules[0].deltaa: unknown key"),
-    ("probability", "sources.camera.observes.jaywalking=1.5",
-     "preset ref1: sources[0].observes.jaywalking: Input should be less than or equal to 1"),
+    (
+        "probability",
+        "sources.camera.observes.jaywalking=1.5",
+        "preset ref1: sources[0].observes.jaywalking: Input should be less than or equal to 1",
+    ),
     ("nan", "behaviours[0].rate=nan", "preset ref1: behaviours[0].rate: "),
 ]
 
 
-@pytest.mark.parametrize(("assignment", "message"), [c[1:] for c in SET_CASES],
-                         ids=[c[0] for c in SET_CASES])
+@pytest.mark.parametrize(
+    ("assignment", "message"), [c[1:] for c in SET_CASES], ids=[c[0] for c in SET_CASES]
+)
 def test_bad_set(assignment, message):
     lines = api_errors("ref1", (assignment,))
     assert len(lines) == 1 and lines[0].startswith(message), lines
     assert cli_errors("validate", "ref1", "--set", assignment) == lines
-    assert cli_errors("run", "ref1", "-n", "5", "-d", "1", "--no-report", "--set", assignment) \
-        == lines
+    assert (
+        cli_errors("run", "ref1", "-n", "5", "-d", "1", "--no-report", "--set", assignment) == lines
+    )
 
 
 def test_good_set_is_valid():
-    code, out, err, exc = cli("validate", "ref1", "--set", "behaviours.jaywalking.rate=0.01",
-                              "--set", "sanctions[0].duration=180")
+    code, out, err, exc = cli(
+        "validate",
+        "ref1",
+        "--set",
+        "behaviours.jaywalking.rate=0.01",
+        "--set",
+        "sanctions[0].duration=180",
+    )
     assert (code, exc, err) == (0, None, "")
     assert out.startswith("ref1: valid")
     r = credsim.load_regime("ref1", ("sanctions[0].duration=180",))
@@ -363,7 +461,10 @@ def test_real_process_prints_errors_without_traceback(tmp_path):
     path = write(tmp_path, data)
     proc = subprocess.run(
         [sys.executable, "-m", "credsim.cli", "validate", str(path)],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""
@@ -385,22 +486,25 @@ def test_bad_option_gives_error_lines():
 
 # --------------------------------------------------------------------------- fuzzing
 
-FIELDS = ["rate", "delta", "name", "behaviour", "observes", "min", "tier", "privileges",
-          "duration", "renewal", "propensity", "kind", "initial", "max", "sanction", "x"]
-TOP = ["behaviours", "sources", "rules", "tiers", "privileges", "sanctions", "score", "regime",
-       "adaptation", "green_lanes"]
-VALUES = st.one_of(
-    st.integers(-5, 5).map(str),
-    st.sampled_from(["0.5", "1.5", "-1", "nan", "inf", "true", "'x'", "x", "[]", "{}",
-                     "['flight']", "[{name='a'}]", "{a=1}", "850", "100000", "'jaywalking'",
-                     "'blacklisted'", "'normal'", "'flight_ban'", ""]),
-)
-INDEX = st.sampled_from(["[0]", "[1]", "[3]", "[9]", ".jaywalking", ".camera", ".flight_ban"])
+FIELDS = (
+    "rate delta name behaviour observes min tier privileges duration renewal propensity kind "
+    "initial max sanction x"
+).split()
+TOP = "behaviours sources rules tiers privileges sanctions score regime adaptation green_lanes"
+TOP = TOP.split()
+LITERALS = ["0.5", "1.5", "-1", "nan", "inf", "true", "'x'", "x", "[]", "{}", "['flight']"]
+LITERALS += ["[{name='a'}]", "{a=1}", "850", "100000", "'jaywalking'", "'blacklisted'"]
+LITERALS += ["'normal'", "'flight_ban'", ""]
+VALUES = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(LITERALS))
+ITEMS = ["[0]", "[1]", "[3]", "[9]", ".jaywalking", ".camera", ".flight_ban"]
 PATHS = st.one_of(
     st.sampled_from(TOP),
-    st.tuples(st.sampled_from(TOP), INDEX).map("".join),
-    st.tuples(st.sampled_from(TOP), st.sampled_from(["", *INDEX.elements]),
-              st.sampled_from(FIELDS).map(".{}".format)).map("".join),
+    st.tuples(st.sampled_from(TOP), st.sampled_from(ITEMS)).map("".join),
+    st.tuples(
+        st.sampled_from(TOP),
+        st.sampled_from(["", *ITEMS]),
+        st.sampled_from(FIELDS).map(".{}".format),
+    ).map("".join),
 )
 
 # whole components replaced by something empty, scalar or minimal
@@ -408,8 +512,9 @@ WHOLE = st.tuples(st.sampled_from(TOP), st.sampled_from(["[]", "{}", "5", "[{nam
 ASSIGNMENTS = st.one_of(st.tuples(PATHS, VALUES), WHOLE)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.lists(ASSIGNMENTS, min_size=1, max_size=3))
 def test_any_override_gives_a_regime_or_a_regime_error(assignments):
     overrides = tuple(f"{p}={v}" for p, v in assignments)

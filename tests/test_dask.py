@@ -69,6 +69,11 @@ def test_dask_matches_inprocess_and_local_processes(tmp_path, reference):
     assert not (Path.cwd() / "dask-scratch-space").exists()
 
 
+def executing(dask_worker) -> int:
+    """Tasks a worker is running right now (called through ``Client.run``)."""
+    return len(dask_worker.state.executing)
+
+
 def test_run_survives_a_killed_worker(tmp_path, reference):
     with dask.config.set(NANNY_CONFIG):
         cluster = LocalCluster(
@@ -97,8 +102,8 @@ def test_run_survives_a_killed_worker(tmp_path, reference):
         victim = None
         deadline = time.monotonic() + 60
         while victim is None and time.monotonic() < deadline and runner.is_alive():
-            busy = [w for w, keys in client.processing().items() if keys]
-            if busy:
+            busy = [w for w, n in client.run(executing).items() if n]
+            if busy:  # a worker is in the middle of a shard: kill its process
                 victim = client.run(os.getpid, workers=[busy[0]])[busy[0]]
                 os.kill(victim, signal.SIGKILL)
             else:

@@ -1,0 +1,1 @@
+"""Shipped calibration targets (TOML files of dated published figures)."""

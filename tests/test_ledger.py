@@ -1,0 +1,212 @@
+"""The ledger against the final state, ledger sampling, and SQL over a run folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import credsim
+from credsim.cli import app
+from credsim.ledger import citizen_hash
+
+POPULATION = 100_000
+DAYS = 365
+SCORE_KINDS = ("record", "ceiling", "refund")  # the kinds that change a score
+# kinds that leave the score as it is but state it (score_before == score_after)
+STATE_KINDS = ("sanction_start", "sanction_renew", "sanction_end", "denied")
+SANCTION_KINDS = ("sanction_start", "sanction_renew", "sanction_end")
+
+
+def cli(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory):
+    out = tmp_path_factory.mktemp("full") / "run"
+    return credsim.Sim("press", population=POPULATION, days=DAYS, seed=1, out=out,
+                       ledger="full").run()
+
+
+@pytest.fixture(scope="module")
+def full_ledger(full):
+    return full.ledger()
+
+
+@pytest.fixture(scope="module")
+def sampled(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample") / "run"
+    return credsim.Sim("press", population=POPULATION, days=DAYS, seed=1, out=out,
+                       ledger="sample=0.1").run()
+
+
+# --------------------------------------------------------------------------- consistency
+def test_scores_add_up_to_the_final_score(full, full_ledger):
+    led = full_ledger
+    assert led["id"].is_monotonic_increasing
+    initial = full.regime().score.initial
+    scored = led[led["kind"].isin(SCORE_KINDS)]
+    assert (scored["delta"] == scored["score_after"] - scored["score_before"]).all()
+    final = full.citizens.set_index("citizen")["score"].astype(np.int64)
+    total = scored.groupby("citizen")["delta"].sum()
+    expected = pd.Series(initial, index=final.index) + total.reindex(final.index, fill_value=0)
+    assert len(total) > POPULATION / 2
+    pd.testing.assert_series_equal(expected, final, check_names=False, check_dtype=False)
+    # the last score-changing row of each citizen states the final score
+    last = scored.groupby("citizen")["score_after"].last()
+    assert (last == final.reindex(last.index)).all()
+
+
+def chain_breaks(led, initial):
+    prev = led.groupby("citizen")["score_after"].shift()
+    prev = prev.fillna(initial).astype(np.int64)
+    return led[led["score_before"].astype(np.int64) != prev]
+
+
+def test_each_row_starts_from_the_previous_rows_score(full, full_ledger):
+    initial = full.regime().score.initial
+    rows = full_ledger[full_ledger["kind"].isin(SCORE_KINDS + STATE_KINDS)]
+    assert set(rows["kind"]) >= {"record", "refund", "sanction_start", "sanction_end", "denied"}
+    assert chain_breaks(rows, initial).empty
+    state = rows[rows["kind"].isin(STATE_KINDS)]
+    assert (state["score_before"] == state["score_after"]).all()
+    assert (state["delta"] == 0).all()
+
+
+@pytest.mark.xfail(strict=True, reason="redress_* and spillover_* rows are written with "
+                   "score_before = score_after = 0 instead of the citizen's score")
+def test_every_row_states_the_citizens_score(full, full_ledger):
+    assert chain_breaks(full_ledger, full.regime().score.initial).empty
+
+
+def test_active_sanctions_match_the_last_listing_row(full, full_ledger):
+    cit = full.citizens
+    led = full_ledger
+    for s in full.regime().sanctions:
+        rows = led[(led["sanction"] == s.name) & led["kind"].isin(SANCTION_KINDS)]
+        last = rows.groupby("citizen")["kind"].last()
+        active = set(last[last != "sanction_end"].index)
+        assert set(cit.loc[cit[f"sanction_{s.name}"], "citizen"]) == active
+        assert len(active) > 0
+    # restricted through family: the last spillover row is a start
+    sp = led[led["kind"].isin(["spillover_start", "spillover_end"])]
+    last = sp.groupby("citizen")["kind"].last()
+    assert set(cit.loc[cit["spillover"], "citizen"]) == set(last[last == "spillover_start"].index)
+    assert set(cit.loc[cit["ever_sanctioned"], "citizen"]) == set(
+        led.loc[led["kind"] == "sanction_start", "citizen"])
+    m = full.metrics.iloc[-1]
+    assert m["restricted"] == cit["restricted"].sum()
+    assert m["spillover_only"] == (cit["spillover"] & ~cit["restricted"]).sum()
+
+
+# --------------------------------------------------------------------------- sampling
+def test_ledger_sample_keeps_whole_histories_of_citizens_chosen_by_id(
+        full, full_ledger, sampled, tmp_path_factory):
+    ids = np.arange(POPULATION)
+    chosen = set(ids[citizen_hash(ids) < 0.1].tolist())
+    # about 10%: the count is Binomial(100,000, 0.1), sd ~95; +-500 is over 5 sd
+    assert abs(len(chosen) - POPULATION * 0.1) < 500
+    led = sampled.ledger()
+    assert set(led["citizen"]) <= chosen
+    assert sampled.manifest["ledger"] == "sample=0.1"
+    # each sampled citizen's history is the full-ledger run's history of that citizen
+    expected = full_ledger[full_ledger["citizen"].isin(chosen)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(led.reset_index(drop=True), expected)
+    assert led["citizen"].nunique() > 0.9 * len(chosen)
+    # another seed keeps the same citizens (those with any event), chosen by id alone
+    out = tmp_path_factory.mktemp("sample2") / "run"
+    other = credsim.Sim("press", population=POPULATION, days=90, seed=2, out=out,
+                        ledger="sample=0.1").run()
+    kept = set(other.ledger()["citizen"])
+    assert kept <= chosen
+    assert len(kept) > 0.5 * len(chosen)
+
+
+def test_ledger_none_writes_no_ledger(tmp_path):
+    run = credsim.Sim("press", population=5_000, days=30, seed=1, out=tmp_path / "run",
+                      ledger="none").run()
+    assert not list(run.path.glob("ledger/*.parquet"))
+    assert run.manifest["ledger_rows"] == 0
+    assert run.ledger().empty
+    assert run.metrics["records_buy_domestic"].sum() > 0  # things happened all the same
+    assert len(run.citizens) == 5_000
+
+
+# --------------------------------------------------------------------------- query
+@pytest.mark.parametrize("view", ["metrics", "citizens", "ledger", "groups"])
+def test_query_views(full, view):
+    r = cli("query", full.path, f"SELECT count(*) AS n FROM {view}", "--format", "json")
+    assert r.exit_code == 0, r.output
+    n = json.loads(r.stdout)[0]["n"]
+    expected = {
+        "metrics": DAYS,
+        "citizens": POPULATION,
+        "ledger": full.manifest["ledger_rows"],
+        "groups": len(full.groups),
+    }[view]
+    assert n == expected > 0
+
+
+def test_query_table_and_csv_output(full):
+    r = cli("query", full.path, "SELECT day, restricted FROM metrics ORDER BY day LIMIT 3")
+    assert r.exit_code == 0
+    assert r.stdout.split()[:2] == ["day", "restricted"]
+    r = cli("query", full.path, "SELECT kind, count(*) AS n FROM ledger GROUP BY kind "
+            "ORDER BY kind", "--format", "csv")
+    assert r.exit_code == 0
+    df = pd.read_csv(pd.io.common.StringIO(r.stdout))
+    assert "record" in set(df["kind"])
+    assert df["n"].sum() == full.manifest["ledger_rows"]
+
+
+@pytest.mark.parametrize("sql", ["SELEC * FROM metrics", "SELECT * FROM nowhere",
+                                 "SELECT no_such_column FROM citizens"])
+def test_query_bad_sql_is_a_one_line_error(full, sql):
+    r = cli("query", full.path, sql)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert "Traceback" not in r.output
+
+
+# --------------------------------------------------------------------------- example queries
+@pytest.fixture(scope="module")
+def wrongful_run(tmp_path_factory):
+    # cameras misidentify 5% of the time and a jaywalking record costs 200 points, so some
+    # citizens are listed wrongly
+    out = tmp_path_factory.mktemp("wrongful") / "run"
+    return credsim.Sim("press", population=15_000, days=90, seed=3, out=out,
+                       overrides=["sources.camera.false_match=0.05",
+                                  "rules.jaywalking.delta=-200"]).run()
+
+
+SPILLOVER_ONLY = "SELECT citizen FROM citizens WHERE spillover AND NOT restricted ORDER BY citizen"
+WRONGFUL_BY_GROUP = (
+    'SELECT "group", count(*) AS wrongful FROM citizens WHERE wrongful '
+    'GROUP BY "group" ORDER BY "group"'
+)
+
+
+def test_example_query_spillover_only(wrongful_run):
+    run = wrongful_run
+    got = run.query(SPILLOVER_ONLY)["citizen"].tolist()
+    cit = run.citizens
+    assert got == sorted(cit.loc[cit["spillover"] & ~cit["restricted"], "citizen"])
+    assert len(got) == run.metrics["spillover_only"].iloc[-1] > 0
+    r = cli("query", run.path, SPILLOVER_ONLY, "--format", "json")
+    assert [x["citizen"] for x in json.loads(r.stdout)] == got
+
+
+def test_example_query_wrongful_by_group(wrongful_run):
+    run = wrongful_run
+    got = run.query(WRONGFUL_BY_GROUP).set_index("group")["wrongful"]
+    assert got.sum() == run.summary["wrongful"] > 0
+    g = run.groups
+    last = g[(g["day"] == g["day"].max()) & (g["dimension"] == "group") & (g["wrongful"] > 0)]
+    assert got.to_dict() == last.set_index("group")["wrongful"].to_dict()
+    r = cli("query", run.path, WRONGFUL_BY_GROUP, "--format", "csv")
+    assert r.exit_code == 0 and r.stdout.startswith("group,wrongful")
