@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import metadata, util
 from pathlib import Path
@@ -501,7 +502,7 @@ def _print_tests(name: str, tests: Iterable[dict]) -> None:
     for t in tests:
         verdict = "ok" if t["ok"] else "DISAGREES"
         print(
-            f"  {name:8s} {t['test']:42s} {t['value']:12.4f}  vs {t['expected']:12.4f}"
+            f"  {name:8s} {t['test']:52s} {t['value']:10.3f} vs {t['expected']:10.3f}"
             f"  (se {t['se']:.4f}, z {t['z']:+.2f})  {verdict}"
         )
 
@@ -572,6 +573,14 @@ class Bench:
     def log(self, text: str) -> None:
         print(text, flush=True)
 
+    def map(self, fn: Any, items: list[Any], jobs: int | None = None) -> list[Any]:
+        """``[fn(x) for x in items]``, ``jobs`` at a time (child processes run in parallel)."""
+        jobs = jobs or self.args.jobs
+        if jobs <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(min(jobs, len(items))) as pool:
+            return list(pool.map(fn, items))
+
     def measure(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Run one measurement (with repeats when it is quick); never raises."""
         n, days = spec["n"], spec["days"]
@@ -614,9 +623,9 @@ class Bench:
             f"{math.sqrt(score_variance(days)):.2f}, se of one run's mean "
             f"{math.sqrt(score_variance(days) / n):.4f}"
         )
-        runs: dict[str, list[dict]] = {}
-        for tool in ["credsim", *peers]:
-            spec = {
+        tools = ["credsim", *peers]
+        specs = [
+            {
                 "tool": tool,
                 "mode": "check",
                 "n": n,
@@ -626,13 +635,24 @@ class Bench:
                 "ledger": "none",
                 "tmp_root": a.tmp,
             }
+            for tool in tools
+        ]
+
+        def check_run(spec: dict[str, Any]) -> list[dict] | str:
             try:
-                runs[tool] = run_child(spec, a.timeout)["runs"]
-            except ChildError as e:
-                self.log(f"  {tool}: check run failed: {e}")
-                self.failures.append(f"check run of {tool} failed: {e}")
-                runs[tool] = []
-            for r in runs[tool]:
+                return run_child(spec, a.timeout)["runs"]
+            except (ChildError, OSError, ValueError, KeyError) as e:
+                return f"{type(e).__name__}: {e}"
+
+        # Nothing is timed here, so the tools run side by side.
+        runs: dict[str, list[dict]] = {}
+        for tool, got in zip(tools, self.map(check_run, specs, len(specs))):
+            if isinstance(got, str):
+                self.log(f"  {tool}: check run failed: {got}")
+                self.failures.append(f"check run of {tool} failed: {got}")
+                got = []
+            runs[tool] = got
+            for r in got:
                 self.log(
                     f"  {tool:8s} seed {r['seed']}: banned {r['banned']:4d}, "
                     f"mean score {r['mean_score']:.3f} ({r['wall_seconds']:.2f} s)"
@@ -672,18 +692,28 @@ class Bench:
     # -- REF-1 timings --------------------------------------------------------------------
 
     def run_ref1(self, sizes: dict[str, tuple[int, ...]], excluded: dict[str, str]) -> None:
-        """Measure REF-1 per size, interleaving the tools at each size."""
+        """Measure REF-1 in waves: each tool's smallest size first, then its next, and so on.
+
+        With the default sizes a wave holds one size, the tools one after another, so that
+        the tools compared at equal n are measured close together in time.
+        """
         a = self.args
         self.log(f"\n## REF-1 timings, {a.days} days (median of up to {a.repeats} runs)")
         previous: dict[str, tuple[int, float]] = {}
-        for n in sorted({n for s in sizes.values() for n in s}):
+        ordered = {tool: sorted(set(sizes.get(tool, ()))) for tool in TOOLS}
+        for wave in range(max(map(len, ordered.values()), default=0)):
+            rows: list[dict[str, Any]] = []
+            todo: list[tuple[dict[str, Any], dict[str, Any]]] = []
             for tool in TOOLS:
-                if n not in sizes.get(tool, ()):
+                if wave >= len(ordered[tool]):
                     continue
+                n = ordered[tool][wave]
                 row: dict[str, Any] = {"tool": tool, "n": n, "days": a.days}
+                rows.append(row)
                 if tool in excluded:
                     row.update(status="skipped", reason=excluded[tool])
-                elif tool != "credsim" and tool in previous:
+                    continue
+                if tool != "credsim" and tool in previous:
                     n0, w0 = previous[tool]
                     estimate = w0 * n / n0
                     if estimate > a.max_minutes * 60:
@@ -694,9 +724,12 @@ class Bench:
                                 f"{size_label(n0)}: {w0:.1f} s) exceeds {a.max_minutes:g} min"
                             ),
                         )
-                if "status" not in row:
-                    extra = {"regime": "ref1", "ledger": "none"}
-                    row.update(self.measure(self._spec(tool, n, a.days, **extra)))
+                        continue
+                todo.append((row, self._spec(tool, n, a.days, regime="ref1", ledger="none")))
+            for (row, _), result in zip(todo, self.map(self.measure, [s for _, s in todo])):
+                row.update(result)
+            for row in rows:
+                tool, n = row["tool"], row["n"]
                 if row["status"] == "ok":
                     previous[tool] = (n, row["wall_seconds"])
                     self.log(
@@ -895,6 +928,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-n", type=int, default=None, help="agreement check size (10000)")
     p.add_argument("--check-days", type=int, default=None, help="agreement check days (365)")
     p.add_argument("--check-seeds", type=int, default=None, help="agreement check seeds (8)")
+    p.add_argument(
+        "--jobs", type=int, default=None, help="measurements run at once (1; --smoke: 3)"
+    )
     p.add_argument("--timeout", type=float, default=None, help="per child process, seconds")
     p.add_argument("--no-warmup", action="store_true", help="time cold runs (no warm-up run)")
     p.add_argument("--tmp", default=None, help="folder for run folders (default: system temp)")
@@ -909,6 +945,7 @@ def _apply_defaults(a: argparse.Namespace) -> None:
     a.check_n = a.check_n or (2_000 if smoke else 10_000)
     a.check_days = a.check_days or (30 if smoke else 365)
     a.check_seeds = a.check_seeds or (2 if smoke else 8)
+    a.jobs = a.jobs or (len(TOOLS) if smoke else 1)
     a.timeout = a.timeout if a.timeout is not None else (120.0 if smoke else 0.0)
     if a.sizes is None:
         a.sizes = (2_000,) if smoke else DEFAULT_SIZES["credsim"]
@@ -985,6 +1022,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeat_under_seconds": a.repeat_under,
             "max_minutes": a.max_minutes,
             "warmup": not a.no_warmup,
+            "jobs": a.jobs,
             "sizes": sizes,
             "scenario_sizes": list(a.scenario_sizes),
             "scenarios": _names(a.scenarios),

@@ -37,37 +37,41 @@ def national(tmp_path_factory):
                        out=out, ledger="full").run()
 
 
+@pytest.fixture(scope="module")
+def national_ledger(national):
+    return national.ledger()
+
+
 def history(led, citizen):
     return led[led["citizen"] == citizen].sort_values("id")
 
 
-def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_school(national):
-    led = national.ledger()
+def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_school(
+        national, national_ledger):
+    led = national_ledger
     cit = national.citizens.set_index("citizen")
     listed = led[(led["kind"] == "sanction_start") & (led["sanction"] == "defaulter_list")]
     assert len(listed) > 100
     # no record of anything but a judgement default: no aviation or rail misconduct
-    misconduct = set(led.loc[led["rule"].isin(["aviation_misconduct", "rail_misconduct"]),
-                             "citizen"])
+    misconduct = led.loc[led["rule"].isin(["aviation_misconduct", "rail_misconduct"]), "citizen"]
     denied = led[led["kind"] == "denied"]
-    found = None
-    for cid in listed["citizen"]:
-        if cid in misconduct:
-            continue
-        mine = set(denied.loc[denied["citizen"] == cid, "privilege"])
-        if not {"flight", "property"} <= mine:
-            continue
-        family = cit[(cit["household"] == cit.at[cid, "household"]) & (cit.index != cid)]
-        for child in family[family["age_band"] == CHILD].index:
-            h = history(led, child)
-            if ((h["kind"] == "spillover_start").any()
-                    and ((h["kind"] == "denied") & (h["privilege"] == "private_school")).any()):
-                found = (cid, child)
-                break
-        if found:
-            break
-    assert found, "no listed parent denied flight and property with a child denied school"
-    parent, child = found
+    flight = set(denied.loc[denied["privilege"] == "flight", "citizen"])
+    prop = set(denied.loc[denied["privilege"] == "property", "citizen"])
+    parents = (set(listed["citizen"]) - set(misconduct)) & flight & prop
+    school = denied.loc[denied["privilege"] == "private_school", "citizen"]
+    spilled = set(led.loc[led["kind"] == "spillover_start", "citizen"]) & set(school)
+    children = cit.loc[sorted(spilled)]
+    children = children[children["age_band"] == CHILD]
+    heads = cit.loc[sorted(parents), "household"]
+    pairs = children.reset_index().merge(heads.reset_index(), on="household",
+                                         suffixes=("_child", "_parent"))
+    # the child's first restriction came with this parent's listing (same day)
+    first_spill = led[led["kind"] == "spillover_start"].groupby("citizen")["day"].min()
+    first_listed = listed.groupby("citizen")["day"].min()
+    pairs = pairs[first_spill.reindex(pairs["citizen_child"]).to_numpy()
+                  == first_listed.reindex(pairs["citizen_parent"]).to_numpy()]
+    assert len(pairs) > 0, "no listed parent denied flight and property with a child denied school"
+    parent, child = int(pairs.iloc[0]["citizen_parent"]), int(pairs.iloc[0]["citizen_child"])
     p = history(led, parent)
     # listed by the court list, caused by a court record of a judgement default
     start = p[(p["kind"] == "sanction_start") & (p["sanction"] == "defaulter_list")].iloc[0]
@@ -95,22 +99,29 @@ def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_scho
     assert "denied private_school" in text
 
 
-def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(national):
-    led = national.ledger()
+def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(
+        national, national_ledger):
+    led = national_ledger
     cit = national.citizens.set_index("citizen")
+    household = cit["household"]
     delay = national.regime().sanctions[0].redress.delay
-    ends = led[led["kind"] == "spillover_end"]
-    cases = []
-    for child, end_day in zip(ends["citizen"], ends["day"]):
-        family = cit[(cit["household"] == cit.at[child, "household"]) & (cit.index != child)]
-        rows = led[led["citizen"].isin(family.index) & (led["sanction"] == "defaulter_list")]
-        acc = rows[(rows["kind"] == "redress_accepted") & (rows["day"] + delay == end_day)]
-        fin = rows[(rows["kind"] == "sanction_end") & (rows["day"] == end_day)]
-        both = set(acc["citizen"]) & set(fin["citizen"])
-        if both:
-            cases.append((child, min(both), end_day))
+    ends = led.loc[led["kind"] == "spillover_end", ["citizen", "day", "id"]]
+    ends = ends.assign(household=household.reindex(ends["citizen"]).to_numpy())
+    rows = led[led["sanction"] == "defaulter_list"]
+    fin = rows.loc[rows["kind"] == "sanction_end", ["citizen", "day", "id"]]
+    fin = fin.assign(household=household.reindex(fin["citizen"]).to_numpy())
+    acc = rows.loc[rows["kind"] == "redress_accepted", ["citizen", "day"]]
+    # a child restored on the day a member of the household was delisted ...
+    cases = ends.merge(fin, on=["household", "day"], suffixes=("_child", "_parent"))
+    cases = cases[cases["citizen_child"] != cases["citizen_parent"]]
+    # ... `delay` days after that member's repayment was accepted
+    cases = cases.assign(accepted=cases["day"] - delay).merge(
+        acc.rename(columns={"citizen": "citizen_parent", "day": "accepted"}),
+        on=["citizen_parent", "accepted"])
     assert len(cases) > 5
-    for child, parent, end_day in cases:
+    cases = cases.rename(columns={"citizen_child": "child", "citizen_parent": "parent"})
+    for case in cases.head(10).itertuples():
+        child, parent, end_day = case.child, case.parent, case.day
         assert cit.at[child, "age_band"] == CHILD
         c = history(led, child)
         start = c[c["kind"] == "spillover_start"]
@@ -126,6 +137,7 @@ def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(nation
         assert (fin["id"] > acc["id"]).all() and len(fin) == 1
         restored = c[(c["kind"] == "spillover_end") & (c["day"] == end_day)]
         assert (restored["id"] > fin["id"].iloc[0]).all()
+    cases = [(x.child, x.parent, x.day) for x in cases.itertuples()]
     # at least one restored child was actually kept out of school meanwhile
     blocked = [
         child for child, _, end_day in cases

@@ -89,10 +89,10 @@ def reference_ref1(n: int, days: int, seed: int) -> Reference:
     out = Reference(np.zeros(days, int), np.zeros(days), np.zeros(len(RATE), int), 0, score)
     for day in range(days):
         for b in range(len(RATE)):  # table order, clamped after each behaviour
-            act = rng.random(n) < p[b]
-            detected = act & (rng.random(n) < DETECTED[b])
-            out.records[b] += detected.sum()
-            score = np.clip(score + DELTA[b] * detected, SCORE_MIN, SCORE_MAX)
+            actors = np.flatnonzero(rng.random(n) < p[b])
+            detected = actors[rng.random(actors.size) < DETECTED[b]]
+            out.records[b] += detected.size
+            score[detected] = np.clip(score[detected] + DELTA[b], SCORE_MIN, SCORE_MAX)
         # End of the day: bans that expire today lift if the score is at least 850 and
         # renew for another 365 days otherwise; then new bans for the others below 850.
         review = banned & (ban_end == day)

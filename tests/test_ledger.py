@@ -37,11 +37,13 @@ def full_ledger(full):
     return full.ledger()
 
 
-@pytest.fixture(scope="module")
-def sampled(tmp_path_factory):
+SAMPLED_POPULATION = 30_000
+
+
+def sample_run(tmp_path_factory, ledger, seed=1, days=DAYS):
     out = tmp_path_factory.mktemp("sample") / "run"
-    return credsim.Sim("press", population=POPULATION, days=DAYS, seed=1, out=out,
-                       ledger="sample=0.1").run()
+    return credsim.Sim("press", population=SAMPLED_POPULATION, days=days, seed=seed, out=out,
+                       ledger=ledger).run()
 
 
 # --------------------------------------------------------------------------- consistency
@@ -83,12 +85,28 @@ def test_every_row_states_the_citizens_score(full, full_ledger):
     assert chain_breaks(full_ledger, full.regime().score.initial).empty
 
 
+def last_listing_rows(led, sanction):
+    rows = led[(led["sanction"] == sanction) & led["kind"].isin(SANCTION_KINDS)]
+    return rows.groupby("citizen")["kind"].last()
+
+
+def same_day_double_listings(led):
+    """Citizens put on two sanctions on the same day (see the test below)."""
+    st = led[led["kind"] == "sanction_start"]
+    n = st.groupby(["citizen", "day"])["sanction"].nunique()
+    return set(n[n > 1].index.get_level_values("citizen"))
+
+
 def test_active_sanctions_match_the_last_listing_row(full, full_ledger):
     cit = full.citizens
     led = full_ledger
+    # citizens listed twice on one day are left to the test of that bug below
+    double = same_day_double_listings(led)
+    assert len(double) < 20
+    cit = cit[~cit["citizen"].isin(double)]
+    led = led[~led["citizen"].isin(double)]
     for s in full.regime().sanctions:
-        rows = led[(led["sanction"] == s.name) & led["kind"].isin(SANCTION_KINDS)]
-        last = rows.groupby("citizen")["kind"].last()
+        last = last_listing_rows(led, s.name)
         active = set(last[last != "sanction_end"].index)
         assert set(cit.loc[cit[f"sanction_{s.name}"], "citizen"]) == active
         assert len(active) > 0
@@ -98,30 +116,55 @@ def test_active_sanctions_match_the_last_listing_row(full, full_ledger):
     assert set(cit.loc[cit["spillover"], "citizen"]) == set(last[last == "spillover_start"].index)
     assert set(cit.loc[cit["ever_sanctioned"], "citizen"]) == set(
         led.loc[led["kind"] == "sanction_start", "citizen"])
+
+
+def test_restriction_levels_match_the_citizens(full):
+    cit = full.citizens
     m = full.metrics.iloc[-1]
-    assert m["restricted"] == cit["restricted"].sum()
-    assert m["spillover_only"] == (cit["spillover"] & ~cit["restricted"]).sum()
+    assert m["restricted"] == cit["restricted"].sum() > 0
+    assert m["spillover_only"] == (cit["spillover"] & ~cit["restricted"]).sum() > 0
+    assert m["ever_sanctioned"] == cit["ever_sanctioned"].sum()
+
+
+@pytest.mark.xfail(strict=True, reason="a citizen put on two sanctions on the same day keeps "
+                   "only one: Shard._start sets bits with `sanction[ids] |= ...` on repeated ids")
+def test_two_sanctions_started_on_the_same_day_both_hold(tmp_path):
+    # press: a court record of a default (-200 here) starts the defaulter listing and, by
+    # taking the score under 850, the blacklist on the same day
+    run = credsim.Sim("press", population=5_000, days=60, seed=1, out=tmp_path / "run",
+                      overrides=["behaviours.debt_default.rate=0.002",
+                                 "rules.debt_default.delta=-200"]).run()
+    led = run.ledger()
+    double = same_day_double_listings(led)
+    assert len(double) > 50
+    cit = run.citizens.set_index("citizen")
+    for s in run.regime().sanctions:
+        last = last_listing_rows(led, s.name)
+        active = set(last[last != "sanction_end"].index)
+        assert set(cit.index[cit[f"sanction_{s.name}"]]) == active
+        assert run.metrics[f"sanctioned_{s.name}"].iloc[-1] == cit[f"sanction_{s.name}"].sum()
 
 
 # --------------------------------------------------------------------------- sampling
-def test_ledger_sample_keeps_whole_histories_of_citizens_chosen_by_id(
-        full, full_ledger, sampled, tmp_path_factory):
-    ids = np.arange(POPULATION)
+def test_ledger_sample_keeps_whole_histories_of_citizens_chosen_by_id(tmp_path_factory):
+    n = SAMPLED_POPULATION
+    ids = np.arange(n)
     chosen = set(ids[citizen_hash(ids) < 0.1].tolist())
-    # about 10%: the count is Binomial(100,000, 0.1), sd ~95; +-500 is over 5 sd
-    assert abs(len(chosen) - POPULATION * 0.1) < 500
+    # about 10%: the count is Binomial(30,000, 0.1), sd ~52; +-300 is over 5 sd
+    assert abs(len(chosen) - n * 0.1) < 300
+    full = sample_run(tmp_path_factory, "full").ledger()
+    sampled = sample_run(tmp_path_factory, "sample=0.1")
+    assert sampled.manifest["ledger"] == "sample=0.1"
     led = sampled.ledger()
     assert set(led["citizen"]) <= chosen
-    assert sampled.manifest["ledger"] == "sample=0.1"
-    # each sampled citizen's history is the full-ledger run's history of that citizen
-    expected = full_ledger[full_ledger["citizen"].isin(chosen)].reset_index(drop=True)
+    # each sampled citizen's history is the full-ledger run's history of that citizen,
+    # row ids included
+    expected = full[full["citizen"].isin(chosen)].reset_index(drop=True)
     pd.testing.assert_frame_equal(led.reset_index(drop=True), expected)
-    assert led["citizen"].nunique() > 0.9 * len(chosen)
+    assert led["citizen"].nunique() > 0.9 * len(chosen)  # nearly everyone has a record a year
     # another seed keeps the same citizens (those with any event), chosen by id alone
-    out = tmp_path_factory.mktemp("sample2") / "run"
-    other = credsim.Sim("press", population=POPULATION, days=90, seed=2, out=out,
-                        ledger="sample=0.1").run()
-    kept = set(other.ledger()["citizen"])
+    other = sample_run(tmp_path_factory, "sample=0.1", seed=2, days=120).ledger()
+    kept = set(other["citizen"])
     assert kept <= chosen
     assert len(kept) > 0.5 * len(chosen)
 

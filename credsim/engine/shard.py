@@ -459,6 +459,8 @@ class Shard:
         by_tier = (c.sanction_tier[k] >= 0) & (self.score[ids].astype(np.int64) - mp >= th)
         wrong = by_tier if mis_cause is None else by_tier | mis_cause
         before = self._status(ids)
+        if mis_cause is None:  # a review: a tier listing is judged again on today's score
+            self.flags[ids[(c.sanction_tier[k] >= 0) & ~wrong]] &= ~np.uint8(WRONGFUL)
         self.flags[ids[wrong]] |= WRONGFUL
         self.m.status_change(ids, before, self._status(ids))
 

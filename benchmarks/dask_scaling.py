@@ -1,0 +1,277 @@
+"""Dask scaling: CPU-seconds per shard and wall time, in-process vs local processes vs Dask.
+
+Run from the repository root (needs ``pip install 'credsim[dask]'``)::
+
+    python benchmarks/dask_scaling.py                       # press, 2,000,000 x 365 d, 4 shards
+    python benchmarks/dask_scaling.py --population 400000 --shard-size 100000 --days 90
+
+The same shards run five ways: one after another in this process; in 1 and 2 local worker
+processes (``LocalProcesses``); on a loopback Dask cluster of 1 and 2 workers
+(``DaskExecutor``). A sixth row runs 1 Dask worker whose nanny keeps dask's default
+``MALLOC_TRIM_THRESHOLD_=65536``, to show what unsetting it is worth (``--no-trim-row`` skips it).
+
+Each process first runs a tiny warm-up shard (imports, Numba cache loading), timed apart; then
+every shard's CPU time (its thread's user + system time) and wall time are measured inside the
+process that runs it. Every way must give the same per-day metric arrays as in-process. The
+Dask scheduler's overhead per task is measured with 200 empty tasks. Prints a markdown table and
+the machine, date and command; ``--json PATH`` also writes the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TRIM = "MALLOC_TRIM_THRESHOLD_"
+_state: dict[str, Any] = {"warm": False}
+
+
+def timed_shard(task) -> dict[str, Any]:
+    """Run one shard (after a once-per-process warm-up) and measure it where it runs."""
+    from credsim.scale.shards import run_shard
+
+    warm_cpu = 0.0
+    if not _state["warm"]:
+        c0 = time.thread_time()
+        run_shard(replace(task, shard=0, offset=0, n=2_000, days=3, folder=None))
+        warm_cpu = time.thread_time() - c0
+        _state["warm"] = True
+    c0, p0, w0 = time.thread_time(), time.process_time(), time.perf_counter()
+    result = run_shard(task)
+    return {
+        "shard": task.shard,
+        "cpu": time.thread_time() - c0,
+        "process_cpu": time.process_time() - p0,
+        "wall": time.perf_counter() - w0,
+        "warm_cpu": warm_cpu,
+        "pid": os.getpid(),
+        "max_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "trim": os.getenv(TRIM),
+        "metrics": result.metrics,
+    }
+
+
+def untrimmed_dask(workers: int):
+    """A Dask executor on a loopback cluster whose nanny keeps dask's default environment."""
+    import dask
+    from distributed import LocalCluster
+
+    from credsim.scale.dask import DaskExecutor
+
+    scratch = tempfile.mkdtemp(prefix="credsim-bench-")
+    with dask.config.set({"temporary-directory": scratch}):
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            local_directory=scratch,
+            silence_logs=40,
+        )
+    ex = DaskExecutor(scheduler=cluster.scheduler_address)
+    inner_close = ex.close
+
+    def close() -> None:
+        inner_close()
+        cluster.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    ex.close = close  # type: ignore[method-assign]
+    return ex
+
+
+def make(kind: str, workers: int):
+    from credsim.scale.dask import DaskExecutor
+    from credsim.scale.executors import InProcess, LocalProcesses
+
+    if kind == "inprocess":
+        return InProcess()
+    if kind == "local":
+        return LocalProcesses(workers)
+    if kind == "dask":
+        return DaskExecutor(workers=workers)
+    if kind == "dask-trim":
+        return untrimmed_dask(workers)
+    raise ValueError(kind)
+
+
+def same_metrics(a, b) -> bool:
+    import numpy as np
+
+    return all(
+        np.array_equal(getattr(a, k), getattr(b, k))
+        for k in ("rows", "hist", "groups", "group_population")
+    )
+
+
+def measure(kind: str, workers: int, sim, folder: Path, fn) -> dict[str, Any]:
+    for sub in ("parts", "ledger"):
+        shutil.rmtree(folder / sub, ignore_errors=True)
+    tasks = sim.tasks(folder)
+    t0 = time.perf_counter()
+    ex = make(kind, workers)
+    t1 = time.perf_counter()
+    shards = [r for _, r in ex.map_unordered(fn, tasks)]
+    t2 = time.perf_counter()
+    overhead = None
+    if kind == "dask":
+        n = 200
+        t = time.perf_counter()
+        list(ex.map_unordered(abs, range(n)))
+        overhead = (time.perf_counter() - t) / n
+    t3 = time.perf_counter()
+    ex.close()
+    t4 = time.perf_counter()
+    written = sum(p.stat().st_size for sub in ("parts", "ledger") for p in (folder / sub).glob("*"))
+    cpu = [s["cpu"] for s in shards]
+    return {
+        "backend": kind,
+        "workers": workers,
+        "start_s": t1 - t0,
+        "shards_wall_s": t2 - t1,
+        "close_s": t4 - t3,
+        "wall_s": (t2 - t0) + (t4 - t3),
+        "cpu_per_shard_s": statistics.fmean(cpu),
+        "cpu_min_s": min(cpu),
+        "cpu_max_s": max(cpu),
+        "process_cpu_per_shard_s": statistics.fmean(s["process_cpu"] for s in shards),
+        "shard_wall_s": statistics.fmean(s["wall"] for s in shards),
+        "warm_cpu_s": max(s["warm_cpu"] for s in shards),
+        "max_rss_gib": max(s["max_rss"] for s in shards) / 2**30,
+        "processes": len({s["pid"] for s in shards}),
+        "trim": sorted({str(s["trim"]) for s in shards}),
+        "written_bytes": written,
+        "task_overhead_s": overhead,
+        "_metrics": {s["shard"]: s["metrics"] for s in shards},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--regime", default="press")
+    ap.add_argument("--population", type=int, default=2_000_000)
+    ap.add_argument("--shard-size", type=int, default=500_000)
+    ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--ledger", default=None, help="full, none or sample=F (default: Sim's)")
+    ap.add_argument("--no-trim-row", action="store_true", help="skip the untrimmed Dask row")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--folder", type=Path, default=None, help="run folder (default: a temp dir)")
+    args = ap.parse_args(argv)
+
+    # workers (spawned processes and Dask workers) import this module by name
+    sys.path.insert(0, str(ROOT))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    import credsim
+    from benchmarks.dask_scaling import timed_shard as fn
+
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="credsim-dask-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    sim = credsim.Sim(
+        args.regime,
+        args.population,
+        args.days,
+        args.seed,
+        shard_size=args.shard_size,
+        out=folder,
+        ledger=args.ledger,
+        workers=1,
+    )
+    shards = len(sim.tasks(folder))
+    ways = [("inprocess", 1), ("local", 1), ("local", 2), ("dask", 1), ("dask", 2)]
+    if not args.no_trim_row:
+        ways.append(("dask-trim", 1))
+    rows = []
+    for kind, workers in ways:
+        print(f"running {kind} with {workers} worker(s) ...", file=sys.stderr, flush=True)
+        rows.append(measure(kind, workers, sim, folder, fn))
+    if args.folder is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    base = rows[0]
+    for r in rows:
+        r["identical"] = all(
+            same_metrics(r["_metrics"][k], base["_metrics"][k]) for k in base["_metrics"]
+        )
+        r["cpu_vs_inprocess"] = r["cpu_per_shard_s"] / base["cpu_per_shard_s"]
+        r["speedup"] = base["wall_s"] / r["wall_s"]
+        r["cpu_per_million_s"] = r["cpu_per_shard_s"] / (args.shard_size / 1e6)
+        del r["_metrics"]
+    import dask
+    import numba
+    import numpy
+
+    info = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+        "system": platform.platform(),
+        "versions": f"Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"numba {numba.__version__}, dask {dask.__version__}, credsim {credsim.__version__}",
+        "command": "python " + shlex.join([os.path.relpath(__file__, Path.cwd()), *sys.argv[1:]]),
+        "run": f"{args.regime}, {args.population:,} citizens, {args.days} days, seed {args.seed}, "
+        f"{shards} shards of {args.shard_size:,}, ledger {sim.ledger_mode}",
+    }
+    print(report(info, rows))
+    if args.json:
+        args.json.write_text(json.dumps({"info": info, "rows": rows}, indent=2))
+    bad = [r for r in rows if not r["identical"]]
+    dask_rows = [r for r in rows if r["backend"] == "dask"]
+    within = all(abs(r["cpu_vs_inprocess"] - 1) <= 0.10 for r in dask_rows)
+    print(f"\nDask CPU-seconds per shard within 10% of in-process: {'yes' if within else 'NO'}")
+    return 1 if bad or not within else 0
+
+
+def report(info: dict[str, str], rows: list[dict[str, Any]]) -> str:
+    names = {
+        "inprocess": "in-process",
+        "local": "local processes",
+        "dask": "Dask",
+        "dask-trim": "Dask, nanny default MALLOC_TRIM_THRESHOLD_",
+    }
+    out = [f"- {k}: {v}" for k, v in info.items()]
+    out += [
+        "",
+        "| way | workers | wall s | start s | shard wall s | CPU s/shard | vs in-process "
+        "| CPU s per 10^6 citizens | warm-up CPU s | peak RSS GiB | speed-up | same result |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in rows:
+        out.append(
+            f"| {names[r['backend']]} | {r['workers']} | {r['wall_s']:.1f} | {r['start_s']:.1f} "
+            f"| {r['shard_wall_s']:.1f} | {r['cpu_per_shard_s']:.2f} "
+            f"({r['cpu_min_s']:.2f}-{r['cpu_max_s']:.2f}) | {100 * r['cpu_vs_inprocess']:.1f}% "
+            f"| {r['cpu_per_million_s']:.1f} | {r['warm_cpu_s']:.1f} | {r['max_rss_gib']:.2f} "
+            f"| {r['speedup']:.2f}x | {'yes' if r['identical'] else 'NO'} |"
+        )
+    out.append("")
+    for r in rows:
+        if r["task_overhead_s"] is not None:
+            out.append(
+                f"Dask overhead per task, {r['workers']} worker(s): "
+                f"{1000 * r['task_overhead_s']:.2f} ms (200 empty tasks)"
+            )
+    w = rows[0]["written_bytes"]
+    out.append(f"Bytes written to the run folder by the shards: {w / 2**20:.1f} MiB")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,628 @@
+"""The dashboard's web application: one page and a small JSON API over a runs folder.
+
+``create_app(runs_dir)`` serves the page (``static/``, with plotly.js from the installed
+plotly package: no external request of any kind) and the API under ``/api``:
+
+- ``GET /api/presets``, ``GET /api/controls?preset=NAME``: what can be run and changed;
+- ``POST /api/runs``: start a run (one at a time; later ones wait in a queue);
+- ``GET /api/runs``, ``GET /api/runs/NAME``, ``GET /api/runs/NAME/status``,
+  ``POST /api/runs/NAME/cancel``, ``GET /api/runs/NAME/metrics``,
+  ``GET /api/runs/NAME/citizens/ID``: runs, their progress, charts' data and dossiers;
+- ``GET /api/compare?a=NAME&b=NAME``: two runs' headline figures side by side.
+
+Every error is JSON ``{"error": "one line"}``. Without a token, only requests addressed to a
+loopback name (127.0.0.1, localhost, [::1]) are answered, which keeps other web sites out
+through DNS rebinding; with a token, every ``/api`` request must carry it (``Authorization:
+Bearer TOKEN`` or ``?token=TOKEN``). Run names are checked against a strict pattern and every
+run folder is resolved and checked to lie inside the runs folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import re
+import time
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from credsim.web.controls import MAX_DAYS, MAX_SEED, MIN_POPULATION, controls, override_strings
+from credsim.web.jobs import STATE_FILE, Job, QueueFull, Runner, one_line
+
+STATIC = Path(__file__).parent / "static"
+RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+PRESET_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+COLUMN = re.compile(r"^[a-z0-9_]{1,80}$")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_BODY = 64 * 1024
+MAX_JSON_FILE = 1_000_000
+MAX_LISTED = 200
+DEFAULT_COLUMNS = (
+    "restricted",
+    "wrongful",
+    "spillover_only",
+    "ever_sanctioned",
+    "score_mean",
+    "score_p05",
+    "score_p25",
+    "score_p50",
+    "score_p75",
+    "score_p95",
+)
+DEFAULT_PREFIXES = ("denied_", "sanctioned_", "tier_")
+FIGURE_LABELS = {
+    "citizens": "Citizens",
+    "days": "Days",
+    "score_mean": "Average score",
+    "restricted": "Restricted now",
+    "restricted_pct": "Restricted now (%)",
+    "ever_sanctioned": "Ever sanctioned",
+    "wrongful": "Wrongfully restricted",
+    "spillover_only": "Restricted only through family",
+    "misattributed_records": "Records put on the wrong person",
+    "posts_vs_baseline": "Critical posts vs. normal",
+    "infractions_vs_baseline": "Infractions vs. normal",
+    "benefits": "Green-lane benefits used",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
+    "font-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message}`` with an HTTP status."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+OverrideValue = StrictBool | StrictInt | StrictFloat | Annotated[str, Field(max_length=100)]
+
+
+class RunRequest(BaseModel):
+    """The body of ``POST /api/runs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: Annotated[str, Field(pattern=PRESET_NAME)] = "press"
+    population: Annotated[int, Field(ge=MIN_POPULATION)] = 100_000
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 365
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    overrides: Annotated[
+        dict[Annotated[str, Field(max_length=200)], OverrideValue], Field(max_length=100)
+    ] = Field(default_factory=dict)
+    name: Annotated[str | None, Field(pattern=RUN_NAME.pattern)] = None
+
+
+def _short(text: str, n: int = 60) -> str:
+    return repr(text if len(text) <= n else text[: n - 3] + "...")
+
+
+def clean(value: Any) -> Any:
+    """Plain JSON values: numpy scalars unwrapped, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        try:
+            value = value.item()
+        except (ValueError, TypeError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        if path.stat().st_size > MAX_JSON_FILE:
+            return None
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _iso(t: float | None) -> str | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
+
+
+def create_app(
+    runs_dir: Path, token: str | None = None, max_population: int = 2_000_000
+) -> FastAPI:
+    """The dashboard application over ``runs_dir`` (created if missing).
+
+    ``token``: when given, every ``/api`` request must carry it; when None, only requests
+    addressed to a loopback host name are answered. ``max_population`` caps a run's citizens.
+    """
+    from credsim.regime.load import presets
+
+    root = Path(runs_dir).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    root = root.resolve()
+    runner = Runner()
+    plotly_cache: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        runner.close()
+
+    app = FastAPI(
+        title="credsim dashboard",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runner = runner
+    app.state.runs_dir = root
+
+    # --- errors --------------------------------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, e: ApiError) -> JSONResponse:
+        return JSONResponse({"error": e.message}, status_code=e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
+        lines = []
+        for err in e.errors()[:3]:
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            where = ".".join(loc) or "request"
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            if err.get("type") == "string_pattern_mismatch" and loc and loc[-1] == "name":
+                msg = "use 1 to 64 lowercase letters, digits, '-' or '_'"
+            lines.append(f"{where}: {msg}")
+        return JSONResponse({"error": "; ".join(lines) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, e: StarletteHTTPException) -> JSONResponse:
+        detail = e.detail if isinstance(e.detail, str) else "error"
+        return JSONResponse({"error": detail.lower()}, status_code=e.status_code)
+
+    @app.exception_handler(Exception)
+    async def _crash(_request: Request, e: Exception) -> JSONResponse:
+        return JSONResponse({"error": f"internal error: {one_line(e)}"}, status_code=500)
+
+    # --- guard: host, origin, token, body size, headers ----------------------------------
+
+    @app.middleware("http")
+    async def _guard(request: Request, call_next):
+        def refuse(status: int, message: str) -> JSONResponse:
+            r = JSONResponse({"error": message}, status_code=status)
+            r.headers.update(SECURITY_HEADERS)
+            return r
+
+        host = request.headers.get("host", "")
+        if token is None and _host_name(host) not in LOOPBACK:
+            return refuse(
+                400,
+                "this dashboard answers on localhost only; start it with a token to "
+                "reach it under another name",
+            )
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("origin")
+            if origin and urlsplit(origin).netloc.lower() != host.lower():
+                return refuse(403, "request from another site refused")
+            length = request.headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+                return refuse(413, f"request body larger than {MAX_BODY} bytes")
+        if token is not None and request.url.path.startswith("/api"):
+            given = request.query_params.get("token", "")
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("bearer "):
+                given = auth[7:].strip()
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                r = refuse(401, "missing or wrong token")
+                r.headers["WWW-Authenticate"] = "Bearer"
+                return r
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    # --- run folders ---------------------------------------------------------------------
+
+    def folder_of(name: str) -> Path:
+        """The run folder for a name, refused unless it is a plain folder inside the root."""
+        if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+            raise ApiError(
+                400,
+                f"invalid run name {_short(str(name))}: use 1 to 64 lowercase letters, "
+                "digits, '-' or '_'",
+            )
+        path = root / name
+        if path.is_symlink() or path.resolve().parent != root:
+            raise ApiError(400, f"run {name!r} is not a folder inside the runs folder")
+        return path
+
+    def check_contents(folder: Path) -> None:
+        """Refuse a run folder holding links that lead outside the runs folder."""
+        for sub in (folder, folder / "ledger", folder / "parts"):
+            if sub.is_symlink() and not sub.resolve().is_relative_to(root):
+                raise ApiError(400, f"run {folder.name!r} links outside the runs folder")
+            if not sub.is_dir():
+                continue
+            for entry in sub.iterdir():
+                if entry.is_symlink() and not entry.resolve().is_relative_to(root):
+                    raise ApiError(400, f"run {folder.name!r} links outside the runs folder")
+
+    def info(name: str) -> dict[str, Any]:
+        """A run's parameters and state, from memory or from its folder."""
+        folder = folder_of(name)
+        job = runner.get(name)
+        if job is not None:
+            days_done = job.days if job.state == "done" else int(job.fraction * job.days)
+            return {
+                "name": name,
+                "preset": job.preset,
+                "regime": job.preset,
+                "population": job.population,
+                "days": job.days,
+                "seed": job.seed,
+                "overrides": job.overrides,
+                "state": job.state,
+                "fraction": job.fraction,
+                "days_done": days_done,
+                "queue_position": runner.position(job),
+                "error": job.error,
+                "created": _iso(job.created),
+                "finished": _iso(job.finished),
+                "_created": job.created,
+            }
+        if not folder.is_dir():
+            raise ApiError(404, f"no run named {name!r}")
+        check_contents(folder)
+        manifest = _read_json(folder / "manifest.json") or {}
+        board = _read_json(folder / STATE_FILE) or {}
+        if not manifest and not board:
+            raise ApiError(404, f"no run named {name!r}")
+        error = None
+        if manifest.get("status") == "complete":
+            state = "done"
+        elif board.get("state") in ("cancelled", "failed"):
+            state, error = board["state"], board.get("error")
+        else:
+            state, error = "failed", "the run stopped before it finished"
+        created = board.get("created")
+        if not isinstance(created, int | float):
+            created = folder.stat().st_mtime
+        days = manifest.get("days", board.get("days"))
+        return {
+            "name": name,
+            "preset": board.get("preset", manifest.get("regime")),
+            "regime": manifest.get("regime", board.get("preset")),
+            "population": manifest.get("population", board.get("population")),
+            "days": days,
+            "seed": manifest.get("seed", board.get("seed")),
+            "overrides": board.get("overrides", {}),
+            "state": state,
+            "fraction": 1.0 if state == "done" else 0.0,
+            "days_done": days if state == "done" else None,
+            "queue_position": 0,
+            "error": error,
+            "created": _iso(created),
+            "finished": manifest.get("finished"),
+            "_created": created,
+        }
+
+    def public(d: dict[str, Any]) -> dict[str, Any]:
+        return clean({k: v for k, v in d.items() if not k.startswith("_")})
+
+    def finished_run(name: str):
+        """The ``Run`` of a finished run; 409 while it is not finished."""
+        from credsim.run import Run
+
+        d = info(name)
+        if d["state"] != "done":
+            raise ApiError(409, f"run {name!r} is {d['state']}, not finished")
+        folder = folder_of(name)
+        check_contents(folder)
+        return Run(folder)
+
+    # --- page ----------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/static/plotly.js", include_in_schema=False)
+    def plotly_js(request: Request) -> Response:
+        if "body" not in plotly_cache:
+            from plotly.offline import get_plotlyjs
+
+            body = get_plotlyjs().encode()
+            plotly_cache["body"] = body
+            plotly_cache["etag"] = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+        headers = {"ETag": plotly_cache["etag"], "Cache-Control": "public, max-age=86400"}
+        if request.headers.get("if-none-match") == plotly_cache["etag"]:
+            return Response(status_code=304, headers=headers)
+        return Response(plotly_cache["body"], media_type="text/javascript", headers=headers)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    # --- API -----------------------------------------------------------------------------
+
+    @app.get("/api/presets")
+    def api_presets() -> dict[str, Any]:
+        return {
+            "presets": [{"name": k, "description": v} for k, v in presets().items()],
+            "limits": {"max_population": max_population, "max_days": MAX_DAYS},
+        }
+
+    @app.get("/api/controls")
+    def api_controls(
+        preset: Annotated[str, Query(pattern=PRESET_NAME)] = "press",
+    ) -> dict[str, Any]:
+        try:
+            items = controls(preset, max_population)
+        except KeyError:
+            raise ApiError(
+                404, f"unknown preset {preset!r} (presets: {', '.join(presets())})"
+            ) from None
+        return clean(
+            {
+                "preset": preset,
+                "description": presets()[preset],
+                "controls": [c.public() for c in items],
+            }
+        )
+
+    @app.post("/api/runs", status_code=202)
+    def api_start(req: RunRequest) -> dict[str, Any]:
+        from credsim.regime.load import RegimeError
+        from credsim.sim import Sim
+
+        if req.preset not in presets():
+            raise ApiError(
+                422, f"preset: unknown preset {req.preset!r} (presets: {', '.join(presets())})"
+            )
+        if req.population > max_population:
+            raise ApiError(
+                422,
+                f"population: at most {max_population:,} citizens on this server "
+                f"(asked for {req.population:,})",
+            )
+        try:
+            strings = override_strings(req.preset, req.overrides, max_population)
+        except ValueError as e:
+            raise ApiError(422, one_line(e)) from None
+        try:
+            sim = Sim(req.preset, req.population, req.days, req.seed, overrides=strings, workers=1)
+        except (RegimeError, ValueError) as e:
+            raise ApiError(422, one_line(e)) from None
+        if req.name is not None:
+            name = req.name
+            if (root / name).exists() or runner.get(name) is not None:
+                raise ApiError(409, f"a run named {name!r} exists already")
+        else:
+            base = f"{req.preset}-{time.strftime('%Y%m%d-%H%M%S')}"[:58]
+            name, k = base, 2
+            while (root / name).exists() or runner.get(name) is not None:
+                name, k = f"{base}-{k}", k + 1
+        folder = folder_of(name)
+        job = Job(name, folder, req.preset, req.population, req.days, req.seed, req.overrides, sim)
+        try:
+            position = runner.submit(job)
+        except QueueFull as e:
+            raise ApiError(429, str(e)) from None
+        return {"name": name, "state": job.state, "queue_position": position}
+
+    @app.get("/api/runs")
+    def api_runs() -> dict[str, Any]:
+        found: dict[str, dict[str, Any]] = {}
+        names = set(runner.names())
+        for entry in root.iterdir():
+            if RUN_NAME.fullmatch(entry.name) and entry.is_dir() and not entry.is_symlink():
+                names.add(entry.name)
+        for name in names:
+            try:
+                found[name] = info(name)
+            except ApiError:
+                continue
+        runs = sorted(found.values(), key=lambda d: -float(d["_created"] or 0))[:MAX_LISTED]
+        return {"runs": [public(d) for d in runs]}
+
+    @app.get("/api/runs/{name}")
+    def api_run(name: str) -> dict[str, Any]:
+        d = public(info(name))
+        if d["state"] == "done":
+            from credsim.explain import find_citizens
+            from credsim.report import explain
+
+            run = finished_run(name)
+            d["summary"] = [
+                {
+                    "key": k,
+                    "label": FIGURE_LABELS.get(k, k.replace("_", " ").capitalize()),
+                    "value": v,
+                    "explain": explain(k),
+                }
+                for k, v in run.summary.items()
+            ]
+            examples: dict[str, list[int]] = {}
+            for kind in ("wrongful", "banned", "spillover", "permanent"):
+                try:
+                    examples[kind] = find_citizens(run, kind, limit=3)
+                except Exception:  # a run without citizens.parquet has no examples
+                    examples[kind] = []
+            d["examples"] = examples
+            d["wall_seconds"] = run.manifest.get("wall_seconds")
+        return clean(d)
+
+    @app.get("/api/runs/{name}/status")
+    def api_status(name: str) -> dict[str, Any]:
+        d = info(name)
+        keys = ("name", "state", "fraction", "days_done", "days", "queue_position", "error")
+        return clean({k: d[k] for k in keys})
+
+    @app.post("/api/runs/{name}/cancel")
+    def api_cancel(name: str) -> dict[str, Any]:
+        folder_of(name)
+        job = runner.get(name)
+        if job is None:
+            d = info(name)
+            raise ApiError(409, f"run {name!r} is {d['state']}: nothing to cancel")
+        if job.state not in ("queued", "running"):
+            raise ApiError(409, f"run {name!r} is {job.state}: nothing to cancel")
+        runner.cancel(job)
+        return {"name": name, "state": job.state, "cancelling": job.state == "running"}
+
+    @app.get("/api/runs/{name}/metrics")
+    def api_metrics(
+        name: str,
+        columns: Annotated[str | None, Query(max_length=4000)] = None,
+    ) -> dict[str, Any]:
+        d = info(name)
+        out: dict[str, Any] = {
+            "name": name,
+            "state": d["state"],
+            "days": d["days"],
+            "days_done": d["days_done"],
+            "complete": d["state"] == "done",
+            "day": [],
+            "series": {},
+        }
+        if d["state"] != "done":
+            out["note"] = "The charts are drawn when the run has finished."
+            return clean(out)
+        run = finished_run(name)
+        df = run.metrics
+        available = [c for c in df.columns if c != "day"]
+        if columns:
+            wanted = [c.strip() for c in columns.split(",") if c.strip()]
+            if len(wanted) > 64:
+                raise ApiError(422, "columns: at most 64 at a time")
+            for c in wanted:
+                if not COLUMN.fullmatch(c) or c not in df.columns:
+                    raise ApiError(422, f"columns: unknown column {_short(c)}")
+        else:
+            wanted = [
+                c
+                for c in available
+                if c in DEFAULT_COLUMNS
+                or (
+                    c.startswith(DEFAULT_PREFIXES)
+                    and (c.endswith("_cumulative") or not c.startswith("denied_"))
+                )
+            ]
+        out["day"] = df["day"].tolist()
+        out["series"] = {c: df[c].tolist() for c in wanted}
+        out["available"] = available
+        posts = _posts_ratio(run, df)
+        if posts is not None and not columns:
+            out["series"]["posts_vs_baseline_7d"] = posts
+        return clean(out)
+
+    @app.get("/api/runs/{name}/citizens/{citizen}")
+    def api_citizen(
+        name: str, citizen: Annotated[int, PathParam(ge=0, le=2**40)]
+    ) -> dict[str, Any]:
+        from credsim.explain import render
+
+        run = finished_run(name)
+        try:
+            dossier = run.explain(citizen)
+        except KeyError as e:
+            raise ApiError(404, str(e.args[0]) if e.args else "no such citizen") from None
+        dossier = clean(dossier)
+        return {"name": name, "citizen": citizen, "dossier": dossier, "text": render(dossier)}
+
+    @app.get("/api/compare")
+    def api_compare(
+        a: Annotated[str, Query(max_length=200)],
+        b: Annotated[str, Query(max_length=200)],
+    ) -> dict[str, Any]:
+        from credsim.report import explain
+        from credsim.report.compare import compare
+
+        ra, rb = finished_run(a), finished_run(b)
+        df, _ = compare([ra, rb])
+        ca, cb = df.columns[0], df.columns[1]
+        rows = []
+        for key in df.index:
+            va, vb = df.at[key, ca], df.at[key, cb]
+            rows.append(
+                {
+                    "key": key,
+                    "label": FIGURE_LABELS.get(key, key.replace("_", " ").capitalize()),
+                    "a": va,
+                    "b": vb,
+                    "difference": vb - va,
+                    "explain": explain(key),
+                }
+            )
+        series = {}
+        for label, run in (("a", ra), ("b", rb)):
+            m = run.metrics
+            series[label] = {
+                "day": m["day"].tolist(),
+                **{c: m[c].tolist() for c in ("restricted", "wrongful", "score_mean") if c in m},
+            }
+        return clean(
+            {
+                "a": public(info(a)),
+                "b": public(info(b)),
+                "paired": bool(df.attrs.get("paired")),
+                "pairing": df.attrs.get("pairing", ""),
+                "rows": rows,
+                "series": series,
+            }
+        )
+
+    return app
+
+
+def _posts_ratio(run, df) -> list[float] | None:
+    """Critical posts over those that would have been written without adaptation (7 days)."""
+    from credsim.report import regime_of, speech_behaviours
+    from credsim.report.charts import rolling_ratio
+
+    speech = [b for b in speech_behaviours(regime_of(run)[1]) if f"acts_{b}" in df]
+    if not speech:
+        return None
+    base = df[[f"baseline_acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+    if base.sum() <= 0:
+        return None
+    acts = df[[f"acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+    return rolling_ratio(acts, base).tolist()
