@@ -202,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     for kind, workers in ways:
         print(f"running {kind} with {workers} worker(s) ...", file=sys.stderr, flush=True)
         rows.append(measure(kind, workers, sim, folder, fn))
+        r = rows[-1]
+        print(
+            f"  wall {r['wall_s']:.1f} s (start {r['start_s']:.1f}, shards "
+            f"{r['shards_wall_s']:.1f}, close {r['close_s']:.1f}), CPU/shard "
+            f"{r['cpu_per_shard_s']:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.folder is None:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -213,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         r["cpu_vs_inprocess"] = r["cpu_per_shard_s"] / base["cpu_per_shard_s"]
         r["speedup"] = base["wall_s"] / r["wall_s"]
         r["cpu_per_million_s"] = r["cpu_per_shard_s"] / (args.shard_size / 1e6)
+    for r in rows:
         del r["_metrics"]
     import dask
     import numba

@@ -107,6 +107,7 @@ class DayMetrics:
         self.groups = np.zeros((days, len(GROUP_METRICS), self.nslots), dtype=np.int64)
         self.demo = pop.demo
         self.province_start = pop.province_start
+        self._slot_table = self._slots_of(np.arange(1 << 16))
         slots = self.slots(np.arange(pop.n))
         self.group_population = np.bincount(slots.ravel(), minlength=self.nslots)
         # eligible attempters per privilege, [rural, urban]
@@ -120,6 +121,7 @@ class DayMetrics:
                 else (~child if who == "adults" else np.ones(pop.n, bool))
             )
             self.eligible.append(np.bincount(urban[sel], minlength=2).astype(np.int64))
+        self.eligible_matrix = np.array(self.eligible, dtype=np.int64).reshape(-1, 2)
         self.province_population = np.diff(pop.province_start).astype(np.float64)
 
     # --- bookkeeping used by the engine -------------------------------------------------
@@ -148,8 +150,11 @@ class DayMetrics:
         self.cur[self.col[name]] += value
 
     def slots(self, ids: np.ndarray) -> np.ndarray:
-        d = self.demo[ids].astype(np.int64)
-        out = np.empty((ids.size, 5), dtype=np.int64)
+        return self._slot_table[self.demo[ids]]
+
+    def _slots_of(self, d: np.ndarray) -> np.ndarray:
+        d = d.astype(np.int64)
+        out = np.empty((d.size, 5), dtype=np.int64)
         for j, what in enumerate(DIMENSIONS):
             shift, width = DEMO_BITS[what]
             out[:, j] = self.offsets[j] + ((d >> shift) & ((1 << width) - 1))

@@ -108,6 +108,12 @@ class Compiled:
             [[p.attempts_rural / 365.0, p.attempts_urban / 365.0] for p in r.privileges]
         ).reshape(-1, 2)
         self.attempt_who = [p.who for p in r.privileges]
+        self._scheduled = any(p.schedule for p in r.privileges)
+        self.privilege_bits = np.arange(len(r.privileges), dtype=np.uint16)
+        # [privilege, is_child]: whether citizens of that age attempt the privilege
+        self.who_allows = np.array(
+            [[w != "children", w != "adults"] for w in self.attempt_who], dtype=bool
+        ).reshape(-1, 2)
         # sanctions
         ns = len(r.sanctions)
         self.sanction_tier = np.array(
@@ -180,9 +186,12 @@ class Compiled:
         """The schedule factor of behaviour ``b`` on ``day`` (1 without a schedule)."""
         return _factor(self.regime.behaviours[b].schedule, day)
 
-    def attempt_factor(self, p: int, day: int) -> float:
-        """The schedule factor of privilege ``p``'s attempt rates on ``day``."""
-        return _factor(self.regime.privileges[p].schedule, day)
+    def attempt_rates(self, day: int) -> np.ndarray:
+        """Daily attempt probabilities [privilege, rural/urban] on ``day``, schedules applied."""
+        if not self._scheduled:
+            return self.attempt_rate
+        f = np.array([_factor(p.schedule, day) for p in self.regime.privileges])
+        return np.minimum(1.0, self.attempt_rate * f[:, None])
 
     def _upper(self, tier: int) -> int:
         """The lowest score that is above tier ``tier`` (tiers are listed top first)."""

@@ -588,6 +588,7 @@ class Shard:
         if not c.privileges:
             return
         rng = self.streams["attempt"]
+        rates = c.attempt_rates(day)  # [privilege, rural/urban], daily probabilities
         ids = self.restricted_ids
         if ids.size:
             ids = ids[(self.sanction[ids] | self.spill[ids]) != 0]
@@ -596,45 +597,41 @@ class Shard:
         if ids.size:
             demo = self.demo[ids]
             urban = _bits(demo, "urban")
-            child = _bits(demo, "age") == 0
+            child = (_bits(demo, "age") == 0).astype(np.int64)
             own = c.own_mask[self.sanction[ids]]
-            spill = c.spill_mask[self.spill[ids], child.astype(np.int64)]
-            mask = own | spill
+            mask = own | c.spill_mask[self.spill[ids], child]
             u = rng.random((len(c.privileges), ids.size))
-            for p, name in enumerate(c.privileges):
-                who = c.attempt_who[p]
-                eligible = ((mask >> p) & 1).astype(bool)
-                if who == "adults":
-                    eligible &= ~child
-                elif who == "children":
-                    eligible &= child
-                hit = eligible & (u[p] < c.attempt_rate[p, urban] * c.attempt_factor(p, day))
-                if not hit.any():
-                    continue
-                who_ids = ids[hit]
+            # [privilege, citizen]: denied to them, of an age that attempts it, and attempted
+            hit = ((mask[None, :] >> c.privilege_bits[:, None]) & 1).astype(bool)
+            hit &= c.who_allows[:, child]
+            hit &= u < rates[:, urban]
+            for p in np.flatnonzero(hit.any(axis=1)):
+                name = c.privileges[p]
+                who_ids = ids[hit[p]]
                 denied_total[p] = who_ids.size
                 self.m.add(f"denied_{name}", who_ids.size)
-                by_spill = ((own[hit] >> p) & 1) == 0
+                by_spill = ((own[hit[p]] >> p) & 1) == 0
                 self.m.add("denied_spillover", int(by_spill.sum()))
                 self.m.group_flow("denied", who_ids)
                 fresh = ((self.denied_ever[who_ids] >> p) & 1) == 0
                 self.m.add(f"denied_citizens_{name}", int(fresh.sum()))
                 self.denied_ever[who_ids] |= np.uint8(1 << p)
-                self.ledger.add(
-                    "denied",
-                    day,
-                    self.gid(who_ids),
-                    privilege=p,
-                    before=self.score[who_ids],
-                    after=self.score[who_ids],
-                )
+                if self.ledger.active:
+                    score = self.score[who_ids]
+                    self.ledger.add(
+                        "denied",
+                        day,
+                        self.gid(who_ids),
+                        privilege=int(p),
+                        before=score,
+                        after=score,
+                    )
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
+        allowed = np.maximum(self.m.eligible_matrix - restricted, 0)
+        n_ok = rng.binomial(allowed, rates).sum(axis=1)
         for p, name in enumerate(c.privileges):
-            allowed = self.m.eligible[p] - restricted
-            rate = np.minimum(1.0, c.attempt_rate[p] * c.attempt_factor(p, day))
-            n_ok = rng.binomial(np.maximum(allowed, 0), rate).sum()
-            self.m.add(f"attempts_{name}", int(n_ok + denied_total[p]))
+            self.m.add(f"attempts_{name}", int(n_ok[p] + denied_total[p]))
         for t, rate in c.green:
             self.m.add("benefits", int(rng.binomial(self.m.tier_at_or_above(t), rate)))
 

@@ -564,7 +564,7 @@ def sweep(
 
         parse_mode(ledger)
     except ValueError as e:
-        raise ExperimentError("ledger", str(e)) from None
+        raise ExperimentError("ledger", str(e).removeprefix("ledger mode ")) from None
     base, data = base_regime(regime)
     metrics = list(dict.fromkeys(metrics))
     if not metrics:

@@ -1,0 +1,69 @@
+"""``credsim serve``: start the dashboard on this computer (uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address only listens on this computer."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(
+            help="Address to listen on. The default answers this computer only; any other "
+            "address requires an access token (given with --token or generated)."
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    runs: Annotated[Path, typer.Option(help="Folder where runs are written and read.")] = Path(
+        "runs"
+    ),
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CREDSIM_TOKEN",
+            help="Access token required on every API request (also read from CREDSIM_TOKEN).",
+        ),
+    ] = None,
+    max_population: Annotated[
+        int, typer.Option(min=100, help="Largest population a run may ask for.")
+    ] = 2_000_000,
+) -> None:
+    """Start the dashboard: choose a regime, change its rules, run it and read the results."""
+    import uvicorn
+
+    from credsim.web.app import create_app
+
+    if token is not None and len(token) < 16:
+        typer.echo("error: --token must be at least 16 characters", err=True)
+        raise typer.Exit(2)
+    if not is_loopback(host) and token is None:
+        token = secrets.token_urlsafe(24)
+        typer.echo(f"Listening on {host}: every request needs this access token:\n  {token}")
+    app = create_app(runs, token=token, max_population=max_population)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    typer.echo(f"credsim dashboard: open {url} (runs in {runs.resolve()}); Ctrl-C stops it.")
+    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
+
+
+def main() -> None:
+    """Run ``serve`` as a command of its own (``python -m credsim.web``)."""
+    typer.run(serve)
