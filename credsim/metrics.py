@@ -108,31 +108,31 @@ class DayMetrics:
         self.demo = pop.demo
         self.province_start = pop.province_start
         self._slot_table = self._slots_of(np.arange(1 << 16))
-        slots = self.slots(np.arange(pop.n))
-        self.group_population = np.bincount(slots.ravel(), minlength=self.nslots)
-        # eligible attempters per privilege, [rural, urban]
-        urban = (pop.demo >> DEMO_BITS["urban"][0]) & 1
-        child = ((pop.demo >> DEMO_BITS["age"][0]) & 3) == 0
+        # citizens per packed demographic code: every static count follows from it
+        per_code = np.bincount(pop.demo, minlength=1 << 16)
+        self.group_population = np.bincount(
+            self._slot_table.ravel(), weights=np.repeat(per_code, 5), minlength=self.nslots
+        ).astype(np.int64)[: self.nslots]
+        codes = np.arange(1 << 16)
+        urban = (codes >> DEMO_BITS["urban"][0]) & 1
+        child = ((codes >> DEMO_BITS["age"][0]) & 3) == 0
         self.eligible = []
         for who in c.attempt_who:
-            sel = (
-                child
-                if who == "children"
-                else (~child if who == "adults" else np.ones(pop.n, bool))
+            sel = child if who == "children" else (~child if who == "adults" else codes >= 0)
+            self.eligible.append(
+                np.bincount(urban[sel], weights=per_code[sel], minlength=2).astype(np.int64)
             )
-            self.eligible.append(np.bincount(urban[sel], minlength=2).astype(np.int64))
         self.eligible_matrix = np.array(self.eligible, dtype=np.int64).reshape(-1, 2)
         self.province_population = np.diff(pop.province_start).astype(np.float64)
 
     # --- bookkeeping used by the engine -------------------------------------------------
-    def start(self, score: np.ndarray) -> None:
-        n = score.size
+    def start(self, n: int, initial: int) -> None:
+        """Every citizen starts with the same score."""
         self.cur[self.col["citizens"]] = n
-        self.cur[self.col["score_sum"]] = int(score.astype(np.int64).sum())
-        tiers = self.c.tier_of(score)
-        for t, name in enumerate(self.c.tiers):
-            self.cur[self.col[f"tier_{name}"]] = int(np.count_nonzero(tiers == t))
-        self.hist_cur += np.bincount(self.bin(score), minlength=self.nbins)
+        self.cur[self.col["score_sum"]] = n * initial
+        t = int(self.c.tier_of(np.array([initial]))[0])
+        self.cur[self.col[f"tier_{self.c.tiers[t]}"]] = n
+        self.hist_cur[int(self.bin(np.array([initial]))[0])] += n
 
     def bin(self, score: np.ndarray) -> np.ndarray:
         return (score.astype(np.int64) - self.c.score_min) // self.width

@@ -127,27 +127,31 @@ def synthesize(
     sizes = sizes[:h]
     sizes[-1] -= int(ends[h - 1] - n)
     province = rng.choice(len(c.provinces), size=h, p=c.province_weights).astype(np.uint16)
-    urban = (rng.random(h) < c.urban_share).astype(np.uint16)
+    urban = (rng.random(h, dtype=np.float32) < c.urban_share).astype(np.uint16)
     group = rng.choice(len(c.groups), size=h, p=c.group_shares).astype(np.uint16)
-    order = np.lexsort((1 - urban, province))  # by province, cities first within each
-    sizes, province, urban, group = sizes[order], province[order], urban[order], group[order]
+    # by province, cities first within each (a stable radix sort of a small key)
+    order = np.argsort((province * 2 + (1 - urban)).astype(np.uint8), kind="stable")
+    sizes, province = sizes[order], province[order]
+    house = (urban[order] << 1) | (group[order] << 4) | (province << 7)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     head = np.zeros(n, dtype=bool)
     head[starts] = True
+    # one uniform per citizen decides child or adult and the adult's age band
     child_p = min(1.0, c.child_share * n / max(1, n - h))
-    age = np.where(rng.random(n) < child_p, 0, 1 + rng.choice(3, size=n, p=c.adult_age_shares))
-    age[head] = 1 + rng.choice(3, size=h, p=c.adult_age_shares)
-    sex = (rng.random(n) >= c.male_share).astype(np.uint16)  # 0 male, 1 female
-    demo = (
-        sex
-        | (np.repeat(urban, sizes) << 1)
-        | (age.astype(np.uint16) << 2)
-        | (np.repeat(group, sizes) << 4)
-        | (np.repeat(province, sizes) << 7)
-    ).astype(np.uint16)
+    cdf = np.cumsum(c.adult_age_shares)[:-1].astype(np.float32)
+    u = rng.random(n, dtype=np.float32)
+    adult_u = (u - np.float32(child_p)) / np.float32(max(1e-12, 1.0 - child_p))
+    age = 1 + (adult_u >= cdf[0]).astype(np.uint16) + (adult_u >= cdf[1])
+    age[u < child_p] = 0
+    uh = rng.random(h, dtype=np.float32)
+    age[head] = 1 + (uh >= cdf[0]).astype(np.uint16) + (uh >= cdf[1])
+    sex = (rng.random(n, dtype=np.float32) >= c.male_share).astype(np.uint16)  # 0 male, 1 female
+    demo = np.repeat(house, sizes)
+    demo |= sex | (age << 2)
     mu = -sigma * sigma / 2
-    propensity = rng.lognormal(mu, sigma, n).astype(np.float16)
-    counts = np.bincount(np.repeat(province, sizes), minlength=len(c.provinces))
+    z = rng.standard_normal(n, dtype=np.float32)
+    propensity = np.exp(mu + sigma * z).astype(np.float16)
+    counts = np.bincount(province, weights=sizes, minlength=len(c.provinces)).astype(np.int64)
     province_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return Population(n, demo, head, propensity, province_start, c)
 

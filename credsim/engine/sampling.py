@@ -62,8 +62,8 @@ def propensity_buckets(
     """
     m = np.asarray(propensity, dtype=np.float64)
     lo = max(float(m.min()), 1e-6)
-    b = np.floor(np.log(np.maximum(m, lo) / lo) / np.log(ratio)).astype(np.int32)
-    order = np.argsort(b, kind="stable").astype(np.int32)
+    b = np.floor(np.log(np.maximum(m, lo) / lo) / np.log(ratio)).astype(np.int16)
+    order = np.argsort(b, kind="stable").astype(np.int32)  # radix sort for small integers
     counts = np.bincount(b)
     bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     keep = counts > 0

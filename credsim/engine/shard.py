@@ -86,7 +86,7 @@ class Shard:
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
         self.streams = {name: stream(seed, shard, name) for name in self._stream_names()}
         self.m = DayMetrics(c, pop, days)
-        self.m.start(self.score)
+        self.m.start(n, c.score_initial)
         self.timings = dict.fromkeys(PHASES, 0.0)
         self._buffers()
         self.day = 0

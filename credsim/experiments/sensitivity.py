@@ -23,9 +23,9 @@ from __future__ import annotations
 import html
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from credsim.experiments.sweep import (
     DEFAULT_DAYS,
@@ -43,6 +43,9 @@ from credsim.experiments.sweep import (
     write_frame,
 )
 from credsim.regime.schema import Regime
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["METHODS", "headline_names", "sensitivity"]
 
@@ -175,6 +178,8 @@ def sensitivity(
     ``sigma``. Rows are ranked by ``ST`` or ``mu_star``, most influential first. A parameter
     whose bounds are both integers is sampled as integers.
     """
+    import pandas as pd
+
     check_run_shape(population, days, seed, workers)
     if method not in METHODS:
         raise ExperimentError("method", f"{method!r}: use sobol or morris")

@@ -25,13 +25,15 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credsim.regime.load import RegimeError, load_regime
 from credsim.regime.schema import Regime
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -347,6 +349,8 @@ def execute(
     progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run every parameter set ``replicates`` times in local processes; the runs and days tables."""
+    import pandas as pd
+
     from credsim.scale.executors import make_executor
 
     ids = run_ids(len(sets), replicates)

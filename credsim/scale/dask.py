@@ -71,7 +71,9 @@ class DaskExecutor:
     """Run shards on a Dask cluster; ``map_unordered`` yields ``(task, result)`` as they finish.
 
     ``workers`` sizes the local cluster (default: the number of CPUs); it is ignored when
-    ``scheduler`` is given, since tasks queue on the scheduler until its workers take them.
+    ``scheduler`` is given (an address such as ``tcp://host:8786``, or the path of a scheduler
+    file written by ``dask scheduler --scheduler-file``), since tasks queue on the scheduler
+    until its workers take them.
     ``retries`` re-runs a shard whose task raised; a shard whose worker process died is
     rescheduled by Dask itself (up to ``distributed.scheduler.allowed-failures`` times).
     """
@@ -98,8 +100,14 @@ class DaskExecutor:
         self._futures: dict[Any, Any] = {}
         self._closed = False
         if scheduler:
-            self.client = Client(scheduler, timeout=timeout, set_as_default=False)
-            self.workers = len(self.client.scheduler_info().get("workers", {})) or None
+            where = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {}
+            try:
+                self.client = Client(
+                    None if where else scheduler, timeout=timeout, set_as_default=False, **where
+                )
+            except OSError as e:
+                raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from e
+            self.workers = len(self.client.scheduler_info().get("workers", {}))
             return
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._scratch = tempfile.mkdtemp(prefix="credsim-dask-")

@@ -39,7 +39,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credsim.web.controls import MAX_DAYS, MAX_SEED, MIN_POPULATION, controls, override_strings
+from credsim.web.controls import (
+    DEFAULT_POPULATION,
+    MAX_DAYS,
+    MAX_SEED,
+    MIN_POPULATION,
+    controls,
+    override_strings,
+    preset_data,
+)
 from credsim.web.jobs import STATE_FILE, Job, QueueFull, Runner, one_line
 
 STATIC = Path(__file__).parent / "static"
@@ -107,7 +115,7 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: Annotated[str, Field(pattern=PRESET_NAME)] = "press"
-    population: Annotated[int, Field(ge=MIN_POPULATION)] = 100_000
+    population: Annotated[int | None, Field(ge=MIN_POPULATION)] = None  # None: 100,000 or less
     days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 365
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
     overrides: Annotated[
@@ -417,6 +425,8 @@ def create_app(
             raise ApiError(
                 422, f"preset: unknown preset {req.preset!r} (presets: {', '.join(presets())})"
             )
+        if req.population is None:
+            req.population = min(DEFAULT_POPULATION, max_population)
         if req.population > max_population:
             raise ApiError(
                 422,
@@ -428,7 +438,14 @@ def create_app(
         except ValueError as e:
             raise ApiError(422, one_line(e)) from None
         try:
-            sim = Sim(req.preset, req.population, req.days, req.seed, overrides=strings, workers=1)
+            sim = Sim(
+                preset_data(req.preset),
+                req.population,
+                req.days,
+                req.seed,
+                overrides=strings,
+                workers=1,
+            )
         except (RegimeError, ValueError) as e:
             raise ApiError(422, one_line(e)) from None
         if req.name is not None:
@@ -553,6 +570,32 @@ def create_app(
         if posts is not None and not columns:
             out["series"]["posts_vs_baseline_7d"] = posts
         return clean(out)
+
+    @app.get("/api/runs/{name}/burden")
+    def api_burden(
+        name: str,
+        dimension: Annotated[str, Query(pattern=r"^[a-z_]{1,20}$")] = "group",
+    ) -> dict[str, Any]:
+        from credsim.report import DIMENSIONS, burden
+
+        if dimension not in DIMENSIONS:
+            raise ApiError(422, f"dimension: one of {', '.join(DIMENSIONS)}")
+        run = finished_run(name)
+        b = burden(run.groups)
+        b = b[b["dimension"] == dimension]
+        keep = ["group", "population"] + [
+            c for c in b.columns if c.endswith(("_per_1000", "_ratio"))
+        ]
+        keep += ["restricted", "spillover_only", "wrongful", "denied", "misattributed"]
+        return clean(
+            {
+                "name": name,
+                "dimension": dimension,
+                "label": DIMENSIONS[dimension],
+                "dimensions": DIMENSIONS,
+                "groups": b[keep].to_dict("records"),
+            }
+        )
 
     @app.get("/api/runs/{name}/citizens/{citizen}")
     def api_citizen(

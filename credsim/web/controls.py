@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import math
 import re
+import tomllib
 import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from typing import Any
 
 from annotated_types import Ge, Gt, Le, Lt
@@ -327,11 +329,20 @@ def _control(spec: Spec, path: str, label: str, default: Any, regime: Regime, it
     return c
 
 
-def controls(preset: str, max_population: int = 2_000_000) -> list[Control]:
-    """The controls of a preset, in display order; raises KeyError for an unknown preset."""
+def preset_data(preset: str) -> dict[str, Any]:
+    """A shipped preset's raw table, read from the package (never from a file of that name).
+
+    Raises KeyError for a name that is not a shipped preset.
+    """
     if preset not in presets():
         raise KeyError(preset)
-    regime = load_regime(preset)
+    entry = resources.files("credsim.regime.presets").joinpath(f"{preset}.toml")
+    return tomllib.loads(entry.read_text("utf-8"))
+
+
+def controls(preset: str, max_population: int = 2_000_000) -> list[Control]:
+    """The controls of a preset, in display order; raises KeyError for an unknown preset."""
+    regime = load_regime(preset_data(preset))
     out: list[Control] = []
     for spec in SPECS:
         if spec.path == "population":

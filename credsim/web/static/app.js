@@ -543,7 +543,7 @@ async function compareRuns() {
         el("td", { class: "num", text: fmt(row.a) }),
         el("td", { class: "num", text: fmt(row.b) }),
         el("td", { class: "num", text: (row.difference > 0 ? "+" : "") + fmt(row.difference) }),
-        el("td", { class: "explain", text: row.explain }))))));
+        el("td", { class: "explain", text: row.explain })))));
     $("comparison").hidden = false;
     const sa = r.series.a, sb = r.series.b;
     plot("chart-compare", [
