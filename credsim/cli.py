@@ -1,4 +1,5 @@
-"""The ``credsim`` command line: run, presets, explain, query, report, compare."""
+"""The ``credsim`` command line: run, presets, validate, explain, query, report, compare,
+calibrate, sweep, sensitivity."""
 
 from __future__ import annotations
 
@@ -386,6 +387,16 @@ def calibrate(
     for k, v in result.params.items():
         typer.echo(f"{k} = {v:.6g}")
     typer.echo(f"fitted regime: {result.folder / 'fitted.toml'}")
+
+
+def _extensions() -> None:
+    """Commands defined beside the code they drive (sweeps, sensitivity, cluster, serve)."""
+    from credsim.experiments.commands import register
+
+    register(app)
+
+
+_extensions()
 
 
 def main() -> None:

@@ -96,7 +96,7 @@ async function loadPresets() {
   const data = await api("/api/presets");
   const sel = $("preset");
   sel.replaceChildren(...data.presets.map((p) =>
-    el("option", { value: p.name, text: `${humanize(p.name)}: ${p.description}` })));
+    el("option", { value: p.name, text: humanize(p.name) })));
   state.presets = data.presets;
   if (data.presets.some((p) => p.name === "press")) sel.value = "press";
   await loadControls();
@@ -146,6 +146,8 @@ function fromSlider(c, s) {
   const mag = Math.pow(10, Math.max(2, Math.floor(Math.log10(raw)) - 1));
   return Math.min(c.max, Math.max(c.min, Math.round(raw / mag) * mag));
 }
+
+const RUN_FIELDS = ["population", "days", "seed"];
 
 function displayDefault(c) {
   if (c.widget === "switch") return c.default ? "on" : "off";
@@ -203,7 +205,8 @@ function renderControl(c, i) {
     el("div", { class: "control-head" }, el("label", { for: id, text: c.label }), reset),
     input,
     el("p", { class: "help" }, c.help + " ",
-      el("span", { class: "preset-value", text: `Regime value: ${displayDefault(c)}.` })),
+      el("span", { class: "preset-value",
+        text: `${RUN_FIELDS.includes(c.path) ? "Default" : "Regime value"}: ${displayDefault(c)}.` })),
   );
   return wrap;
 }
@@ -216,7 +219,7 @@ function collectRequest() {
   const body = { preset: $("preset").value, overrides: {} };
   for (const c of state.controls) {
     const v = c.get();
-    if (["population", "days", "seed"].includes(c.path)) {
+    if (RUN_FIELDS.includes(c.path)) {
       body[c.path] = v;
       continue;
     }
@@ -364,6 +367,8 @@ async function openRun(name) {
       el("td", { class: "explain", text: s.explain })))));
   showResults("results");
   drawCharts(m);
+  renderBurdenButtons();
+  loadBurden(name).catch((e) => showError(e.message));
   setCitizenRun(d);
   $("citizen-id").max = d.population - 1;
 }
@@ -420,9 +425,16 @@ function drawCharts(m) {
   ], layout("score", { yaxis: { title: { text: "score" }, gridcolor: "#eef0f4" } }));
 
   const tiers = Object.keys(s).filter((k) => k.startsWith("tier_"));
-  plot("chart-tiers", tiers.map((k, i) => ({ type: "scatter", mode: "lines", stackgroup: "tiers",
-    name: humanize(k.slice(5)), x, y: s[k], line: { width: 0.5, color: PALETTE[i % PALETTE.length] } })),
-  layout("citizens"), "This regime has no tiers.");
+  let start = null;
+  for (const k of tiers) if (start === null || s[k][0] > s[start][0]) start = k;
+  const moved = tiers.filter((k) => k !== start);
+  $("tiers-about").textContent = "The score puts every citizen in a tier (a grade); sanctions " +
+    "and rewards follow the tiers." + (start ? ` Everyone starts in “${humanize(start.slice(5))}”` +
+    ` (${fmt(s[start][s[start].length - 1])} citizens there on the last day, not drawn); the ` +
+    "lines count the citizens in every other tier." : "");
+  plot("chart-tiers", moved.map((k, i) => line(humanize(k.slice(5)), x, s[k],
+    PALETTE[(i + 2) % PALETTE.length])), layout("citizens"),
+  tiers.length ? "Nobody left the starting tier." : "This regime has no tiers.");
 
   const denied = Object.keys(s).filter((k) => k.startsWith("denied_") && k.endsWith("_cumulative"));
   plot("chart-denied", denied.map((k, i) => line(humanize(k.slice(7, -11)), x, s[k],
@@ -438,6 +450,35 @@ function drawCharts(m) {
         line: { color: "#adb5bd", dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
     ], layout("posts / normal", { yaxis: { title: { text: "posts / normal" }, gridcolor: "#eef0f4" } }));
   }
+}
+
+/* ---------- who bears it ---------- */
+
+const DIMENSIONS = [["group", "Population group"], ["sex", "Sex"], ["age_band", "Age"],
+  ["region", "Town or country"], ["province", "Province"]];
+let burdenDimension = "group";
+
+function renderBurdenButtons() {
+  $("burden-dims").replaceChildren(...DIMENSIONS.map(([key, label]) => el("button", {
+    type: "button", "data-dimension": key, "aria-pressed": key === burdenDimension ? "true" : "false",
+    onclick: () => { burdenDimension = key; renderBurdenButtons(); loadBurden(state.current); },
+  }, label)));
+}
+
+async function loadBurden(name) {
+  if (!name) return;
+  const b = await api(`/api/runs/${encodeURIComponent(name)}/burden?dimension=${burdenDimension}`);
+  const x = b.groups.map((g) => humanize(g.group));
+  const bar = (key, label, color) => ({ type: "bar", name: label, x, y: b.groups.map((g) => g[key]),
+    marker: { color }, hovertemplate: "%{x}: %{y:.2f} per 1,000<extra>" + label + "</extra>" });
+  plot("chart-burden", [
+    bar("restricted_per_1000", "Restricted", COLORS.restricted),
+    bar("spillover_only_per_1000", "Only through family", COLORS.family),
+    bar("wrongful_per_1000", "Wrongfully restricted", COLORS.wrongful),
+    bar("misattributed_per_1000", "Records put on them by mistake", "#868e96"),
+  ], layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
+    xaxis: { automargin: true, tickangle: burdenDimension === "province" ? -45 : 0 } }),
+  `Nobody was restricted or misidentified, in any ${b.label}.`);
 }
 
 /* ---------- citizens ---------- */
