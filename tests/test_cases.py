@@ -27,14 +27,17 @@ def national(tmp_path_factory):
     # national preset with judgement defaults ~250x more frequent, and privileges tried often
     # (50 attempts a citizen-year), so listed citizens meet their restrictions within weeks;
     # half of the listed repay within ~60 days, so some children are restored (case 2)
-    overrides = ["behaviours.debt_default.rate=0.002",
-                 "sanctions.defaulter_list.redress.comply=0.5",
-                 "sanctions.defaulter_list.redress.respond_days=60"]
+    overrides = [
+        "behaviours.debt_default.rate=0.002",
+        "sanctions.defaulter_list.redress.comply=0.5",
+        "sanctions.defaulter_list.redress.respond_days=60",
+    ]
     for p in ("flight", "property", "private_school"):
         overrides += [f"privileges.{p}.attempts_urban=50", f"privileges.{p}.attempts_rural=50"]
     out = tmp_path_factory.mktemp("national") / "run"
-    return credsim.Sim("national", population=8_000, days=240, seed=7, overrides=overrides,
-                       out=out, ledger="full").run()
+    return credsim.Sim(
+        "national", population=8_000, days=240, seed=7, overrides=overrides, out=out, ledger="full"
+    ).run()
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,8 @@ def history(led, citizen):
 
 
 def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_school(
-        national, national_ledger):
+    national, national_ledger
+):
     led = national_ledger
     cit = national.citizens.set_index("citizen")
     listed = led[(led["kind"] == "sanction_start") & (led["sanction"] == "defaulter_list")]
@@ -63,13 +67,16 @@ def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_scho
     children = cit.loc[sorted(spilled)]
     children = children[children["age_band"] == CHILD]
     heads = cit.loc[sorted(parents), "household"]
-    pairs = children.reset_index().merge(heads.reset_index(), on="household",
-                                         suffixes=("_child", "_parent"))
+    pairs = children.reset_index().merge(
+        heads.reset_index(), on="household", suffixes=("_child", "_parent")
+    )
     # the child's first restriction came with this parent's listing (same day)
     first_spill = led[led["kind"] == "spillover_start"].groupby("citizen")["day"].min()
     first_listed = listed.groupby("citizen")["day"].min()
-    pairs = pairs[first_spill.reindex(pairs["citizen_child"]).to_numpy()
-                  == first_listed.reindex(pairs["citizen_parent"]).to_numpy()]
+    pairs = pairs[
+        first_spill.reindex(pairs["citizen_child"]).to_numpy()
+        == first_listed.reindex(pairs["citizen_parent"]).to_numpy()
+    ]
     assert len(pairs) > 0, "no listed parent denied flight and property with a child denied school"
     parent, child = int(pairs.iloc[0]["citizen_parent"]), int(pairs.iloc[0]["citizen_child"])
     p = history(led, parent)
@@ -100,7 +107,8 @@ def test_liu_hu_listed_without_a_criminal_record_loses_flights_property_and_scho
 
 
 def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(
-        national, national_ledger):
+    national, national_ledger
+):
     led = national_ledger
     cit = national.citizens.set_index("citizen")
     household = cit["household"]
@@ -117,7 +125,8 @@ def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(
     # ... `delay` days after that member's repayment was accepted
     cases = cases.assign(accepted=cases["day"] - delay).merge(
         acc.rename(columns={"citizen": "citizen_parent", "day": "accepted"}),
-        on=["citizen_parent", "accepted"])
+        on=["citizen_parent", "accepted"],
+    )
     assert len(cases) > 5
     cases = cases.rename(columns={"citizen_child": "child", "citizen_parent": "parent"})
     for case in cases.head(10).itertuples():
@@ -140,9 +149,14 @@ def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(
     cases = [(x.child, x.parent, x.day) for x in cases.itertuples()]
     # at least one restored child was actually kept out of school meanwhile
     blocked = [
-        child for child, _, end_day in cases
-        if ((led["citizen"] == child) & (led["kind"] == "denied")
-            & (led["privilege"] == "private_school") & (led["day"] <= end_day)).any()
+        child
+        for child, _, end_day in cases
+        if (
+            (led["citizen"] == child)
+            & (led["kind"] == "denied")
+            & (led["privilege"] == "private_school")
+            & (led["day"] <= end_day)
+        ).any()
     ]
     assert blocked
     text = cli("explain", national.path, blocked[0]).stdout
@@ -156,9 +170,15 @@ def ningbo(tmp_path_factory):
     # points: one misattributed record takes a citizen from 1000 to 800, under the blacklist
     # threshold (850)
     out = tmp_path_factory.mktemp("ningbo") / "run"
-    return credsim.Sim("press", population=15_000, days=90, seed=3, out=out, ledger="full",
-                       overrides=["sources.camera.false_match=0.05",
-                                  "rules.jaywalking.delta=-200"]).run()
+    return credsim.Sim(
+        "press",
+        population=15_000,
+        days=90,
+        seed=3,
+        out=out,
+        ledger="full",
+        overrides=["sources.camera.false_match=0.05", "rules.jaywalking.delta=-200"],
+    ).run()
 
 
 def test_ningbo_false_match_restricts_the_wrong_citizen(ningbo):
@@ -188,16 +208,18 @@ def test_ningbo_false_match_restricts_the_wrong_citizen(ningbo):
     assert d["score_without_misattributed_records"] >= 850
     # a rightfully listed citizen's dossier says the opposite
     right = cit[cit["restricted"] & ~cit["wrongful"]].index[0]
-    assert "would stand without misattributed records" in cli(
-        "explain", ningbo.path, right).stdout
+    assert "would stand without misattributed records" in cli("explain", ningbo.path, right).stdout
 
 
-@pytest.mark.parametrize("kind, where", [
-    ("wrongful", "wrongful"),
-    ("spillover", "spillover AND NOT restricted"),
-    ("banned", "restricted"),
-    ("permanent", "permanent"),
-])
+@pytest.mark.parametrize(
+    "kind, where",
+    [
+        ("wrongful", "wrongful"),
+        ("spillover", "spillover AND NOT restricted"),
+        ("banned", "restricted"),
+        ("permanent", "permanent"),
+    ],
+)
 def test_explain_find(ningbo, kind, where):
     cit = ningbo.citizens
     expected = sorted(cit.query(where.replace("AND NOT", "and not"))["citizen"].tolist())

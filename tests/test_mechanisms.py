@@ -1,6 +1,6 @@
 """Each mechanism of the press regime switched on and off: direction and size of its effect.
 
-Runs are small (10,000-50,000 citizens, 60-365 days) and seeded. Checks that follow from the
+Runs are small (5,000-25,000 citizens, 60-365 days) and seeded. Checks that follow from the
 mechanism's definition are exact; statistical checks state their tolerance and why.
 """
 
@@ -19,11 +19,26 @@ from credsim.population import Census
 CHILD = "0-14"
 
 
-def simulate(tmp_path_factory, name, regime="press", population=20_000, days=120, seed=11,
-             overrides=(), ledger="full"):
+def simulate(
+    tmp_path_factory,
+    name,
+    regime="press",
+    population=20_000,
+    days=120,
+    seed=11,
+    overrides=(),
+    ledger="full",
+):
     out = tmp_path_factory.mktemp(name) / "run"
-    sim = credsim.Sim(regime=regime, population=population, days=days, seed=seed,
-                      overrides=tuple(overrides), out=out, ledger=ledger)
+    sim = credsim.Sim(
+        regime=regime,
+        population=population,
+        days=days,
+        seed=seed,
+        overrides=tuple(overrides),
+        out=out,
+        ledger=ledger,
+    )
     return sim.run()
 
 
@@ -49,8 +64,13 @@ def sanction_rows(run):
 # --------------------------------------------------------------------------- sharing
 @pytest.fixture(scope="module")
 def no_sharing(tmp_path_factory):
-    return simulate(tmp_path_factory, "noshare", population=10_000, days=60,
-                    overrides=["sources.social_media.shares=false"])
+    return simulate(
+        tmp_path_factory,
+        "noshare",
+        population=10_000,
+        days=60,
+        overrides=["sources.social_media.shares=false"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +80,7 @@ def sharing(tmp_path_factory):
 
 def test_sharing_off_keeps_a_source_out_of_the_score(no_sharing, sharing):
     m = no_sharing.metrics
-    # the acts still happen (20,000 citizens x 60 days x 0.0005 x ~80% adults: ~480 posts)
+    # the acts still happen (10,000 citizens x 60 days x 0.0005 x ~80% adults: ~240 posts)
     assert m["acts_critical_post"].sum() > 100
     assert (m["records_critical_post"] == 0).all()
     assert no_sharing.ledger("source = 'social_media'").empty
@@ -69,7 +89,7 @@ def test_sharing_off_keeps_a_source_out_of_the_score(no_sharing, sharing):
     assert m["records_jaywalking"].sum() > 0
     # switched on, the same source's records reach the score
     on = sharing.metrics
-    assert on["records_critical_post"].sum() > 100
+    assert on["records_critical_post"].sum() > 50
     assert not sharing.ledger("source = 'social_media'").empty
 
 
@@ -79,16 +99,24 @@ def rollout(tmp_path_factory):
     # press rolls cameras out to the countryside on day 180. More jaywalking and full rural
     # coverage give ~25 expected rural camera records on days 180-199 (P(none) ~ e^-25);
     # false_match 0 so that every record lands on the citizen who acted.
-    return simulate(tmp_path_factory, "rollout", population=10_000, days=200, overrides=[
-        "behaviours.jaywalking.rate=0.02",
-        "sources.camera.coverage_rural=1.0",
-        "sources.camera.false_match=0",
-    ])
+    return simulate(
+        tmp_path_factory,
+        "rollout",
+        population=10_000,
+        days=200,
+        overrides=[
+            "behaviours.jaywalking.rate=0.02",
+            "sources.camera.coverage_rural=1.0",
+            "sources.camera.false_match=0",
+        ],
+    )
 
 
 def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout):
     assert [(r.region, r.day) for r in rollout.regime().sources[0].rollout] == [
-        ("urban", 0), ("rural", 180)]
+        ("urban", 0),
+        ("rural", 180),
+    ]
     rec = records_with_actor(rollout)
     cam = rec[rec["source"] == "camera"]
     rural = cam[cam["citizen_region"] == "rural"]
@@ -106,8 +134,13 @@ def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout):
 def test_reporting_delay_shifts_court_records_exactly(tmp_path_factory, delay):
     # court observes debt_default with probability 1 and full coverage, so every act is
     # recorded exactly `delay` days later (an exact check, no tolerance).
-    run = simulate(tmp_path_factory, f"delay{delay}", population=5_000, days=60,
-                   overrides=["behaviours.debt_default.rate=0.002", f"sources.court.delay={delay}"])
+    run = simulate(
+        tmp_path_factory,
+        f"delay{delay}",
+        population=5_000,
+        days=60,
+        overrides=["behaviours.debt_default.rate=0.002", f"sources.court.delay={delay}"],
+    )
     m = run.metrics
     acts = m["acts_debt_default"].to_numpy()
     recs = m["records_debt_default"].to_numpy()
@@ -123,8 +156,13 @@ def test_reporting_delay_shifts_court_records_exactly(tmp_path_factory, delay):
 @pytest.fixture(scope="module")
 def no_false_match(tmp_path_factory):
     # severe jaywalking penalty, so that false matches, had there been any, would list people
-    return simulate(tmp_path_factory, "nofm", population=10_000, days=60, overrides=[
-        "sources.camera.false_match=0", "rules.jaywalking.delta=-200"])
+    return simulate(
+        tmp_path_factory,
+        "nofm",
+        population=10_000,
+        days=60,
+        overrides=["sources.camera.false_match=0", "rules.jaywalking.delta=-200"],
+    )
 
 
 def test_no_false_match_means_no_misattribution_and_no_wrongful(no_false_match):
@@ -146,14 +184,20 @@ def false_match_run(tmp_path_factory, multiplier):
     # camera false_match 0.08; false_match_female 1 so no rate is capped at 1 (minority with
     # x10 is 0.8). More jaywalking (delta 0, so scores and sanctions do not move) gives
     # ~1,300 camera records of minority actors in 120 days among 25,000 citizens.
-    return simulate(tmp_path_factory, f"fm{multiplier}", population=25_000, days=120, seed=5,
-                    overrides=[
-                        "sources.camera.false_match=0.08",
-                        "sources.camera.false_match_female=1.0",
-                        f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
-                        "behaviours.jaywalking.rate=0.02",
-                        "rules.jaywalking.delta=0",
-                    ])
+    return simulate(
+        tmp_path_factory,
+        f"fm{multiplier}",
+        population=25_000,
+        days=120,
+        seed=5,
+        overrides=[
+            "sources.camera.false_match=0.08",
+            "sources.camera.false_match_female=1.0",
+            f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
+            "behaviours.jaywalking.rate=0.02",
+            "rules.jaywalking.delta=0",
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -197,10 +241,19 @@ def test_misattributed_records_land_on_another_citizen_of_the_same_province(fm10
     assert len(mis) > 500
     assert (mis["citizen"] != mis["actor"]).all()
     assert (mis["citizen_province"] == mis["actor_province"]).all()
+    # before day 180 cameras cover cities only: every actor is urban, while the lookalike
+    # may live anywhere in the province
+    assert (mis["actor_region"] == "urban").all()
+    assert (mis["citizen_region"] == "rural").any()
     # an unmisattributed record has no other citizen
     assert rec.loc[~rec["misattributed"], "other"].isna().all()
-    # the metric counts the same records as the ledger
+    # the metrics count the same records as the ledger; metrics_groups counts them by the
+    # group of the citizen they land on
     assert fm10.metrics["misattributed"].sum() == len(mis)
+    g = fm10.groups
+    by_group = g[g["dimension"] == "group"].groupby("group")["misattributed"].sum()
+    landed = mis.groupby("citizen_group", observed=True).size()
+    assert by_group[by_group > 0].to_dict() == landed.to_dict()
 
 
 # --------------------------------------------------------------------------- spillover
@@ -210,17 +263,34 @@ SPILL_RATES = ["behaviours.debt_default.rate=0.0005", "rules.critical_post.delta
 @pytest.fixture(scope="module")
 def spill_on(tmp_path_factory):
     # more defaulters and a severe critical_post penalty: many listed parents
-    return simulate(tmp_path_factory, "spillon", population=10_000, days=120, overrides=[
-        *SPILL_RATES, "privileges.private_school.attempts_urban=50",
-        "privileges.private_school.attempts_rural=50"])
+    return simulate(
+        tmp_path_factory,
+        "spillon",
+        population=10_000,
+        days=120,
+        overrides=[
+            *SPILL_RATES,
+            "privileges.private_school.attempts_urban=50",
+            "privileges.private_school.attempts_rural=50",
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
 def spill_off(tmp_path_factory):
-    return simulate(tmp_path_factory, "spilloff", population=10_000, days=120, overrides=[
-        *SPILL_RATES, "privileges.private_school.attempts_urban=50",
-        "privileges.private_school.attempts_rural=50",
-        "sanctions.blacklist.spillover={}", "sanctions.defaulter.spillover={}"])
+    return simulate(
+        tmp_path_factory,
+        "spilloff",
+        population=10_000,
+        days=120,
+        overrides=[
+            *SPILL_RATES,
+            "privileges.private_school.attempts_urban=50",
+            "privileges.private_school.attempts_rural=50",
+            "sanctions.blacklist.spillover={}",
+            "sanctions.defaulter.spillover={}",
+        ],
+    )
 
 
 def test_spillover_off_restricts_nobody_without_a_sanction_of_their_own(spill_off):
@@ -271,38 +341,56 @@ CEILING_RATES = [
 
 @pytest.fixture(scope="module")
 def ceiling_run(tmp_path_factory):
-    return simulate(tmp_path_factory, "ceiling", population=10_000, days=120, overrides=CEILING_RATES)
+    return simulate(
+        tmp_path_factory, "ceiling", population=10_000, days=120, overrides=CEILING_RATES
+    )
 
 
 @pytest.fixture(scope="module")
 def no_ceiling_run(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     d["sanctions"][0]["ceiling"] = None
-    return simulate(tmp_path_factory, "noceiling", regime=d, population=10_000, days=120, overrides=CEILING_RATES)
+    return simulate(
+        tmp_path_factory,
+        "noceiling",
+        regime=d,
+        population=10_000,
+        days=120,
+        overrides=CEILING_RATES,
+    )
 
 
 def after_first_listing(run, sanction):
     """Rows of each citizen from their first start of ``sanction`` on, in id order."""
-    led = run.ledger(f"citizen IN (SELECT citizen FROM ledger WHERE kind = 'sanction_start' "
-                     f"AND sanction = '{sanction}')")
+    led = run.ledger(
+        f"citizen IN (SELECT citizen FROM ledger WHERE kind = 'sanction_start' "
+        f"AND sanction = '{sanction}')"
+    )
     first = led[(led["kind"] == "sanction_start") & (led["sanction"] == sanction)]
     first = first.groupby("citizen")["id"].min()
     return led[led["id"] >= first.reindex(led["citizen"]).to_numpy()]
 
 
-SCORED = ("record", "ceiling", "refund", "sanction_start", "sanction_renew", "sanction_end",
-          "denied")
+SCORED = (
+    "record",
+    "ceiling",
+    "refund",
+    "sanction_start",
+    "sanction_renew",
+    "sanction_end",
+    "denied",
+)
 
 
 def test_ceiling_caps_the_score_for_life_after_a_blacklist(ceiling_run):
     rows = after_first_listing(ceiling_run, "blacklist")
-    assert rows["citizen"].nunique() > 100
+    assert rows["citizen"].nunique() > 40
     scored = rows[rows["kind"].isin(SCORED)]
     assert scored["score_after"].max() <= 1049
     # the cap did bite: records that would have gone above it were clamped to it
     rec = scored[scored["kind"] == "record"]
     clamped = rec[(rec["rule"] == "buy_domestic") & (rec["score_before"] + 200 > 1049)]
-    assert len(clamped) > 20
+    assert len(clamped) > 10
     assert (clamped["score_after"] == 1049).all()
     c = ceiling_run.citizens
     listed = set(rows["citizen"])
@@ -313,19 +401,25 @@ def test_ceiling_caps_the_score_for_life_after_a_blacklist(ceiling_run):
 
 def test_without_ceiling_listed_citizens_climb_back(no_ceiling_run):
     rows = after_first_listing(no_ceiling_run, "blacklist")
-    assert rows["citizen"].nunique() > 100
+    assert rows["citizen"].nunique() > 40
     scored = rows[rows["kind"].isin(SCORED)]
     assert scored["score_after"].max() > 1049
     assert not no_ceiling_run.citizens["permanent"].any()
 
 
-@pytest.mark.xfail(strict=True, reason="the lifetime ceiling is the lowest ceiling of all "
-                   "sanctions and caps citizens marked by any sanction, even one without a ceiling")
 def test_ceiling_applies_only_to_citizens_of_the_sanction_that_sets_it(tmp_path_factory):
     # defaulter is permanent but has no ceiling; only blacklist has one (1049)
-    run = simulate(tmp_path_factory, "ceilmix", population=5_000, days=90, overrides=[
-        "sanctions.defaulter.permanent=true", "behaviours.debt_default.rate=0.002",
-        "rules.buy_domestic.delta=50"])
+    run = simulate(
+        tmp_path_factory,
+        "ceilmix",
+        population=5_000,
+        days=90,
+        overrides=[
+            "sanctions.defaulter.permanent=true",
+            "behaviours.debt_default.rate=0.002",
+            "rules.buy_domestic.delta=50",
+        ],
+    )
     rows = after_first_listing(run, "defaulter")
     black = set(run.ledger("kind = 'sanction_start' AND sanction = 'blacklist'")["citizen"])
     rec = rows[(rows["kind"] == "record") & ~rows["citizen"].isin(black)]
@@ -344,11 +438,16 @@ PERMANENT = [
 
 
 def test_permanent_sanction_renews_and_never_ends(tmp_path_factory):
-    run = simulate(tmp_path_factory, "perm", population=5_000, days=90,
-                   overrides=[*PERMANENT, "sanctions.blacklist.redress.accept=0"])
+    run = simulate(
+        tmp_path_factory,
+        "perm",
+        population=5_000,
+        days=90,
+        overrides=[*PERMANENT, "sanctions.blacklist.redress.accept=0"],
+    )
     led = run.ledger("sanction = 'blacklist' AND kind LIKE 'sanction_%'")
-    assert (led["kind"] == "sanction_start").sum() > 20
-    assert (led["kind"] == "sanction_renew").sum() > 20
+    assert (led["kind"] == "sanction_start").sum() > 15
+    assert (led["kind"] == "sanction_renew").sum() > 25
     assert (led["kind"] == "sanction_end").sum() == 0
     c = run.citizens
     ever = set(led.loc[led["kind"] == "sanction_start", "citizen"])
@@ -358,11 +457,18 @@ def test_permanent_sanction_renews_and_never_ends(tmp_path_factory):
     assert (renew["score_after"] >= 850).any()
 
 
-@pytest.mark.xfail(strict=True, reason="accepted redress lifts a permanent sanction "
-                   "(phase_sanction lifts ignore Sanction.permanent)")
 def test_permanent_sanction_is_not_lifted_by_redress(tmp_path_factory):
-    run = simulate(tmp_path_factory, "permredress", population=5_000, days=90, overrides=[
-        *PERMANENT, "sanctions.blacklist.redress.comply=1", "sanctions.blacklist.redress.accept=1"])
+    run = simulate(
+        tmp_path_factory,
+        "permredress",
+        population=5_000,
+        days=90,
+        overrides=[
+            *PERMANENT,
+            "sanctions.blacklist.redress.comply=1",
+            "sanctions.blacklist.redress.accept=1",
+        ],
+    )
     assert not run.ledger("kind = 'redress_accepted' AND sanction = 'blacklist'").empty
     assert run.ledger("kind = 'sanction_end' AND sanction = 'blacklist'").empty
 
@@ -370,10 +476,17 @@ def test_permanent_sanction_is_not_lifted_by_redress(tmp_path_factory):
 # --------------------------------------------------------------------------- redress
 def redress_run(tmp_path_factory, accept):
     # critical posts 4x as frequent: ~5,000 x 80% adults x 0.002 x 0.8 x 60 days = ~380
-    return simulate(tmp_path_factory, f"redress{accept}", population=5_000, days=60,
-                    overrides=["behaviours.critical_post.rate=0.002",
-                               f"rules.critical_post.redress.accept={accept}",
-                               "rules.critical_post.redress.comply=1"])
+    return simulate(
+        tmp_path_factory,
+        f"redress{accept}",
+        population=5_000,
+        days=60,
+        overrides=[
+            "behaviours.critical_post.rate=0.002",
+            f"rules.critical_post.redress.accept={accept}",
+            "rules.critical_post.redress.comply=1",
+        ],
+    )
 
 
 def test_rule_redress_refunds_only_when_accepted(tmp_path_factory):
@@ -401,9 +514,17 @@ def test_rule_redress_refunds_only_when_accepted(tmp_path_factory):
 
 
 def test_accepted_repayment_ends_a_defaulter_listing_after_the_delay(tmp_path_factory):
-    run = simulate(tmp_path_factory, "repay", population=5_000, days=120, overrides=[
-        "behaviours.debt_default.rate=0.002", "sanctions.defaulter.redress.comply=1",
-        "sanctions.defaulter.redress.respond_days=20"])
+    run = simulate(
+        tmp_path_factory,
+        "repay",
+        population=5_000,
+        days=120,
+        overrides=[
+            "behaviours.debt_default.rate=0.002",
+            "sanctions.defaulter.redress.comply=1",
+            "sanctions.defaulter.redress.respond_days=20",
+        ],
+    )
     delay = run.regime().sanctions[1].redress.delay
     assert delay == 3
     led = run.ledger("sanction = 'defaulter'")
@@ -418,8 +539,12 @@ def test_accepted_repayment_ends_a_defaulter_listing_after_the_delay(tmp_path_fa
     assert len(end) == int((acc["day"] + delay < run.manifest["days"]).sum())
     c = run.citizens.set_index("citizen")
     delisted = acc.loc[acc["day"] + delay < run.manifest["days"], "citizen"]
-    relisted = set(led.loc[(led["kind"] == "sanction_start"), "citizen"].value_counts()
-                   .loc[lambda s: s > 1].index)
+    relisted = set(
+        led.loc[(led["kind"] == "sanction_start"), "citizen"]
+        .value_counts()
+        .loc[lambda s: s > 1]
+        .index
+    )
     assert not c.loc[[x for x in delisted if x not in relisted], "sanction_defaulter"].any()
 
 
@@ -427,12 +552,19 @@ def test_accepted_repayment_ends_a_defaulter_listing_after_the_delay(tmp_path_fa
 @pytest.fixture(scope="module")
 def attempts_run(tmp_path_factory):
     # every restricted adult tries to fly every day (365 attempts a year, probability 1)
-    return simulate(tmp_path_factory, "attempts", population=10_000, days=90, overrides=[
-        *SPILL_RATES,
-        "privileges.flight.attempts_urban=365", "privileges.flight.attempts_rural=365",
-        "privileges.private_school.attempts_urban=100",
-        "privileges.private_school.attempts_rural=100",
-    ])
+    return simulate(
+        tmp_path_factory,
+        "attempts",
+        population=10_000,
+        days=90,
+        overrides=[
+            *SPILL_RATES,
+            "privileges.flight.attempts_urban=365",
+            "privileges.flight.attempts_rural=365",
+            "privileges.private_school.attempts_urban=100",
+            "privileges.private_school.attempts_rural=100",
+        ],
+    )
 
 
 def justify_denials(run):
@@ -469,8 +601,9 @@ def justify_denials(run):
                     if p in sp.get("household", []) or (child[cid] and p in sp.get("children", [])):
                         relative = True
             out.append((cid, p, r.day, own, relative, spill_flag[cid], child[cid]))
-    return pd.DataFrame(out, columns=["citizen", "privilege", "day", "own", "relative",
-                                      "spill_flag", "child"])
+    return pd.DataFrame(
+        out, columns=["citizen", "privilege", "day", "own", "relative", "spill_flag", "child"]
+    )
 
 
 def test_denied_attempts_only_under_a_sanction_denying_the_privilege(attempts_run):
@@ -486,8 +619,9 @@ def test_denied_attempts_only_under_a_sanction_denying_the_privilege(attempts_ru
     g = attempts_run.groups
     adults = g[(g["dimension"] == "age_band") & (g["group"] != CHILD)]
     restricted_adults = adults.groupby("day")["restricted"].sum().to_numpy()
-    np.testing.assert_array_equal(attempts_run.metrics["denied_flight"].to_numpy(),
-                                  restricted_adults)
+    np.testing.assert_array_equal(
+        attempts_run.metrics["denied_flight"].to_numpy(), restricted_adults
+    )
     assert restricted_adults.max() > 50
 
 
@@ -495,8 +629,9 @@ def test_no_attempts_no_denials(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     for p in d["privileges"]:
         p["attempts_urban"] = p["attempts_rural"] = 0.0
-    run = simulate(tmp_path_factory, "noattempts", regime=d, population=10_000, days=60,
-                   overrides=SPILL_RATES)
+    run = simulate(
+        tmp_path_factory, "noattempts", regime=d, population=10_000, days=60, overrides=SPILL_RATES
+    )
     m = run.metrics
     assert m["restricted"].max() > 50
     assert run.ledger("kind = 'denied'").empty
@@ -508,8 +643,15 @@ def test_no_attempts_no_denials(tmp_path_factory):
 
 # --------------------------------------------------------------------------- green lanes
 def test_green_lanes_benefit_the_top_tiers(tmp_path_factory):
-    run = simulate(tmp_path_factory, "green", regime="rongcheng", population=10_000, days=365,
-                   seed=2, ledger="none")
+    run = simulate(
+        tmp_path_factory,
+        "green",
+        regime="rongcheng",
+        population=10_000,
+        days=365,
+        seed=2,
+        ledger="none",
+    )
     m = run.metrics
     top = (m["tier_aaa"] + m["tier_aa"]).to_numpy()  # green lane tier aa, and the tier above
     assert top[-1] > 20
@@ -521,8 +663,16 @@ def test_green_lanes_benefit_the_top_tiers(tmp_path_factory):
 
 
 def test_green_lanes_give_nothing_when_the_tier_is_empty(tmp_path_factory):
-    run = simulate(tmp_path_factory, "nogreen", regime="rongcheng", population=10_000, days=180,
-                   seed=2, ledger="none", overrides=["score.max=1020"])  # aa starts at 1030
+    run = simulate(
+        tmp_path_factory,
+        "nogreen",
+        regime="rongcheng",
+        population=10_000,
+        days=180,
+        seed=2,
+        ledger="none",
+        overrides=["score.max=1020"],  # tier aa starts at 1030: nobody reaches it
+    )
     m = run.metrics
     assert (m["tier_aa"] == 0).all() and (m["tier_aaa"] == 0).all()
     assert m["benefits"].sum() == 0
@@ -545,9 +695,15 @@ def test_transparency_formula_direction():
 def transparency_run(tmp_path_factory, transparency):
     # tier normal from 980: a few recorded acts list a citizen, so many (~4% in 180 days) are
     # sanctioned and adaptation has something to act on
-    return simulate(tmp_path_factory, f"tr{transparency}", population=10_000, days=180, seed=5,
-                    ledger="none", overrides=[f'regime.transparency="{transparency}"',
-                                              "tiers.normal.min=980"])
+    return simulate(
+        tmp_path_factory,
+        f"tr{transparency}",
+        population=10_000,
+        days=180,
+        seed=5,
+        ledger="none",
+        overrides=[f'regime.transparency="{transparency}"', "tiers.normal.min=980"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -563,8 +719,9 @@ def published(tmp_path_factory):
 def test_transparency_changes_adaptation_in_the_documented_direction(secret, published):
     s, p = secret.summary, published.summary
     assert s["ever_sanctioned"] > 200 and p["ever_sanctioned"] > 200
-    # seen with seed 5: infractions 0.92 secret vs 0.67 published, posts 0.53 secret vs 0.68
-    # published; a margin of 0.05 keeps the check about direction, not noise
+    # seen with seeds 1, 2, 3 and 5: infractions 0.91-0.93 secret vs 0.64-0.67 published,
+    # posts 0.49-0.53 secret vs 0.64-0.68 published; a margin of 0.05 keeps the check about
+    # direction, not noise
     assert p["infractions_vs_baseline"] < s["infractions_vs_baseline"] - 0.05
     assert s["posts_vs_baseline"] < p["posts_vs_baseline"] - 0.05
     # both still cut below baseline
@@ -573,8 +730,15 @@ def test_transparency_changes_adaptation_in_the_documented_direction(secret, pub
 
 # --------------------------------------------------------------------------- adaptation
 def test_adaptation_off_keeps_acts_at_baseline(tmp_path_factory, secret):
-    run = simulate(tmp_path_factory, "noadapt", population=5_000, days=120, seed=5,
-                   ledger="none", overrides=["adaptation.enabled=false", "tiers.normal.min=980"])
+    run = simulate(
+        tmp_path_factory,
+        "noadapt",
+        population=5_000,
+        days=120,
+        seed=5,
+        ledger="none",
+        overrides=["adaptation.enabled=false", "tiers.normal.min=980"],
+    )
     m = run.metrics
     assert m["sanctions_started"].sum() > 50
     for b in run.regime().behaviours:

@@ -25,7 +25,7 @@ from credsim.population import DEMO_BITS, Population
 PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "redress", "adapt")
 
 # flags bits
-HEAD, EVER, PERMANENT, WRONGFUL = 1, 2, 4, 8
+HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
 _EMPTY = np.empty(0, dtype=np.int64)
 _LOWBIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
 
@@ -103,6 +103,15 @@ class Shard:
         return names
 
     # ------------------------------------------------------------------ helpers
+    def _log(self, kind: str, day: int, ids: np.ndarray, **columns) -> np.ndarray:
+        """A ledger row that does not change the score: before and after are today's score."""
+        if not self.ledger.active:
+            return np.full(ids.size, -1, dtype=np.int64)
+        score = self.score[ids]
+        columns.setdefault("before", score)
+        columns.setdefault("after", score)
+        return self.ledger.add(kind, day, self.gid(ids), **columns)
+
     def gid(self, local: np.ndarray) -> np.ndarray:
         """Global citizen ids of local indices."""
         return local.astype(np.int64) + self.offset
@@ -277,7 +286,7 @@ class Shard:
                 delta,
                 c.score_min,
                 c.score_max,
-                PERMANENT,
+                CEILING,
                 c.lifetime_ceiling,
                 m.hist_cur,
                 c.score_min,
@@ -367,6 +376,7 @@ class Shard:
         if lifts:
             keys = np.unique(np.concatenate(lifts))
             keys = keys[np.array([k in self.until for k in keys.tolist()], dtype=bool)]
+            keys = keys[~self.c.permanent[keys % 8]]  # a permanent listing is never lifted
             if keys.size:
                 ids, k = keys // 8, keys % 8
                 # accepted redress restores a tier-triggered citizen to the tier's threshold
@@ -469,7 +479,7 @@ class Shard:
     ) -> None:
         c = self.c
         before = self._status(ids)
-        self.sanction[ids] |= (1 << k).astype(np.uint8)
+        np.bitwise_or.at(self.sanction, ids, (1 << k).astype(np.uint8))  # ids may repeat
         new_ever = (self.flags[ids] & EVER) == 0
         self.m.add("ever_sanctioned", int(np.unique(ids[new_ever]).size))
         self.flags[ids] |= EVER
@@ -479,6 +489,8 @@ class Shard:
             fresh = pid[(self.flags[pid] & PERMANENT) == 0]
             self.m.add("permanent", int(np.unique(fresh).size))
             self.flags[pid] |= PERMANENT
+            capped = c.ceiling[k[perm]] < c.score_max
+            self.flags[pid[capped]] |= CEILING
             cap = c.ceiling[k[perm]]
             over = self.score[pid] > cap
             if over.any():
@@ -530,7 +542,7 @@ class Shard:
 
     def _end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
         before = self._status(ids)
-        self.sanction[ids] &= ~(1 << k).astype(np.uint8)
+        np.bitwise_and.at(self.sanction, ids, ~(1 << k).astype(np.uint8))  # ids may repeat
         for key in (ids.astype(np.int64) * 8 + k).tolist():
             self.until.pop(key, None)
         still = self.sanction[ids] != 0
@@ -574,12 +586,10 @@ class Shard:
         began = (old == 0) & (house_bits != 0)
         ended = (old != 0) & (house_bits == 0)
         if began.any():
-            self.ledger.add(
-                "spillover_start", day, self.gid(fam[began]), sanction=_LOWBIT[house_bits[began]]
-            )
+            self._log("spillover_start", day, fam[began], sanction=_LOWBIT[house_bits[began]])
             self.restricted_ids = np.union1d(self.restricted_ids, fam[began])
         if ended.any():
-            self.ledger.add("spillover_end", day, self.gid(fam[ended]))
+            self._log("spillover_end", day, fam[ended])
 
     # ------------------------------------------------------------------ attempts
     def phase_attempt(self, day: int) -> None:
@@ -648,10 +658,10 @@ class Shard:
         )
         rng = self.streams["redress"]
         self.m.add("redress_demands", ids.size)
-        self.ledger.add(
+        self._log(
             "redress_demand",
             day,
-            self.gid(ids),
+            ids,
             sanction=target[1] if target[0] == "sanction" else -1,
             rule=target[1] if target[0] == "rule" else -1,
             cause=rows,
@@ -689,15 +699,13 @@ class Shard:
             red = c.regime.sanctions[x].redress if kind == "sanction" else c.regime.rules[x].redress
             self.m.add("redress_complied", ids.size)
             sk, rk = (x, -1) if kind == "sanction" else (-1, x)
-            self.ledger.add(
-                "redress_complied", day, self.gid(ids), sanction=sk, rule=rk, cause=rows
-            )
+            self._log("redress_complied", day, ids, sanction=sk, rule=rk, cause=rows)
             ok = rng.random(ids.size) < red.accept
             if (~ok).any():
-                self.ledger.add(
+                self._log(
                     "redress_rejected",
                     day,
-                    self.gid(ids[~ok]),
+                    ids[~ok],
                     sanction=sk,
                     rule=rk,
                     cause=rows[~ok],
@@ -705,9 +713,7 @@ class Shard:
             if not ok.any():
                 continue
             self.m.add("redress_accepted", int(ok.sum()))
-            self.ledger.add(
-                "redress_accepted", day, self.gid(ids[ok]), sanction=sk, rule=rk, cause=rows[ok]
-            )
+            self._log("redress_accepted", day, ids[ok], sanction=sk, rule=rk, cause=rows[ok])
             if kind == "sanction":
                 when = day + red.delay
                 keys = ids[ok].astype(np.int64) * 8 + x
@@ -718,7 +724,7 @@ class Shard:
             else:
                 rid, d = ids[ok], delta[ok]
                 b = self.score[rid].astype(np.int64)
-                cap = np.where(self.flags[rid] & PERMANENT, c.lifetime_ceiling, c.score_max)
+                cap = np.where(self.flags[rid] & CEILING, c.lifetime_ceiling, c.score_max)
                 a = np.clip(b - d, c.score_min, np.minimum(cap, c.score_max))
                 self.score[rid] = a
                 self.m.score_change(b, a)

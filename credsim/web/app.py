@@ -45,6 +45,7 @@ from credsim.web.controls import (
     MAX_SEED,
     MIN_POPULATION,
     controls,
+    labels,
     override_strings,
     preset_data,
 )
@@ -95,6 +96,17 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+
+
+def figure_label(key: str) -> str:
+    """A headline figure's name for people."""
+    if key in FIGURE_LABELS:
+        return FIGURE_LABELS[key]
+    if key.startswith("denied_citizens_"):
+        return "Citizens refused " + key[16:].replace("_", " ")
+    if key.startswith("denied_"):
+        return "Refused attempts: " + key[7:].replace("_", " ")
+    return key.replace("_", " ").capitalize()
 
 
 class ApiError(Exception):
@@ -314,6 +326,10 @@ def create_app(
                 "days_done": days_done,
                 "queue_position": runner.position(job),
                 "error": job.error,
+                "estimated_seconds": job.estimate,
+                "elapsed_seconds": None
+                if job.started is None
+                else round((job.finished or time.time()) - job.started, 1),
                 "created": _iso(job.created),
                 "finished": _iso(job.finished),
                 "_created": job.created,
@@ -349,13 +365,22 @@ def create_app(
             "days_done": days if state == "done" else None,
             "queue_position": 0,
             "error": error,
+            "estimated_seconds": None,
+            "elapsed_seconds": manifest.get("wall_seconds"),
             "created": _iso(created),
             "finished": manifest.get("finished"),
             "_created": created,
         }
 
     def public(d: dict[str, Any]) -> dict[str, Any]:
-        return clean({k: v for k, v in d.items() if not k.startswith("_")})
+        """A run's info as JSON, with each changed setting's label."""
+        out = {k: v for k, v in d.items() if not k.startswith("_")}
+        names = labels(str(d.get("preset"))) if d.get("overrides") else {}
+        out["changes"] = [
+            {"path": k, "label": names.get(k, k), "value": v}
+            for k, v in (d.get("overrides") or {}).items()
+        ]
+        return clean(out)
 
     def finished_run(name: str):
         """The ``Run`` of a finished run; 409 while it is not finished."""
@@ -460,6 +485,10 @@ def create_app(
         folder = folder_of(name)
         job = Job(name, folder, req.preset, req.population, req.days, req.seed, req.overrides, sim)
         try:
+            job.estimate = round(float(sim.estimate().seconds), 1)
+        except Exception:  # an estimate is a courtesy; the run does not depend on it
+            job.estimate = None
+        try:
             position = runner.submit(job)
         except QueueFull as e:
             raise ApiError(429, str(e)) from None
@@ -491,7 +520,7 @@ def create_app(
             d["summary"] = [
                 {
                     "key": k,
-                    "label": FIGURE_LABELS.get(k, k.replace("_", " ").capitalize()),
+                    "label": figure_label(k),
                     "value": v,
                     "explain": explain(k),
                 }
@@ -510,7 +539,17 @@ def create_app(
     @app.get("/api/runs/{name}/status")
     def api_status(name: str) -> dict[str, Any]:
         d = info(name)
-        keys = ("name", "state", "fraction", "days_done", "days", "queue_position", "error")
+        keys = (
+            "name",
+            "state",
+            "fraction",
+            "days_done",
+            "days",
+            "queue_position",
+            "error",
+            "estimated_seconds",
+            "elapsed_seconds",
+        )
         return clean({k: d[k] for k in keys})
 
     @app.post("/api/runs/{name}/cancel")
@@ -619,6 +658,8 @@ def create_app(
         from credsim.report import explain
         from credsim.report.compare import compare
 
+        if a == b:
+            raise ApiError(422, "compare: choose two different runs")
         ra, rb = finished_run(a), finished_run(b)
         df, _ = compare([ra, rb])
         ca, cb = df.columns[0], df.columns[1]
@@ -628,7 +669,7 @@ def create_app(
             rows.append(
                 {
                     "key": key,
-                    "label": FIGURE_LABELS.get(key, key.replace("_", " ").capitalize()),
+                    "label": figure_label(key),
                     "a": va,
                     "b": vb,
                     "difference": vb - va,

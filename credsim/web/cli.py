@@ -57,10 +57,14 @@ def serve(
         token = secrets.token_urlsafe(24)
         typer.echo(f"Listening on {host}: every request needs this access token:\n  {token}")
     app = create_app(runs, token=token, max_population=max_population)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    wildcard = host in ("0.0.0.0", "::", "[::]")
+    shown = "127.0.0.1" if wildcard else host
     shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    typer.echo(f"credsim dashboard: open {url} (runs in {runs.resolve()}); Ctrl-C stops it.")
+    query = f"?token={token}" if token else ""
+    typer.echo(f"credsim dashboard: open http://{shown}:{port}/{query}")
+    if wildcard:
+        typer.echo(f"  from another computer: http://THIS-COMPUTER'S-ADDRESS:{port}/{query}")
+    typer.echo(f"Runs are kept in {runs.resolve()}. Ctrl-C stops the dashboard.")
     uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
 
 

@@ -13,6 +13,7 @@ preset's control paths and carry a value of the control's kind within its bounds
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -188,7 +189,7 @@ SPECS: list[Spec] = [
     ),
     Spec(
         "rules[redress].redress.accept",
-        "{item}: apology accepted",
+        "{item}: chance redress is accepted",
         "slider",
         "redress",
         Redress,
@@ -198,7 +199,7 @@ SPECS: list[Spec] = [
     ),
     Spec(
         "sanctions[redress].redress.accept",
-        "{item}: redress accepted",
+        "{item}: chance redress is accepted",
         "slider",
         "redress",
         Redress,
@@ -272,7 +273,7 @@ def _item_label(regime: Regime, kind: str, item: Any) -> str:
         b = regime.behaviours[regime.index("behaviours", item.behaviour)]
         text = b.label or b.name
     else:
-        text = item.label or item.name
+        text = item.label if item.label and len(item.label) <= 32 else item.name
     text = text.replace("_", " ")
     return text[:1].upper() + text[1:]
 
@@ -391,6 +392,15 @@ def controls(preset: str, max_population: int = 2_000_000) -> list[Control]:
 
 
 RUN_FIELDS = ("population", "days", "seed")
+
+
+@functools.lru_cache(maxsize=32)
+def labels(preset: str) -> dict[str, str]:
+    """Control path -> label for a shipped preset (empty for any other name)."""
+    try:
+        return {c.path: c.label for c in controls(preset)}
+    except (KeyError, ValueError):
+        return {}
 
 
 def override_strings(

@@ -51,6 +51,7 @@ class Job:
     started: float | None = None
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    estimate: float | None = None  # expected seconds of computing, from Sim.estimate()
 
     @property
     def fraction(self) -> float:

@@ -54,9 +54,16 @@ function humanize(s) {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
-function showError(message) {
+function showError(message, kind = "error") {
   $("banner-text").textContent = message;
+  $("banner").classList.toggle("info", kind === "info");
   $("banner").hidden = false;
+}
+
+function seconds(s) {
+  if (s === null || s === undefined) return "";
+  if (s < 60) return `${Math.max(1, Math.round(s))} s`;
+  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
 function hideError() { $("banner").hidden = true; }
@@ -257,7 +264,13 @@ function setProgress(s) {
       ? `Waiting: ${s.queue_position - 1} other run(s) go first.`
       : "Waiting for the run in progress to finish.";
   } else if (s.state === "running") {
-    text = `Day ${fmt(s.days_done || 0)} of ${fmt(s.days)} simulated (${pct}%).`;
+    text = s.days_done
+      ? `Day ${fmt(s.days_done)} of ${fmt(s.days)} simulated (${pct}%).`
+      : "Preparing the synthetic citizens…";
+    if (s.elapsed_seconds && s.fraction >= 0.02) {
+      const left = s.elapsed_seconds / s.fraction - s.elapsed_seconds;
+      text += ` About ${seconds(left)} left.`;
+    }
   } else {
     text = s.state;
   }
@@ -288,8 +301,11 @@ async function watch(name) {
       if (s.state === "done") await openRun(name);
       else {
         showResults("empty");
-        showError(s.state === "cancelled" ? `Run ${name} was stopped.`
-          : `Run ${name} failed: ${s.error || "unknown error"}`);
+        if (s.state === "cancelled") {
+          showError(`Run ${name} was stopped. Its folder is kept, marked as incomplete.`, "info");
+        } else {
+          showError(`Run ${name} failed: ${s.error || "unknown error"}`);
+        }
       }
       return;
     }
@@ -315,12 +331,27 @@ function showResults(which) {
   $("results").hidden = which !== "results";
 }
 
+function showValue(v) {
+  if (v === true) return "on";
+  if (v === false) return "off";
+  return typeof v === "string" ? humanize(v) : fmt(v);
+}
+
+function describeChanges(d) {
+  return (d.changes || []).map((c) => `${c.label}: ${showValue(c.value)}`).join("; ");
+}
+
 function describeRun(d) {
-  const changes = Object.entries(d.overrides || {});
   const base = `${humanize(d.regime || d.preset)} regime · ${fmt(d.population)} citizens · ` +
     `${fmt(d.days)} days · seed ${d.seed}`;
-  if (!changes.length) return base + " · regime values unchanged";
-  return base + " · changed: " + changes.map(([k, v]) => `${k} = ${v}`).join(", ");
+  const changes = describeChanges(d);
+  return base + (changes ? " · changed: " + changes : " · regime values unchanged");
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? iso : t.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 
 const CARDS = [
@@ -492,15 +523,18 @@ const EXAMPLES = [
 
 function setCitizenRun(d) {
   $("citizen-run").textContent = `Citizens of run ${d.name} (${describeRun(d)}); numbers go from 0 to ${fmt(d.population - 1)}.`;
-  const chips = [];
+  const groups = [];
   for (const [kind, label] of EXAMPLES) {
-    for (const id of (d.examples && d.examples[kind]) || []) {
-      chips.push(el("button", { type: "button", class: "chip", "data-kind": kind,
-        onclick: () => { $("citizen-id").value = id; showCitizen(); } }, `${label}: #${id}`));
-    }
+    const ids = (d.examples && d.examples[kind]) || [];
+    if (!ids.length) continue;
+    groups.push(el("span", { class: "example-group" }, el("span", { class: "muted", text: label + ":" }),
+      ids.map((id) => el("button", { type: "button", class: "chip", "data-kind": kind,
+        "aria-label": `${label}: citizen ${id}`,
+        onclick: () => { $("citizen-id").value = id; showCitizen(); } }, `#${id}`))));
   }
-  $("examples").replaceChildren(chips.length ? el("span", { class: "muted", text: "Examples:" }) : "",
-    ...chips);
+  $("examples").replaceChildren(...(groups.length
+    ? [el("span", { text: "Examples:" }), ...groups]
+    : [el("span", { class: "muted", text: "No one was sanctioned in this run: any citizen number shows a quiet record." })]));
   $("dossier").hidden = true;
 }
 
@@ -538,27 +572,30 @@ async function refreshRuns() {
   try { data = await api("/api/runs"); } catch (e) { return; }
   state.runs = data.runs;
   const rows = data.runs.map((r) => el("tr", { "data-name": r.name },
-    el("td", {}, el("strong", { text: r.name })),
+    el("td", { class: "nowrap" }, el("strong", { text: r.name })),
     el("td", { text: humanize(r.regime || r.preset || "") }),
     el("td", { class: "num", text: fmt(r.population) }),
     el("td", { class: "num", text: fmt(r.days) }),
     el("td", { class: "num", text: fmt(r.seed) }),
-    el("td", { text: Object.keys(r.overrides || {}).length ? Object.entries(r.overrides).map(([k, v]) => `${k} = ${v}`).join(", ") : "–" }),
+    el("td", {}, (r.changes || []).length
+      ? el("ul", { class: "changes" }, r.changes.map((c) => el("li", { text: `${c.label}: ${showValue(c.value)}` })))
+      : "–"),
+    el("td", { class: "nowrap", text: when(r.created) }),
     el("td", {}, el("span", { class: "state " + r.state, text: r.state, title: r.error || "" })),
     el("td", {}, r.state === "done" || r.state === "running" || r.state === "queued"
       ? el("button", { type: "button", class: "secondary small", onclick: () => openRun(r.name).then(() => showTab("results")).catch((e) => showError(e.message)) }, "Open")
       : ""),
   ));
   $("runs-table").replaceChildren(
-    el("thead", {}, el("tr", {}, ["Run", "Regime", "Citizens", "Days", "Seed", "Changed settings", "State", ""].map((h) => el("th", { text: h })))),
-    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 8, class: "muted", text: "No runs yet." }))));
+    el("thead", {}, el("tr", {}, ["Run", "Regime", "Citizens", "Days", "Seed", "Changed settings", "Started", "State", ""].map((h) => el("th", { text: h })))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: 9, class: "muted", text: "No runs yet." }))));
   const done = data.runs.filter((r) => r.state === "done");
   for (const [id, idx] of [["compare-a", 1], ["compare-b", 0]]) {
     const sel = $(id);
     const keep = sel.value;
     sel.replaceChildren(...done.map((r) => el("option", { value: r.name,
-      text: `${r.name} (${fmt(r.population)} citizens, ${fmt(r.days)} days)` })));
-    if (done.some((r) => r.name === keep)) sel.value = keep;
+      text: `${r.name} · ${fmt(r.population)} citizens · ${fmt(r.days)} days` })));
+    if (state.comparePicked && done.some((r) => r.name === keep)) sel.value = keep;
     else if (done.length) sel.value = done[Math.min(idx, done.length - 1)].name;
   }
 }
@@ -632,6 +669,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("cancel").addEventListener("click", cancelRun);
   $("banner-close").addEventListener("click", hideError);
   $("citizen-form").addEventListener("submit", (e) => { e.preventDefault(); showCitizen(); });
+  for (const id of ["compare-a", "compare-b"]) {
+    $(id).addEventListener("change", () => { state.comparePicked = true; });
+  }
   $("compare-form").addEventListener("submit", (e) => { e.preventDefault(); compareRuns(); });
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
