@@ -1,5 +1,5 @@
 """The ``credsim`` command line: run, presets, validate, explain, query, report, compare,
-calibrate, sweep, sensitivity."""
+calibrate, sweep, sensitivity, serve."""
 
 from __future__ import annotations
 
@@ -392,8 +392,10 @@ def calibrate(
 def _extensions() -> None:
     """Commands defined beside the code they drive (sweeps, sensitivity, cluster, serve)."""
     from credsim.experiments.commands import register
+    from credsim.web.cli import serve
 
     register(app)
+    app.command("serve")(serve)
 
 
 _extensions()

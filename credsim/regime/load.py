@@ -98,7 +98,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def _resolve_source(regime: str | Path) -> tuple[str, dict[str, Any]]:
     p = Path(regime)
-    if p.suffix == ".toml" or p.exists() or os.sep in str(regime):
+    if p.suffix == ".toml" or p.is_file() or os.sep in str(regime):
         return str(p), read_toml(p)
     names = presets()
     if str(regime) not in names:

@@ -1,0 +1,412 @@
+"""The dashboard's API: presets and controls, runs, cancellation, queue, limits and security."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+with warnings.catch_warnings():  # newer starlette prefers httpx2 and says so on import
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from credsim.regime.load import load_regime
+from credsim.web.app import create_app
+from credsim.web.controls import controls
+
+BASE = "http://127.0.0.1"
+MAX_POPULATION = 60_000
+FINAL = ("done", "failed", "cancelled")
+
+
+def wait(client: TestClient, name: str, until=FINAL, timeout: float = 180.0) -> dict:
+    """Poll a run's status until its state is one of ``until``."""
+    t0 = time.monotonic()
+    while True:
+        s = client.get(f"/api/runs/{name}/status").json()
+        if s["state"] in until:
+            return s
+        assert time.monotonic() - t0 < timeout, f"run {name} still {s['state']} after {timeout}s"
+        time.sleep(0.1)
+
+
+def start(client: TestClient, **body) -> dict:
+    r = client.post("/api/runs", json=body)
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("web") / "runs"
+
+
+@pytest.fixture(scope="module")
+def client(runs_dir):
+    app = create_app(runs_dir, max_population=MAX_POPULATION)
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small_run(client) -> str:
+    """A finished run of 2,000 citizens over 20 days with two settings changed."""
+    body = {
+        "preset": "press",
+        "population": 2000,
+        "days": 20,
+        "seed": 3,
+        "overrides": {"sanctions.blacklist.duration": 30, "adaptation.enabled": False},
+    }
+    name = start(client, **body)["name"]
+    s = wait(client, name)
+    assert s["state"] == "done", s
+    return name
+
+
+def test_presets_and_controls(client):
+    r = client.get("/api/presets")
+    assert r.status_code == 200
+    names = [p["name"] for p in r.json()["presets"]]
+    assert "press" in names and "national" in names
+    assert all(p["description"] for p in r.json()["presets"])
+    assert r.json()["limits"]["max_population"] == MAX_POPULATION
+
+    r = client.get("/api/controls", params={"preset": "press"})
+    assert r.status_code == 200
+    items = {c["path"]: c for c in r.json()["controls"]}
+    for path in (
+        "population",
+        "days",
+        "seed",
+        "regime.transparency",
+        "sources.camera.false_match",
+        "sanctions.blacklist.duration",
+        "sanctions.defaulter.duration",
+        "sanctions.blacklist.spillover",
+        "rules.critical_post.redress.accept",
+        "sanctions.blacklist.redress.accept",
+        "adaptation.enabled",
+        "rules.jaywalking.delta",
+        "rules.critical_post.delta",
+    ):
+        assert path in items, path
+        c = items[path]
+        assert c["label"] and c["help"] and c["widget"] in ("slider", "switch", "select")
+    press = load_regime("press")
+    assert items["population"]["max"] == MAX_POPULATION
+    assert items["sources.camera.false_match"]["default"] == press.sources[0].false_match
+    assert items["sources.camera.false_match"]["help"].startswith("Probability that a record")
+    assert items["sanctions.blacklist.duration"]["default"] == 365
+    assert items["sanctions.blacklist.spillover"] == {
+        **items["sanctions.blacklist.spillover"],
+        "widget": "switch",
+        "default": True,
+    }
+    assert items["regime.transparency"]["options"] == ["secret", "partial", "published"]
+    assert items["regime.transparency"]["default"] == "secret"
+    assert items["rules.jaywalking.delta"]["default"] == -5
+    for c in items.values():
+        if c["widget"] == "slider":
+            assert c["min"] <= c["default"] <= c["max"]
+
+    # every preset has controls whose defaults load
+    for name in names:
+        assert client.get("/api/controls", params={"preset": name}).status_code == 200
+        assert controls(name)
+    r = client.get("/api/controls", params={"preset": "nosuch"})
+    assert r.status_code == 404 and "unknown preset" in r.json()["error"]
+
+
+def test_small_run_metrics_and_dossier(client, runs_dir, small_run):
+    name = small_run
+    s = client.get(f"/api/runs/{name}/status").json()
+    assert s == {**s, "state": "done", "fraction": 1.0, "days_done": 20, "days": 20}
+
+    d = client.get(f"/api/runs/{name}").json()
+    assert d["regime"] == "press" and d["population"] == 2000 and d["seed"] == 3
+    assert d["overrides"] == {"sanctions.blacklist.duration": 30, "adaptation.enabled": False}
+    keys = {row["key"]: row for row in d["summary"]}
+    assert keys["citizens"]["value"] == 2000
+    assert keys["wrongful"]["explain"]
+    assert set(d["examples"]) == {"wrongful", "banned", "spillover", "permanent"}
+
+    # the overrides reached the run
+    regime = load_regime(runs_dir / name / "regime.toml")
+    assert regime.sanctions[regime.index("sanctions", "blacklist")].duration == 30
+    assert regime.adaptation.enabled is False
+    manifest = json.loads((runs_dir / name / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+
+    m = client.get(f"/api/runs/{name}/metrics").json()
+    assert m["complete"] is True and m["day"] == list(range(20))
+    for col in ("restricted", "wrongful", "spillover_only", "score_mean", "score_p95"):
+        assert len(m["series"][col]) == 20
+    assert m["series"]["score_mean"][0] > 0
+    assert "denied_flight_cumulative" in m["series"]
+
+    m = client.get(f"/api/runs/{name}/metrics", params={"columns": "restricted,citizens"}).json()
+    assert set(m["series"]) == {"restricted", "citizens"}
+    assert m["series"]["citizens"] == [2000] * 20
+    r = client.get(f"/api/runs/{name}/metrics", params={"columns": "restricted,nosuch"})
+    assert r.status_code == 422 and "nosuch" in r.json()["error"]
+
+    r = client.get(f"/api/runs/{name}/citizens/7")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["dossier"]["citizen"] == 7
+    assert body["text"].startswith("Citizen 7 (synthetic)")
+    assert "Score" in body["text"]
+    r = client.get(f"/api/runs/{name}/citizens/2000")
+    assert r.status_code == 404 and "does not exist" in r.json()["error"]
+    r = client.get(f"/api/runs/{name}/citizens/-1")
+    assert r.status_code == 422
+
+    listed = {x["name"]: x for x in client.get("/api/runs").json()["runs"]}
+    assert listed[name]["state"] == "done" and listed[name]["population"] == 2000
+
+
+def test_compare_two_runs(client, small_run):
+    other = start(
+        client,
+        preset="press",
+        population=2000,
+        days=20,
+        seed=3,
+        overrides={"rules.jaywalking.delta": -200},
+    )["name"]
+    assert wait(client, other)["state"] == "done"
+    r = client.get("/api/compare", params={"a": small_run, "b": other})
+    assert r.status_code == 200, r.text
+    c = r.json()
+    assert c["paired"] is True and c["pairing"].startswith("paired")
+    rows = {row["key"]: row for row in c["rows"]}
+    assert rows["citizens"]["a"] == rows["citizens"]["b"] == 2000
+    assert rows["restricted"]["difference"] == rows["restricted"]["b"] - rows["restricted"]["a"]
+    assert len(c["series"]["a"]["restricted"]) == 20
+
+    third = start(client, preset="press", population=2000, days=10, seed=4)["name"]
+    assert wait(client, third)["state"] == "done"
+    c = client.get("/api/compare", params={"a": small_run, "b": third}).json()
+    assert c["paired"] is False and "seed differs" in c["pairing"]
+
+    r = client.get("/api/compare", params={"a": small_run, "b": small_run})
+    assert r.status_code == 422 and "two different runs" in r.json()["error"]
+    r = client.get("/api/compare", params={"a": small_run, "b": "nosuch-run"})
+    assert r.status_code == 404
+
+
+def test_one_at_a_time_queue_and_cancel(tmp_path):
+    runs = tmp_path / "runs"
+    app = create_app(runs, max_population=MAX_POPULATION)
+    with TestClient(app, base_url=BASE) as client:
+        long = {"preset": "press", "population": MAX_POPULATION, "days": 3650, "seed": 1}
+        first = start(client, **long)["name"]
+        second = start(client, **long)
+        assert second["state"] == "queued" and second["queue_position"] >= 1
+        third = start(client, **{**long, "seed": 2})
+        assert third["queue_position"] == second["queue_position"] + 1
+
+        s = wait(client, first, until=("running",))
+        t0 = time.monotonic()
+        while s["days_done"] == 0 and time.monotonic() - t0 < 120:
+            time.sleep(0.1)
+            s = client.get(f"/api/runs/{first}/status").json()
+        assert s["state"] == "running" and 0 < s["fraction"] < 1
+
+        states = {x["name"]: x["state"] for x in client.get("/api/runs").json()["runs"]}
+        assert states[first] == "running"
+        assert states[second["name"]] == states[third["name"]] == "queued"
+        assert sum(v == "running" for v in states.values()) == 1
+
+        # a queued run is dropped at once, the running one stops after its current day
+        r = client.post(f"/api/runs/{third['name']}/cancel")
+        assert r.status_code == 200 and r.json()["state"] == "cancelled"
+        assert client.post(f"/api/runs/{first}/cancel").status_code == 200
+        s = wait(client, first, timeout=60)
+        assert s["state"] == "cancelled" and s["fraction"] < 1
+        manifest = json.loads((runs / first / "manifest.json").read_text())
+        assert manifest["status"] == "incomplete"
+        board = json.loads((runs / first / "dashboard.json").read_text())
+        assert board["state"] == "cancelled"
+
+        # the queue moves on: the second run starts, and is cancelled in turn
+        wait(client, second["name"], until=("running",) + FINAL)
+        assert client.post(f"/api/runs/{second['name']}/cancel").status_code == 200
+        assert wait(client, second["name"])["state"] == "cancelled"
+
+        r = client.post(f"/api/runs/{first}/cancel")
+        assert r.status_code == 409 and "nothing to cancel" in r.json()["error"]
+        m = client.get(f"/api/runs/{first}/metrics").json()
+        assert m["complete"] is False and m["series"] == {}
+        r = client.get(f"/api/runs/{first}/citizens/1")
+        assert r.status_code == 409 and "cancelled" in r.json()["error"]
+
+    # a new server reads the states back from the folders
+    app = create_app(runs)
+    with TestClient(app, base_url=BASE) as client:
+        states = {x["name"]: x["state"] for x in client.get("/api/runs").json()["runs"]}
+        assert states[first] == "cancelled"
+
+
+def test_traversal_rejected(client, runs_dir, small_run, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "manifest.json").write_text(json.dumps({"status": "complete", "days": 1}))
+    (outside / "secret.txt").write_text("top secret")
+    (runs_dir / "escape").symlink_to(outside, target_is_directory=True)
+    inner = runs_dir / "inner"
+    inner.mkdir()
+    (inner / "manifest.json").write_text(json.dumps({"status": "complete", "days": 1}))
+    (inner / "metrics.parquet").symlink_to(outside / "secret.txt")
+
+    urls = [
+        "/api/runs/../status",
+        "/api/runs/..%2F..%2Fetc/status",
+        "/api/runs/%2E%2E/status",
+        "/api/runs/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd/metrics",
+        "/api/runs/..%5C..%5Cetc/status",
+        "/api/runs/%2Fetc%2Fpasswd/status",
+        "/api/runs//etc/passwd/status",
+        "/api/runs/.hidden/status",
+        "/api/runs/UPPER/status",
+        f"/api/runs/{'a' * 65}/status",
+        "/api/runs/escape/status",
+        "/api/runs/escape/metrics",
+        "/api/runs/inner/metrics",
+        "/api/runs/inner/citizens/0",
+        "/api/compare?a=../x&b=" + small_run,
+        "/api/compare?a=/etc/passwd&b=" + small_run,
+        "/api/compare?a=%2E%2E%2F" + small_run + "&b=" + small_run,
+        "/api/compare?a=escape&b=" + small_run,
+    ]
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code in (400, 404, 422), (url, r.status_code, r.text)
+        assert "error" in r.json(), url
+        assert "top secret" not in r.text and "root:" not in r.text
+    assert client.get("/api/runs/escape/status").status_code == 400
+    assert "outside the runs folder" in client.get("/api/runs/inner/metrics").json()["error"]
+    r = client.post("/api/runs/..%2Fx/cancel")
+    assert r.status_code in (400, 404)
+    r = client.post("/api/runs", json={"population": 2000, "days": 2, "name": "../evil"})
+    assert r.status_code == 422 and "name" in r.json()["error"]
+    listed = [x["name"] for x in client.get("/api/runs").json()["runs"]]
+    assert "escape" not in listed and "inner" not in listed
+
+
+def test_limits_and_overrides_rejected(client):
+    def error(body: dict, status: int = 422) -> str:
+        r = client.post("/api/runs", json=body)
+        assert r.status_code == status, (body, r.text)
+        text = r.json()["error"]
+        assert "\n" not in text
+        return text
+
+    assert "at most 60,000" in error({"population": MAX_POPULATION + 1})
+    assert "population" in error({"population": 10**12})
+    assert "population" in error({"population": 10})
+    assert "days" in error({"days": 3651})
+    assert "days" in error({"days": 0})
+    assert "seed" in error({"seed": -1})
+    assert "unknown preset" in error({"preset": "nosuch"})
+    assert "preset" in error({"preset": "../press"})
+    text = error({"overrides": {"score.initial": 5}})
+    assert "'score.initial' is not a control of preset 'press'" in text
+    assert "not a control" in error({"overrides": {"sanctions.nosuch.duration": 3}})
+    assert "population" in error({"overrides": {"population": 3}})
+    assert "between" in error({"overrides": {"sources.camera.false_match": 0.9}})
+    assert "whole number" in error({"overrides": {"sanctions.blacklist.duration": 1.5}})
+    assert "true or false" in error({"overrides": {"adaptation.enabled": "yes"}})
+    assert "one of" in error({"overrides": {"regime.transparency": "open"}})
+    assert "number" in error({"overrides": {"rules.jaywalking.delta": "-5; rm"}})
+    assert "extra" in error({"colour": "red"}).lower()
+    many = {f"x{i}": 1 for i in range(101)}
+    assert "overrides" in error({"overrides": many})
+    r = client.post(
+        "/api/runs",
+        content=b"{" + b" " * 70_000 + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    r = client.post("/api/runs", content=b"not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "error" in r.json()
+
+
+def test_token_required_when_configured(tmp_path):
+    token = "t0ken-for-the-tests-only"
+    app = create_app(tmp_path / "runs", token=token)
+    with TestClient(app, base_url="http://dashboard.example:8000") as client:
+        r = client.get("/api/presets")
+        assert r.status_code == 401 and r.json() == {"error": "missing or wrong token"}
+        assert client.get("/api/runs").status_code == 401
+        assert client.post("/api/runs", json={}).status_code == 401
+        bad = {"Authorization": "Bearer " + token[:-1] + "x"}
+        assert client.get("/api/presets", headers=bad).status_code == 401
+        assert client.get("/api/presets", params={"token": "wrong"}).status_code == 401
+        good = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/presets", headers=good).status_code == 200
+        assert client.get("/api/presets", params={"token": token}).status_code == 200
+        assert client.get("/api/runs", headers=good).json() == {"runs": []}
+        # the page itself holds no data and loads without the token
+        assert client.get("/").status_code == 200
+
+
+def test_loopback_host_and_same_origin_without_token(client, small_run):
+    r = client.get("/api/presets", headers={"host": "attacker.example"})
+    assert r.status_code == 400 and "localhost" in r.json()["error"]
+    assert client.get("/", headers={"host": "attacker.example"}).status_code == 400
+    assert client.get("/api/presets", headers={"host": "localhost:8000"}).status_code == 200
+    assert client.get("/api/presets", headers={"host": "[::1]:8000"}).status_code == 200
+    r = client.post(f"/api/runs/{small_run}/cancel", headers={"origin": "http://attacker.example"})
+    assert r.status_code == 403
+
+
+def test_page_is_self_contained(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    page = r.text
+    assert '<script src="/static/plotly.js"' in page and '<script src="/static/app.js"' in page
+    for attr in ('src="http', "src='http", 'href="http', "href='http", "//cdn"):
+        assert attr not in page
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    js = client.get("/static/plotly.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert len(js.content) > 1_000_000
+    assert (
+        client.get("/static/plotly.js", headers={"if-none-match": js.headers["etag"]}).status_code
+        == 304
+    )
+    app_js = client.get("/static/app.js").text
+    assert "fetch(" in app_js and "http://" not in app_js and "https://" not in app_js
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/docs").status_code == 404
+
+
+def test_serve_requires_token_off_loopback(monkeypatch, tmp_path):
+    import uvicorn
+
+    import credsim.web.app as web_app
+    from credsim.web import cli
+
+    served, made = {}, {}
+    original = web_app.create_app
+
+    def spy(runs_dir, token=None, max_population=2_000_000):
+        made.update(token=token, runs=runs_dir)
+        return original(runs_dir, token=token, max_population=max_population)
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: served.update(port=port))
+    monkeypatch.setattr(web_app, "create_app", spy)  # serve imports it when called
+    cli.serve(host="0.0.0.0", port=8123, runs=tmp_path / "r", token=None)
+    assert made["token"] and len(made["token"]) >= 24 and served["port"] == 8123
+    cli.serve(host="127.0.0.1", port=8124, runs=tmp_path / "r", token=None)
+    assert made["token"] is None
+    assert cli.is_loopback("127.0.0.1") and cli.is_loopback("::1") and cli.is_loopback("localhost")
+    assert not cli.is_loopback("0.0.0.0") and not cli.is_loopback("192.0.2.1")
