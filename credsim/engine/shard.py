@@ -82,7 +82,6 @@ class Shard:
         self.pending: dict[int, list[Records]] = defaultdict(list)
         self.redress_due: dict[int, list[tuple]] = defaultdict(list)
         self.restricted_ids = _EMPTY
-        self.province = None  # decoded lazily for group metrics
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
         self.streams = {name: stream(seed, shard, name) for name in self._stream_names()}
         self.m = DayMetrics(c, pop, days)
@@ -99,7 +98,7 @@ class Shard:
     def _stream_names(self) -> list[str]:
         c = self.c
         names = [f"behave/{b}" for b in c.behaviours] + [f"sense/{s}" for s in c.sources]
-        names += ["attempt", "redress", "sanction", "green"]
+        names += ["attempt", "redress"]
         return names
 
     # ------------------------------------------------------------------ helpers
