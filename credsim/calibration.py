@@ -91,14 +91,27 @@ def load_targets(path: str | Path) -> Targets:
         t = Targets.model_validate(data)
     except ValidationError as e:
         raise RegimeError(_messages(where, e)) from None
+    try:
+        start = _to_date(t.meta.start_date, end_of_month=False)
+    except ValueError as e:
+        raise RegimeError([f"{where}: meta.start_date: {e}"]) from None
     problems = []
     for i, x in enumerate(t.targets):
         try:
-            _to_date(x.date)
+            days = [(_to_date(x.date) - start).days]
             if x.period_start:
-                _to_date(x.period_start, end_of_month=False)
+                days.append((_to_date(x.period_start, end_of_month=False) - start).days)
         except ValueError as e:
             problems.append(f"{where}: targets[{i}].date: {e}")
+        else:
+            for field, d in zip(("date", "period_start"), days):
+                if not 0 <= d < 32_000:
+                    problems.append(
+                        f"{where}: targets[{i}].{field}: not within 32000 days from "
+                        f"meta.start_date {t.meta.start_date}"
+                    )
+            if days != sorted(days, reverse=True):
+                problems.append(f"{where}: targets[{i}].period_start: after the date {x.date}")
         if x.kind == "flow" and not x.period_start:
             problems.append(f"{where}: targets[{i}].period_start: required for a flow")
     if problems:
@@ -288,6 +301,14 @@ def calibrate(
     base = regime if isinstance(regime, Regime) else load_regime(regime)
     t = targets if isinstance(targets, Targets) else load_targets(targets)
     params = parse_fit(fit, base)
+    known = _simulate((base.model_dump(mode="json"), 1, 1, seed))
+    unknown = [
+        f"targets[{i}].metric: no metric {x.metric!r} in the run's metrics"
+        for i, x in enumerate(t.targets)
+        if x.metric not in known
+    ]
+    if unknown:
+        raise RegimeError(unknown)
     days = max(last for _, last in target_days(t)) + 1
     scale = t.meta.population / population
     optuna.logging.set_verbosity(optuna.logging.WARNING)

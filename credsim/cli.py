@@ -3,6 +3,7 @@ calibrate, sweep, sensitivity, serve."""
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 import time
@@ -30,6 +31,17 @@ def fail(message: str, code: int = 2) -> None:
     for line in message.splitlines() or [message]:
         typer.echo(f"error: {line}", err=True)
     raise typer.Exit(code)
+
+
+def os_error(e: OSError, out: Path | None) -> str:
+    """One line for a file error during a run; a full disk says how to go on."""
+    if e.errno == errno.ENOSPC:
+        return (
+            f"disk full writing {e.filename or out}: free space and continue with "
+            f"credsim run --resume {out}, or start again with --ledger sample=0.01 "
+            "or --out elsewhere"
+        )
+    return f"{e.filename}: {e.strerror}" if e.filename else str(e)
 
 
 def _version(value: bool) -> None:
@@ -156,6 +168,8 @@ def run(
             from credsim.run import Run
 
             old = Run(resume).manifest
+            if not isinstance(old, dict) or not {"population", "days", "seed"} <= old.keys():
+                fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
             sim = Sim(
                 resume / "regime.toml",
                 old["population"],
@@ -199,6 +213,8 @@ def run(
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
         except ResourceError as e:
             fail(str(e))
+        except OSError as e:
+            fail(os_error(e, sim.out))
     print_summary(result)
     if report:
         try:
@@ -243,7 +259,7 @@ def _open_run(path: Path):
 
     try:
         return Run(path)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         fail(str(e))
 
 
@@ -402,8 +418,23 @@ _extensions()
 
 
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script: usage errors become one ``error:`` line, exit 2."""
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    if len(sys.argv) == 1:
+        sys.argv.append("--help")
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("error: interrupted", err=True)
+        raise SystemExit(130) from None
+    except usage_error as e:
+        where = f"{e.ctx.command_path}: " if getattr(e, "ctx", None) else ""
+        message = " ".join(e.format_message().split())
+        typer.echo(f"error: {where}{message}", err=True)
+        raise SystemExit(2) from None
+    except typer.Exit as e:
+        raise SystemExit(e.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

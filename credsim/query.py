@@ -22,7 +22,7 @@ def connect(run_dir: str | Path):
     import duckdb
 
     p = Path(run_dir)
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_progress_bar": False})
     for view, file in (
         ("metrics", "metrics.parquet"),
         ("groups", "metrics_groups.parquet"),

@@ -128,7 +128,10 @@ class Run:
         mf = self.path / "manifest.json"
         if not mf.exists():
             raise FileNotFoundError(f"{self.path}: not a credsim run folder (no manifest.json)")
-        self.manifest = json.loads(mf.read_text())
+        try:
+            self.manifest = json.loads(mf.read_text())
+        except ValueError as e:
+            raise ValueError(f"{mf}: not a valid manifest ({e})") from None
         self._metrics = None
 
     def __repr__(self) -> str:

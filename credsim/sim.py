@@ -75,6 +75,8 @@ class Sim:
         self.citizens_fraction = default_fraction(population)
         self.shard_size = shard_size
         self.workers = max(1, workers or os.cpu_count() or 1)
+        if backend not in ("local", "inprocess", "dask"):
+            raise ValueError(f"unknown backend {backend!r}: use local, inprocess or dask")
         self.backend = backend
         self.backend_options = backend_options or {}
         self.progress = progress

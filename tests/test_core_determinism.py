@@ -14,7 +14,7 @@ from credsim.cli import app
 # "press" exercises every mechanism (delays, false matches, spillover, redress, adaptation,
 # green lanes); "ref1" is the benchmark model.
 PRESETS = ("ref1", "press")
-N, DAYS = 4_000, 120
+N, DAYS = 4_000, 90
 
 
 def run(tmp_path, name, regime="ref1", **kw):
@@ -60,11 +60,11 @@ def test_ledger_mode_does_not_change_the_run(tmp_path):
 
 
 def test_shorter_run_is_a_prefix_of_a_longer_one(tmp_path):
-    short = run(tmp_path, "short", "press", days=60)
+    short = run(tmp_path, "short", "press", days=50)
     long = run(tmp_path, "long", "press", days=DAYS)
     assert_frame_equal(
         short.metrics,
-        long.metrics.iloc[:60].reset_index(drop=True),
+        long.metrics.iloc[:50].reset_index(drop=True),
         check_exact=True,
         # cumulative columns and quantiles are per day too, so every column must agree
     )

@@ -116,10 +116,11 @@ class Engine:
 
 
 @pytest.fixture(scope="module")
-def engine_runs() -> list[Engine]:
+def engine_runs(tmp_path_factory) -> list[Engine]:
     runs = []
     for seed in SEEDS:
-        run = credsim.Sim("ref1", population=N, days=DAYS, seed=seed, ledger="none").run()
+        out = tmp_path_factory.mktemp(f"ref1-{seed}")
+        run = credsim.Sim("ref1", population=N, days=DAYS, seed=seed, ledger="none", out=out).run()
         runs.append(Engine(run.metrics, run.citizens["score"].to_numpy().astype(np.int64)))
     return runs
 
@@ -225,8 +226,8 @@ def test_mean_score_matches_reference(engine_runs, reference_runs, days):
 
 @pytest.mark.parametrize("days", [YEAR, DAYS])
 def test_banned_count_matches_reference(engine_runs, reference_runs, days):
-    # A few hundredths of a percent are banned after a year (about 6 per 20,000), so the
-    # counts are pooled over the seeds: about 30 after 365 days and 230 after 730 for each
+    # A few hundredths of a percent are banned after a year (about 7 per 20,000), so the
+    # counts are pooled over the seeds: about 35 after 365 days and 240 after 730 for each
     # implementation. A count of rare, nearly independent events has variance at most its
     # mean, so the difference of the two pooled counts has sd <= sqrt(ours + theirs)
     # (about 8 after 365 days, 21 after 730).
@@ -242,20 +243,24 @@ def test_banned_count_matches_reference(engine_runs, reference_runs, days):
 def test_renewals_happen_and_match_reference(engine_runs, reference_runs):
     ours = sum(int(run.metrics["sanctions_renewed"].sum()) for run in engine_runs)
     theirs = sum(ref.renewed for ref in reference_runs)
-    # About 4-5 renewals per 730-day run of 20,000 citizens, so each sum is about 20-25;
-    # P(0 | Poisson(20)) = 2e-9. Poisson sd of the difference as above.
+    # About 5-6 renewals per 730-day run of 20,000 citizens, so each sum is about 25-30;
+    # P(0 | Poisson(25)) ~ 1e-11. Poisson sd of the difference as above.
     assert ours > 0 and theirs > 0
     assert abs(ours - theirs) <= Z * math.sqrt(ours + theirs), (ours, theirs)
-    for run in engine_runs:
-        # a ban is reviewed 365 days after it started, so every review falls in year two
-        assert run.metrics["sanctions_ended"].iloc[YEAR:].sum() > 0
+    # Most citizens banned in year one are still below 850 at review; the few who recovered
+    # are lifted (exact lifts and renewals: test_ban_lifts_at_review_when_the_score_recovered
+    # and test_ban_starts_the_day_the_score_is_below_850 below).
+    reviews = ours + sum(int(run.metrics["sanctions_ended"].sum()) for run in engine_runs)
+    banned_in_year_one = sum(int(run.metrics["restricted"].iloc[YEAR - 1]) for run in engine_runs)
+    assert reviews == banned_in_year_one  # every first-year ban is reviewed in year two
 
 
 def test_score_tail_matches_reference(engine_runs, reference_runs):
-    # The share of citizens who lost more than 100 points in 730 days depends on how the
-    # propensity spreads critical posts (two detected posts: ~3.5% without the spread,
-    # ~4.4% with it), not only on the mean. Binomial sd of the difference of two shares of
-    # 5 N citizens each: sqrt(2 p (1 - p) / (5 N)) ~ 0.0009, a fifth of the spread's effect.
+    # The share of citizens below 900 after 730 days (in effect three or more detected
+    # critical posts) depends on how the propensity spreads posts across citizens, not only
+    # on the mean: about 1.3% with the lognormal spread, 0.75% without it. Binomial sd of the
+    # difference of two shares of 5 N citizens each: sqrt(2 p (1 - p) / (5 N)) ~ 0.0005,
+    # so 4 sd is 0.2 points, a third of the spread's effect.
     ours = np.mean([np.mean(run.final_score < 900) for run in engine_runs])
     theirs = np.mean([np.mean(ref.final_score < 900) for ref in reference_runs])
     p = (ours + theirs) / 2
@@ -265,35 +270,44 @@ def test_score_tail_matches_reference(engine_runs, reference_runs):
 
 # --------------------------------------------------------------------------- exact blacklist
 
-BUFFER_BUG = (
-    "phase_behave sizes each behaviour's act buffer as min(n, ...) and then treats "
-    "k >= buf.size as an overflow, so a day on which every citizen does a behaviour "
-    "(k == n, here with rate 1) raises RuntimeError"
-)
-
-# Everyone posts every day, every post is detected (-50 a day), nothing else happens.
+# Every adult posts every day and every post is detected (-50 a day); children (0-14) never
+# post; nothing else happens. The children stay at 1000 and are never banned.
 EVERY_DAY_A_POST = (
     "behaviours.jaywalking.rate=0",
     "behaviours.smoking_in_nonsmoking_area.rate=0",
     "behaviours.buy_domestic.rate=0",
     "behaviours.critical_post.rate=1",
     "behaviours.critical_post.propensity=false",
+    "behaviours.critical_post.who=adults",
     "sources.social_media.observes.critical_post=1",
     "sanctions.flight_ban.duration=10",
 )
 
 
-@pytest.mark.xfail(strict=True, reason=BUFFER_BUG)
-def test_ban_starts_the_day_the_score_is_below_850():
-    n = 300
-    m = credsim.Sim("ref1", population=n, days=25, seed=1, overrides=EVERY_DAY_A_POST).run().metrics
-    # scores at the end of days 0, 1, 2, 3: 950, 900, 850, 800; 850 is not below 850
-    assert m["score_mean"].iloc[:4].tolist() == [950, 900, 850, 800]
+def adults_and_children(run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    citizens = run.citizens
+    child = citizens["age_band"] == "0-14"
+    assert child.any() and not child.all()
+    return citizens[~child], citizens[child]
+
+
+def test_ban_starts_the_day_the_score_is_below_850(tmp_path):
+    run = credsim.Sim(
+        "ref1", population=500, days=25, seed=1, overrides=EVERY_DAY_A_POST, out=tmp_path
+    ).run()
+    m = run.metrics
+    adults, children = adults_and_children(run)
+    n = len(adults)
+    # adults' scores at the end of days 0, 1, 2, 3: 950, 900, 850, 800; 850 is not below 850
+    assert (m["acts_critical_post"] == n).all()
     assert m["restricted"].iloc[:3].tolist() == [0, 0, 0]
     assert m["sanctions_started"].iloc[3] == n
     assert (m["restricted"].iloc[3:] == n).all()
+    assert m["tier_blacklisted"].iloc[3] == n
     # clamped at 0 from day 19 on
-    assert (m["score_mean"].iloc[19:] == SCORE_MIN).all()
+    assert (adults["score"] == SCORE_MIN).all()
+    assert (children["score"] == SCORE_INITIAL).all()
+    assert not children["restricted"].any()
     # still below 850 at review (day 3 + 10, then every 10 days): renewed, never lifted
     renewed = m.index[m["sanctions_renewed"] > 0].tolist()
     assert renewed == [13, 23]
@@ -301,20 +315,28 @@ def test_ban_starts_the_day_the_score_is_below_850():
     assert m["sanctions_ended"].sum() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=BUFFER_BUG)
-def test_ban_lifts_at_review_when_the_score_recovered():
-    n = 300
-    # From day 5 on, everyone also buys domestic goods every day, now worth +200 points.
+def test_ban_lifts_at_review_when_the_score_recovered(tmp_path):
+    # From day 5 on, every adult also buys domestic goods every day, now worth +200 points.
     recover = EVERY_DAY_A_POST + (
         "behaviours.buy_domestic.rate=1",
+        "behaviours.buy_domestic.who=adults",
         "rules.buy_domestic.delta=200",
         "rules.buy_domestic.rollout=[{day = 5}]",
     )
-    m = credsim.Sim("ref1", population=n, days=20, seed=1, overrides=recover).run().metrics
-    # -50 a day until day 4 (750), then -50 +200 a day: 900, 1050, 1200, 1300 (clamped)
-    assert m["score_mean"].iloc[:9].tolist() == [950, 900, 850, 800, 750, 900, 1050, 1200, 1300]
+    run = credsim.Sim(
+        "ref1", population=500, days=20, seed=1, overrides=recover, out=tmp_path
+    ).run()
+    m = run.metrics
+    adults, children = adults_and_children(run)
+    n, k = len(adults), len(children)
+    # adults: -50 a day until day 4 (750), then -50 +200 a day: 900, 1050, 1200, 1300 (clamped)
+    adult_scores = np.array([950, 900, 850, 800, 750, 900, 1050, 1200, 1300])
+    expected_mean = (n * adult_scores + k * SCORE_INITIAL) / (n + k)
+    assert np.allclose(m["score_mean"].iloc[:9], expected_mean)
+    assert (adults["score"] == SCORE_MAX).all()
     assert m["sanctions_started"].iloc[3] == n
     # the ban outlasts the recovery until its review on day 13, then lifts
+    assert (m["tier_blacklisted"].iloc[5:] == 0).all()
     assert (m["restricted"].iloc[3:13] == n).all()
     assert m["sanctions_ended"].iloc[13] == n
     assert (m["restricted"].iloc[13:] == 0).all()

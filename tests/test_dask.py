@@ -5,6 +5,7 @@ Clusters here are loopback-only (127.0.0.1). Skipped when dask.distributed is no
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -23,7 +24,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 import credsim  # noqa: E402
 from credsim.scale.cluster import cluster_app, job_script  # noqa: E402
-from credsim.scale.dask import NANNY_CONFIG, DaskExecutor, require_dask  # noqa: E402
+from credsim.scale.dask import WORKER_CONFIG, DaskExecutor, require_dask  # noqa: E402
 
 # four shards of 10,000 citizens; "press" exercises every mechanism
 POPULATION, SHARD, DAYS, SEED = 40_000, 10_000, 60, 7
@@ -75,7 +76,7 @@ def executing(dask_worker) -> int:
 
 
 def test_run_survives_a_killed_worker(tmp_path, reference):
-    with dask.config.set(NANNY_CONFIG):
+    with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -121,6 +122,10 @@ def test_run_survives_a_killed_worker(tmp_path, reference):
         cluster.close()
 
 
+def profiling() -> bool:
+    return dask.config.get("distributed.worker.profile.enabled")
+
+
 def boom(task: int) -> int:
     raise RuntimeError(f"shard {task} failed")
 
@@ -130,6 +135,7 @@ def test_executor_environment_errors_and_cleanup(tmp_path):
         assert ex.address.startswith("tcp://127.0.0.1:")
         # the nanny's MALLOC_TRIM_THRESHOLD_ is not set in the workers
         assert set(ex.client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+        assert set(ex.client.run(profiling).values()) == {False}
         assert sorted(r for _, r in ex.map_unordered(abs, [-3, 1, -2])) == [1, 2, 3]
         with pytest.raises(RuntimeError, match="shard 5 failed"):
             list(ex.map_unordered(boom, [5]))
@@ -141,8 +147,19 @@ def test_executor_environment_errors_and_cleanup(tmp_path):
             list(ex.map_unordered(str, [Task()]))
         scratch = Path(ex._scratch)
         assert scratch.is_dir()
+        # a second client, through a scheduler file; closing it leaves the cluster up
+        (tmp_path / "scheduler.json").write_text(json.dumps({"address": ex.address}))
+        with DaskExecutor(scheduler=str(tmp_path / "scheduler.json")) as remote:
+            assert remote.workers == 1 and remote.cluster is None
+            assert [r for _, r in remote.map_unordered(abs, [-4])] == [4]
+        assert [r for _, r in ex.map_unordered(abs, [-5])] == [5]
     assert not scratch.exists()
     assert not (Path.cwd() / "dask-scratch-space").exists()
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(OSError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout=1)
 
 
 def test_missing_dask_is_one_clear_line(monkeypatch):
@@ -170,6 +187,7 @@ def test_cluster_dry_run_prints_the_job_script(kind, expect):
     assert "--nworkers 8" in script and "--nthreads 1" in script
     assert "source /shared/env/bin/activate" in script
     assert "MALLOC_TRIM_THRESHOLD_': None" in script
+    assert 'DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED="False"' in script
     assert script == job_script(
         kind,
         cores=8,
@@ -178,6 +196,46 @@ def test_cluster_dry_run_prints_the_job_script(kind, expect):
         walltime="02:30:00",
         prologue=["source /shared/env/bin/activate"],
     )
+
+
+FAKE_SBATCH = """#!/bin/sh
+# stands in for SLURM's sbatch: runs the job script on this machine, in its own session
+job="$(dirname "$0")/job-$$.sh"
+cp "$1" "$job"
+setsid sh "$job" </dev/null >"$job.log" 2>&1 &
+echo "Submitted batch job $!"
+"""
+FAKE_SCANCEL = """#!/bin/sh
+for id in "$@"; do kill -TERM -- "-$id" 2>/dev/null; done
+exit 0
+"""
+
+
+def test_slurm_cluster_runs_shards(tmp_path, monkeypatch, reference):
+    """start_cluster through stand-ins for sbatch/scancel that start the job on loopback."""
+    from credsim.scale.cluster import start_cluster
+
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL)):
+        (bin_ / name).write_text(text)
+        (bin_ / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
+    cluster, address = start_cluster(
+        "slurm", jobs=1, cores=2, memory="4GiB", interface="lo", local_directory=str(tmp_path)
+    )
+    try:
+        assert address.startswith("tcp://127.0.0.1:")
+        with Client(address, set_as_default=False) as client:
+            client.wait_for_workers(2, timeout=60)
+            assert set(client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+            assert set(client.run(profiling).values()) == {False}
+        options = {"scheduler": address}
+        run = sim(tmp_path / "run", backend="dask", backend_options=options).run()
+        assert_same_run(reference, run)
+    finally:
+        cluster.close()
+    assert list(bin_.glob("job-*.sh")), "sbatch was not called"
 
 
 def test_cluster_rejects_an_unknown_batch_system():

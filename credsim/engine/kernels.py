@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group
+
 
 @njit(cache=True, nogil=True)
 def half(h):  # pragma: no cover
@@ -77,11 +79,12 @@ def sample_acts(
                 p *= half(propensity[c])
             if u < p:
                 base += 1
-                if adapt_on:
-                    p *= adapt[level[c]] * prov_factor[(d >> 7) & 31]
-                if u < p:
+            if adapt_on:
+                p *= adapt[level[c]] * prov_factor[(d >> 7) & 31]
+            if u < p:
+                if k < out.size:
                     out[k] = c
-                    k += 1
+                k += 1
             pos = _next(rng, pos, q, lq)
     return k, base
 
@@ -104,8 +107,9 @@ def sense_acts(
 ):  # pragma: no cover
     """Records one source makes of one behaviour's acts; cameras may misidentify.
 
-    A misidentified record is put on a lookalike: a uniformly drawn other citizen of the
-    actor's province. Returns the number of records written.
+    A misidentified record is put on a lookalike: another citizen of the actor's province,
+    drawn uniformly among those of the same sex and demographic group (by rejection, up to
+    ``LOOKALIKE_DRAWS`` draws, else the first drawn). Returns the number of records written.
     """
     k = 0
     for i in range(acts.size):
@@ -122,9 +126,18 @@ def sense_acts(
                     lo = province_start[prov]
                     size = province_start[prov + 1] - lo
                     if size > 1:
-                        look = lo + np.int64(rng.random() * (size - 1))
-                        if look >= a:
-                            look += 1
+                        # a lookalike: another citizen of the province, of the same sex and
+                        # group where one is found within a few draws
+                        look = -1
+                        for _ in range(LOOKALIKE_DRAWS):
+                            x = lo + np.int64(rng.random() * (size - 1))
+                            if x >= a:
+                                x += 1
+                            if look < 0:
+                                look = x
+                            if (demo[x] & 0x71) == (d & 0x71):  # sex bit and group bits
+                                look = x
+                                break
                         cit = look
                         mis = True
             out_citizen[k] = cit

@@ -44,10 +44,10 @@ def _path(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.startswith("function-") or part in ("dict[str,float]",):
+        elif part.startswith("function-") or part in ("dict[str,float]", "[key]"):
             continue
         else:
-            out += ("." if out else "") + str(part)
+            out += ("." if out else "") + (part if part.isprintable() else repr(part))
     return out or "(top level)"
 
 
@@ -112,12 +112,14 @@ def _resolve_source(regime: str | Path) -> tuple[str, dict[str, Any]]:
 def _parse_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:
     """Apply ``path=value`` to raw regime data; list items by index or by name."""
+    if not assignment.isprintable():
+        raise RegimeError([f"--set {assignment!r}: control characters are not allowed"])
     if "=" not in assignment:
         raise RegimeError([f"--set {assignment}: expected PATH=VALUE"])
     path, text = assignment.split("=", 1)
@@ -126,7 +128,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     for token in path.replace("]", "").replace("[", ".").split("."):
         if not token:
             raise RegimeError([f"--set {assignment}: malformed path {path!r}"])
-        parts.append(int(token) if token.isdigit() else token)
+        parts.append(int(token) if token.isascii() and token.isdigit() else token)
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1

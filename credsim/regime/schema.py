@@ -36,6 +36,12 @@ def _check_schedule(knots: list) -> list:
 Schedule = Annotated[list[Knot], AfterValidator(_check_schedule)]
 
 
+def _province_names() -> set[str]:
+    from credsim.facts import china
+
+    return {k for k in china()["population"]["provinces"] if k not in ("source", "active_military")}
+
+
 class Strict(BaseModel):
     """Base: unknown keys are errors, values are validated on assignment too."""
 
@@ -257,7 +263,11 @@ class Regime(Strict):
         tiers = [t.name for t in self.tiers]
         privileges = [p.name for p in self.privileges]
         sanctions = [s.name for s in self.sanctions]
+        provinces = _province_names()
         for i, s in enumerate(self.sources):
+            for name in s.coverage_province:
+                if name not in provinces:
+                    problems.append(f"sources[{i}].coverage_province: unknown province {name!r}")
             for b in s.observes:
                 if b not in behaviours:
                     problems.append(f"sources[{i}].observes: unknown behaviour {b!r}")
@@ -279,11 +289,15 @@ class Regime(Strict):
         for i, s in enumerate(self.sanctions):
             if s.tier is not None and s.tier not in tiers:
                 problems.append(f"sanctions[{i}].tier: unknown tier {s.tier!r}")
-            if s.tier is not None and s.tier == tiers[0] and len(tiers) > 1:
+            if s.tier is not None and tiers and s.tier == tiers[0] and len(tiers) > 1:
                 problems.append(f"sanctions[{i}].tier: the top tier cannot trigger a sanction")
-            for p in s.privileges + [p for ps in s.spillover.values() for p in ps]:
+            for p in s.privileges:
                 if p not in privileges:
                     problems.append(f"sanctions[{i}].privileges: unknown privilege {p!r}")
+            for who, ps in s.spillover.items():
+                for p in ps:
+                    if p not in privileges:
+                        problems.append(f"sanctions[{i}].spillover.{who}: unknown privilege {p!r}")
             if s.tier is None and not any(r.sanction == s.name for r in self.rules):
                 problems.append(f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it")
         for i, g in enumerate(self.green_lanes):

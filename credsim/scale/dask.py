@@ -12,8 +12,9 @@ running at ``close()``.
 
 Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers by default. Setting that
 variable at all switches off glibc's dynamic mmap threshold, so every large NumPy temporary is
-mapped and unmapped afresh, which makes the engine's day loop markedly slower. The local cluster
-is started with the variable unset; for workers you start yourself see ``WORKER_ENVIRON``.
+mapped and unmapped afresh, which makes the engine's day loop slower. The local cluster is
+started with the variable unset and without the workers' statistical profiler
+(``WORKER_CONFIG``); for workers you start yourself, set ``WORKER_ENVIRON``.
 """
 
 from __future__ import annotations
@@ -28,14 +29,19 @@ from typing import Any
 
 INSTALL_HINT = "the dask backend needs dask.distributed: pip install 'credsim[dask]'"
 
-#: Dask configuration applied to clusters this module starts (dotted keys).
-NANNY_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+#: Dask configuration of the workers of clusters this module starts (dotted keys): no
+#: ``MALLOC_TRIM_THRESHOLD_`` from the nanny, and no statistical profiler (it samples the
+#: running shard's stack every 10 ms for a dashboard that is not served).
+WORKER_CONFIG: dict[str, Any] = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
 
-#: Environment for ``dask worker`` processes started by hand or by a batch system: it removes
-#: ``MALLOC_TRIM_THRESHOLD_`` from the variables the nanny sets in its worker processes
-#: (a dict value keeps the variable's upper-case name, which a nested key would lose).
+#: The same as environment variables, for ``dask worker`` processes started by hand or by a
+#: batch system (a dict value keeps the variable's upper-case name, which a key would lose).
 WORKER_ENVIRON: dict[str, str] = {
-    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}"
+    "DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON": "{'MALLOC_TRIM_THRESHOLD_': None}",
+    "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
 }
 
 DEFAULT_RETRIES = 2
@@ -111,7 +117,7 @@ class DaskExecutor:
             return
         self.workers = max(1, workers or os.cpu_count() or 1)
         self._scratch = tempfile.mkdtemp(prefix="credsim-dask-")
-        config = {**NANNY_CONFIG, "temporary-directory": self._scratch}
+        config = {**WORKER_CONFIG, "temporary-directory": self._scratch}
         try:
             with dask.config.set(config):
                 self.cluster = LocalCluster(
