@@ -425,3 +425,63 @@ def fit_html(fit, t: Targets, params: dict[str, float] | None = None) -> str:
         + table
         + "</body></html>"
     )
+
+
+def hat_basis(days: np.ndarray, knots: list[int]) -> np.ndarray:
+    """[day, knot] weights of piecewise-linear interpolation between knots (flat outside)."""
+    out = np.zeros((days.size, len(knots)))
+    for j in range(len(knots)):
+        unit = np.zeros(len(knots))
+        unit[j] = 1.0
+        out[:, j] = np.interp(days, knots, unit)
+    return out
+
+
+def fit_attempt_schedule(
+    regime: Regime,
+    t: Targets,
+    privilege: str,
+    knots: list[int],
+    population: int = 400_000,
+    seeds: int = 3,
+    boost: float = 10.0,
+    workers: int = 2,
+) -> list[list[float]]:
+    """Knot factors of a privilege's attempt schedule that best match its denied-attempt
+    targets, by weighted least squares.
+
+    Denied attempts are linear in the attempt-rate factor while the daily attempt
+    probability is small (they feed back into nothing), so one set of runs with a constant
+    factor measures, day by day, what each unit of factor yields; the cumulative targets are
+    then linear in the knot values.
+    """
+    import pandas as pd
+
+    metric = f"denied_{privilege}"
+    rows = [(x, w) for x, w in zip(t.targets, target_days(t)) if x.metric == metric]
+    if not rows:
+        raise RegimeError([f"no target on {metric}"])
+    probe = with_values(
+        regime, [Parameter(f"privileges.{privilege}.schedule", 0, 1)], [[[0, boost]]]
+    )
+    days = max(last for _, (_, last) in rows) + 1
+    jobs = [(probe.model_dump(mode="json"), population, days, 100 + s) for s in range(seeds)]
+    with ProcessPoolExecutor(max(1, workers)) as pool:
+        runs = list(pool.map(_simulate, jobs))
+    per_day = np.mean([pd.DataFrame(r)[metric].to_numpy() for r in runs], axis=0) / boost
+    per_day *= t.meta.population / population
+    basis = hat_basis(np.arange(days), knots) * per_day[:, None]
+    a = np.array([basis[first : last + 1].sum(axis=0) for _, (first, last) in rows])
+    y = np.array([x.value for x, _ in rows])
+    w = 1.0 / (y * np.array([x.tolerance for x, _ in rows]))
+    v, *_ = np.linalg.lstsq(a * w[:, None], y * w, rcond=None)
+    for _ in range(50):  # keep factors positive: refit with the negative ones pinned small
+        neg = v < 1e-3
+        if not neg.any():
+            break
+        v[neg] = 1e-3
+        free = ~neg
+        v[free], *_ = np.linalg.lstsq(
+            (a * w[:, None])[:, free], (y - a[:, neg] @ v[neg]) * w, rcond=None
+        )
+    return [[int(k), round(float(f), 4)] for k, f in zip(knots, v)]

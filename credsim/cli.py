@@ -408,10 +408,12 @@ def calibrate(
 def _extensions() -> None:
     """Commands defined beside the code they drive (sweeps, sensitivity, cluster, serve)."""
     from credsim.experiments.commands import register
+    from credsim.scale.cluster import cluster_app
     from credsim.web.cli import serve
 
     register(app)
     app.command("serve")(serve)
+    app.add_typer(cluster_app, name="cluster")
 
 
 _extensions()
