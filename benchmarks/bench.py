@@ -199,6 +199,17 @@ def _reset_peak() -> bool:
     return True
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and of its finished child processes."""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 class _Tool:
     """How the child runs one simulator: ``simulate`` is timed, ``summarize`` is not."""
 
@@ -289,9 +300,11 @@ def child_main(spec_path: str, out_path: str) -> None:
         peak_before = _peak_bytes()
         result["peak_reset"] = _reset_peak()
         rss_before = _rss_bytes()
+        cpu0 = _cpu_seconds()
         t0 = time.perf_counter()
         handle = tool.simulate(n, days, spec["seed"])
         result["wall_seconds"] = time.perf_counter() - t0
+        result["sim_cpu_seconds"] = _cpu_seconds() - cpu0
         run_peak = _peak_bytes()
         result["rss_before_bytes"] = rss_before
         result["run_peak_bytes"] = run_peak
@@ -344,11 +357,19 @@ def _status_kib(pid: int) -> tuple[int, int]:
     return rss, hwm
 
 
+def _load_average() -> float | None:
+    """The machine's one-minute load average (runnable processes), if known."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 class ChildError(RuntimeError):
     """A child process failed; the message holds the end of its error output."""
 
 
-def run_child(spec: dict[str, Any], timeout: float | None, sample_every: float = 0.1) -> dict:
+def run_child(spec: dict[str, Any], timeout: float | None, sample_every: float = 0.05) -> dict:
     """Run one child process for ``spec``; return its report plus what was seen from outside.
 
     Adds ``process_wall_seconds`` (start to exit), ``cpu_seconds`` (user + system of the child
@@ -363,6 +384,7 @@ def run_child(spec: dict[str, Any], timeout: float | None, sample_every: float =
         stdout, stderr = open(Path(tmp) / "stdout", "wb"), open(Path(tmp) / "stderr", "wb")
         cmd = [sys.executable, str(Path(__file__).resolve()), "_child", str(spec_path)]
         cmd.append(str(out_path))
+        load = _load_average()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, cwd=ROOT, start_new_session=True)
         pids: list[int] = [proc.pid]
@@ -401,6 +423,7 @@ def run_child(spec: dict[str, Any], timeout: float | None, sample_every: float =
             raise ChildError(f"exit status {proc.returncode}: " + " | ".join(err[-6:]))
         report = json.loads(out_path.read_text())
     report["process_wall_seconds"] = wall
+    report["load_average"] = load
     report["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     report["processes"] = max(1, processes)
     report["tree_peak_bytes"] = tree_peak * 1024
@@ -534,13 +557,19 @@ def summarize_repeats(reports: list[dict], n: int, days: int) -> dict[str, Any]:
         "process_wall_seconds": _median([r["process_wall_seconds"] for r in reports]),
         "setup_seconds": _median([r["setup_seconds"] for r in reports]),
         "cpu_seconds": _median([r["cpu_seconds"] for r in reports]),
+        "sim_cpu_seconds": _median([r["sim_cpu_seconds"] for r in reports]),
         "agent_days_per_second": n * days / wall if wall > 0 else None,
+        "agent_days_per_cpu_second": None,
         "peak_rss_mb": _median(peaks) / MB,
         "rss_before_run_mb": _median([r["rss_before_bytes"] for r in reports]) / MB,
         "bytes_per_citizen": _median(per_citizen),
         "processes": max(r["processes"] for r in reports),
         "peak_reset": all(r["peak_reset"] for r in reports),
     }
+    if row["sim_cpu_seconds"] > 0:
+        row["agent_days_per_cpu_second"] = n * days / row["sim_cpu_seconds"]
+    loads = [r["load_average"] for r in reports if r.get("load_average") is not None]
+    row["load_average"] = _median(loads) if loads else None
     if row["processes"] > 1:
         row["peak_rss_sum_of_process_peaks_mb"] = (
             _median([r["tree_hwm_sum_bytes"] for r in reports]) / MB
@@ -789,6 +818,11 @@ class Bench:
                 "n": n,
                 "peer": tool,
                 "speed_ratio": mine["agent_days_per_second"] / peer["agent_days_per_second"],
+                "cpu_speed_ratio": (
+                    mine["agent_days_per_cpu_second"] / peer["agent_days_per_cpu_second"]
+                    if mine["agent_days_per_cpu_second"] and peer["agent_days_per_cpu_second"]
+                    else None
+                ),
                 "peak_rss_ratio": mine["peak_rss_mb"] / peer["peak_rss_mb"],
                 "bytes_per_citizen_ratio": (
                     mine["bytes_per_citizen"] / peer["bytes_per_citizen"]
@@ -804,62 +838,107 @@ class Bench:
 # Output.
 
 
+def _table(header: list[str], align: str, rows: list[list[str]]) -> list[str]:
+    marks = {"l": "---", "r": "---:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[c] for c in align) + " |"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return lines
+
+
+def _note(r: dict[str, Any]) -> str:
+    if r["status"] != "ok":
+        return f"{r['status']}: {r['reason']}"
+    return f"{r['processes']} processes" if r["processes"] > 1 else ""
+
+
+def _measured(r: dict[str, Any]) -> list[str]:
+    """wall, runs, cpu, agent-days/s, agent-days/cpu-s, peak, bytes/citizen cells."""
+    if r["status"] != "ok":
+        return ["-"] * 7
+    return [
+        f"{r['wall_seconds']:.3f}",
+        str(r["repeats"]),
+        f"{r['sim_cpu_seconds']:.2f}",
+        _rate(r["agent_days_per_second"]),
+        _rate(r["agent_days_per_cpu_second"]),
+        f"{r['peak_rss_mb']:,.0f}",
+        f"{r['bytes_per_citizen']:,.1f}",
+    ]
+
+
+def _tail(r: dict[str, Any]) -> list[str]:
+    if r["status"] != "ok":
+        return ["-", "-", _note(r)]
+    load = r.get("load_average")
+    return [f"{r['process_wall_seconds']:.2f}", "-" if load is None else f"{load:.1f}", _note(r)]
+
+
 def markdown_tables(data: dict[str, Any]) -> str:
     """The REF-1 table, the ratios and the presets as markdown."""
-    lines = [
-        f"REF-1, {data['settings']['days']} days; wall = median over repeats of the simulation "
-        "alone (build + run); process = whole child process including interpreter start.",
-        "",
-        "| tool | n | wall s | runs | agent-days/s | peak RSS MB | bytes/citizen "
-        "| core bytes/citizen | process wall s | note |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    measured = [
+        "wall s",
+        "runs",
+        "cpu s",
+        "agent-days/s",
+        "agent-days/cpu-s",
+        "peak RSS MB",
+        "bytes/citizen",
     ]
-    for r in data["ref1"]:
-        if r["status"] != "ok":
-            lines.append(
-                f"| {r['tool']} | {size_label(r['n'])} | - | - | - | - | - | - | - "
-                f"| {r['status']}: {r['reason']} |"
-            )
-            continue
-        note = f"{r['processes']} processes" if r["processes"] > 1 else ""
-        lines.append(
-            f"| {r['tool']} | {size_label(r['n'])} | {r['wall_seconds']:.3f} | {r['repeats']} "
-            f"| {_rate(r['agent_days_per_second'])} | {r['peak_rss_mb']:,.0f} "
-            f"| {r['bytes_per_citizen']:,.1f} | {_fmt(r.get('core_bytes_per_citizen'))} "
-            f"| {r['process_wall_seconds']:.2f} | {note} |"
-        )
+    lines = [
+        f"REF-1, {data['settings']['days']} days. wall: median over the runs of the simulation "
+        "alone (build + run); cpu: user + system CPU of that simulation (all its processes); "
+        "process wall: the whole child process, interpreter start included; load: the "
+        "machine's 1-minute load average when the run started.",
+        "",
+    ]
+    lines += _table(
+        ["tool", "n", *measured, "core bytes/citizen", "process wall s", "load", "note"],
+        "lr" + "r" * 7 + "rrrl",
+        [
+            [r["tool"], size_label(r["n"]), *_measured(r)]
+            + [_fmt(r.get("core_bytes_per_citizen")) if r["status"] == "ok" else "-"]
+            + _tail(r)
+            for r in data["ref1"]
+        ],
+    )
     if data["ratios"]:
-        lines += [
-            "",
-            "| n | credsim vs | speed ratio (agent-days/s) | bytes/citizen ratio "
-            "| peak RSS ratio |",
-            "| ---: | --- | ---: | ---: | ---: |",
-        ]
-        for r in data["ratios"]:
-            lines.append(
-                f"| {size_label(r['n'])} | {r['peer']} | {r['speed_ratio']:,.1f} "
-                f"| {_fmt(r['bytes_per_citizen_ratio'])} | {r['peak_rss_ratio']:.2f} |"
-            )
+        lines.append("")
+        lines += _table(
+            [
+                "n",
+                "credsim vs",
+                "speed ratio (agent-days/s)",
+                "speed ratio per cpu-s",
+                "bytes/citizen ratio",
+                "peak RSS ratio",
+            ],
+            "rlrrrr",
+            [
+                [
+                    size_label(r["n"]),
+                    r["peer"],
+                    f"{r['speed_ratio']:,.1f}",
+                    "-" if r["cpu_speed_ratio"] is None else f"{r['cpu_speed_ratio']:,.1f}",
+                    "-"
+                    if r["bytes_per_citizen_ratio"] is None
+                    else f"{r['bytes_per_citizen_ratio']:.2f}",
+                    f"{r['peak_rss_ratio']:.2f}",
+                ]
+                for r in data["ratios"]
+            ],
+        )
     if data["scenarios"]:
-        lines += [
-            "",
-            "| preset | n | ledger | wall s | runs | peak RSS MB | bytes/citizen "
-            "| process wall s | note |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
-        ]
-        for r in data["scenarios"]:
-            if r["status"] != "ok":
-                lines.append(
-                    f"| {r['regime']} | {size_label(r['n'])} | {r['ledger_option']} | - | - | - "
-                    f"| - | - | {r['status']}: {r['reason']} |"
-                )
-                continue
-            note = f"{r['processes']} processes" if r["processes"] > 1 else ""
-            lines.append(
-                f"| {r['regime']} | {size_label(r['n'])} | {r.get('ledger', r['ledger_option'])} "
-                f"| {r['wall_seconds']:.2f} | {r['repeats']} | {r['peak_rss_mb']:,.0f} "
-                f"| {r['bytes_per_citizen']:,.1f} | {r['process_wall_seconds']:.2f} | {note} |"
-            )
+        lines.append("")
+        lines += _table(
+            ["preset", "n", "ledger", *measured, "process wall s", "load", "note"],
+            "lrl" + "r" * 7 + "rrl",
+            [
+                [r["regime"], size_label(r["n"]), str(r.get("ledger", r["ledger_option"]))]
+                + _measured(r)
+                + _tail(r)
+                for r in data["scenarios"]
+            ],
+        )
     return "\n".join(lines)
 
 
@@ -934,7 +1013,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, help="per child process, seconds")
     p.add_argument("--no-warmup", action="store_true", help="time cold runs (no warm-up run)")
     p.add_argument("--tmp", default=None, help="folder for run folders (default: system temp)")
-    p.add_argument("--out", default=None, help="JSON results (default benchmarks/results.json)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="JSON results (default benchmarks/results.json; --smoke: in the temp folder)",
+    )
     return p
 
 
@@ -957,7 +1040,11 @@ def _apply_defaults(a: argparse.Namespace) -> None:
         a.scenario_sizes = () if smoke else DEFAULT_SCENARIO_SIZES
     a.scenario_days = a.days if smoke else 365
     if a.out is None:
-        a.out = str(ROOT / "benchmarks" / ("results-smoke.json" if smoke else "results.json"))
+        a.out = str(
+            Path(tempfile.gettempdir()) / "credsim-bench-smoke.json"
+            if smoke
+            else ROOT / "benchmarks" / "results.json"
+        )
 
 
 def _names(text: str) -> list[str]:

@@ -25,6 +25,7 @@ KNOTS = [0, 821, 1277, 1552, 1672, 1917, 2007, 2107]  # days of the flight and r
 
 
 def main(population: int = 400_000) -> None:
+    """Fit, print the schedules and the fit table."""
     targets = load_targets("national")
     base = with_values(
         load_regime("national"),
