@@ -168,7 +168,8 @@ def run(
             from credsim.run import Run
 
             old = Run(resume).manifest
-            if not isinstance(old, dict) or not {"population", "days", "seed"} <= old.keys():
+            keys = {"population": int, "days": int, "seed": int, "ledger": str}
+            if not isinstance(old, dict) or any(type(old.get(k)) is not t for k, t in keys.items()):
                 fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
             sim = Sim(
                 resume / "regime.toml",

@@ -8,9 +8,26 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from typing import Any
+
+
+@contextmanager
+def _ctrl_c_to_parent_only():
+    """Processes started inside ignore SIGINT: Ctrl-C stops them through ``close()``."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class InProcess:
@@ -43,13 +60,17 @@ class LocalProcesses:
         while queue or running:
             while queue and len(running) < 2 * self.workers:
                 t = queue.pop(0)
-                running[self.pool.submit(fn, t)] = t
+                with _ctrl_c_to_parent_only():  # a worker may be started here
+                    running[self.pool.submit(fn, t)] = t
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for f in done:
                 t = running.pop(f)
                 yield t, f.result()
 
     def close(self) -> None:
+        if sys.exc_info()[0] is KeyboardInterrupt:  # workers ignore Ctrl-C: stop them now
+            for p in list((self.pool._processes or {}).values()):
+                p.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
