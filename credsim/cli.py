@@ -233,8 +233,10 @@ def presets() -> None:
     """List the shipped regime presets, one line each."""
     from credsim.regime.load import presets as _presets
 
-    for name, desc in _presets().items():
-        typer.echo(f"{name:<12} {desc}")
+    items = _presets()
+    width = max(len(n) for n in items) + 2
+    for name, desc in items.items():
+        typer.echo(f"{name:<{width}}{desc}")
 
 
 @app.command()
