@@ -22,7 +22,8 @@ def connect(run_dir: str | Path):
     import duckdb
 
     p = Path(run_dir)
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     for view, file in (
         ("metrics", "metrics.parquet"),
         ("groups", "metrics_groups.parquet"),

@@ -121,8 +121,13 @@ class Sim:
         temporary = folder is None
         if temporary:
             folder = Path(tempfile.mkdtemp(prefix="credsim-run-"))
+        est = self.estimate()
+        if resume:  # the parts of finished shards are on disk already
+            shards = plan(self.population, self.shard_size)
+            left = [i for i, _, _ in shards if not (folder / f"parts/done-{i:05d}.json").exists()]
+            est.disk_bytes *= len(left) / len(shards)
         check(
-            self.estimate(),
+            est,
             folder,
             self.shard_size or DEFAULT_SHARD_SIZE,
             self.workers,

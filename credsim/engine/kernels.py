@@ -6,6 +6,9 @@ import numpy as np
 from numba import njit
 
 LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group
+# fields of a citizen word (see credsim.engine.sampling.propensity_buckets); unsigned
+# constants keep the arithmetic in integers
+_ID, _HALF, _S32, _S48 = np.uint64(0xFFFFFFFF), np.uint64(0xFFFF), np.uint64(32), np.uint64(48)
 
 
 @njit(cache=True, nogil=True)
@@ -32,12 +35,11 @@ def _next(rng, pos, q, lq):  # pragma: no cover
 @njit(cache=True, nogil=True)
 def sample_acts(
     rng,
-    order,
+    words,
     bounds,
     top,
-    propensity,
     demo,
-    level,
+    flags,
     prov_factor,
     place,
     adapt,
@@ -45,15 +47,17 @@ def sample_acts(
     qrate,
     uses_m,
     adapt_on,
-    n,
     out,
 ):  # pragma: no cover
     """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
 
-    Candidates come by geometric skips at the bucket's bound ``q = qrate * top``; each is
-    kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning), so the
-    acts are exactly Bernoulli(p) per citizen. The baseline counts acts without adaptation on
-    the same draws.
+    ``words`` holds every citizen in propensity-bucket order (index, propensity and
+    demographics in one uint64); a behaviour that ignores propensity walks the citizens in
+    index order instead, reading ``demo``. Candidates come by geometric skips at the bucket's bound
+    ``q = qrate * top`` (one bound over all citizens when the behaviour ignores propensity);
+    each is kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning),
+    so the acts are exactly Bernoulli(p) per citizen. The baseline counts acts without
+    adaptation on the same draws. The acts are written to ``out`` as words.
     """
     k = 0
     base = 0
@@ -61,8 +65,8 @@ def sample_acts(
     for b in range(nb):
         if uses_m:
             start, end, m_top = bounds[b], bounds[b + 1], top[b]
-        else:
-            start, end, m_top = 0, n, 1.0
+        else:  # every citizen at one bound, in index order (demographics read in order)
+            start, end, m_top = 0, demo.size, 1.0
         q = qrate * m_top
         if q > 1.0:
             q = 1.0
@@ -71,19 +75,23 @@ def sample_acts(
         lq = np.log1p(-q) if q < 1.0 else 0.0
         pos = _next(rng, start - 1, q, lq)
         while pos < end:
-            c = order[pos] if uses_m else pos
+            if uses_m:
+                w = words[pos]
+            else:
+                w = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
             u = rng.random() * q
-            d = demo[c]
+            d = np.int64(w >> _S48)
             p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
             if uses_m:
-                p *= half(propensity[c])
+                p *= half(np.int64((w >> _S32) & _HALF))
             if u < p:
                 base += 1
             if adapt_on:
-                p *= adapt[level[c]] * prov_factor[(d >> 7) & 31]
+                c = np.int64(w & _ID)
+                p *= adapt[(flags[c] >> 5) & 3] * prov_factor[(d >> 7) & 31]
             if u < p:
                 if k < out.size:
-                    out[k] = c
+                    out[k] = w
                 k += 1
             pos = _next(rng, pos, q, lq)
     return k, base
@@ -113,8 +121,9 @@ def sense_acts(
     """
     k = 0
     for i in range(acts.size):
-        a = acts[i]
-        d = demo[a]
+        w = acts[i]
+        a = np.int64(w & _ID)
+        d = np.int64(w >> _S48)
         urban = (d >> 1) & 1
         prov = (d >> 7) & 31
         prob = p * coverage[prov, urban] if day >= rollout[urban] else 0.0

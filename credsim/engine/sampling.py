@@ -51,25 +51,32 @@ def thin(rng: np.random.Generator, ids: np.ndarray, p: np.ndarray | float) -> np
 
 
 def propensity_buckets(
-    propensity: np.ndarray, ratio: float = 1.25
+    propensity: np.ndarray, demo: np.ndarray, ratio: float = 1.25
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group citizens by propensity so that sampling at a bucket's maximum wastes little.
+    """Citizens grouped by propensity, each as one word holding what sampling needs.
 
-    Returns ``order`` (citizen indices sorted by bucket, int32), bucket ``bounds`` (start
-    offsets into ``order``, one more than buckets) and each bucket's maximum propensity. In a
-    bucket the largest propensity is at most ``ratio`` times the smallest, so thinning keeps
-    at least 1/ratio of the candidates.
+    Returns ``words`` (uint64 in bucket order: bits 0-31 the citizen's index, 32-47 the
+    propensity as half-precision bits, 48-63 the packed demographics), bucket ``bounds``
+    (start offsets into ``words``, one more than buckets) and each bucket's maximum
+    propensity. In a bucket the largest propensity is at most ``ratio`` times the smallest,
+    so thinning keeps at least 1/ratio of the candidates. One word per candidate means one
+    memory access: acts are rare, so each touches a different cache line.
     """
+    if propensity.size >= 1 << 32:
+        raise ValueError("a shard holds at most 2**32 - 1 citizens")
     m = np.asarray(propensity, dtype=np.float64)
     lo = max(float(m.min()), 1e-6)
     b = np.floor(np.log(np.maximum(m, lo) / lo) / np.log(ratio)).astype(np.int16)
-    order = np.argsort(b, kind="stable").astype(np.int32)  # radix sort for small integers
+    order = np.argsort(b, kind="stable")  # radix sort for small integers
     counts = np.bincount(b)
     bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     keep = counts > 0
     starts, ends = bounds[:-1][keep], bounds[1:][keep]
     top = np.maximum.reduceat(m[order], starts)
-    return order, np.concatenate([starts, ends[-1:]]), top
+    words = order.astype(np.uint64)
+    words |= propensity.view(np.uint16)[order].astype(np.uint64) << np.uint64(32)
+    words |= demo[order].astype(np.uint64) << np.uint64(48)
+    return words, np.concatenate([starts, ends[-1:]]), top
 
 
 def bucket_candidates(

@@ -26,6 +26,7 @@ PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "r
 
 # flags bits
 HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
+LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level
 _EMPTY = np.empty(0, dtype=np.int64)
 _LOWBIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
 
@@ -67,13 +68,12 @@ class Shard:
         self.sanction = np.zeros(n, dtype=np.uint8)  # 1, bit k: under sanction k
         self.spill = np.zeros(n, dtype=np.uint8)  # 1, bit k: a relative's sanction k applies
         self.flags = np.where(pop.head, HEAD, 0).astype(np.uint8)  # 1
-        self.level = np.zeros(n, dtype=np.uint8)  # 1, adaptation: 0 none, 1 household, 2 own
+        # (flags bits 5-6 hold the adaptation level: 0 none, 1 household, 2 own)
         self.denied_ever = np.zeros(n, dtype=np.uint8)  # 1, bit p: ever denied privilege p
         self.demo = pop.demo  # 2
-        self.propensity = pop.propensity  # 2 (float16)
-        self._half_bits = pop.propensity.view(np.uint16)  # the same memory, for compiled loops
-        self.order, self.bounds, self.top = propensity_buckets(pop.propensity)  # 4 (int32)
-        pop.head = None  # the flag bit holds it now
+        # 8: each citizen as one word (index, propensity, demographics) in propensity order
+        self.words, self.bounds, self.top = propensity_buckets(pop.propensity, pop.demo)
+        pop.head = pop.propensity = None  # the flags and the words hold them now
         # --- sparse state ---------------------------------------------------------------
         self.mis_points: dict[int, int] = {}  # citizen -> score points from misattributed records
         self.until: dict[int, int] = {}  # citizen * 8 + sanction -> expiry day
@@ -115,6 +115,16 @@ class Shard:
         columns.setdefault("before", score)
         columns.setdefault("after", score)
         return self.ledger.add(kind, day, self.gid(ids), **columns)
+
+    def level(self, ids: np.ndarray) -> np.ndarray:
+        """Adaptation level (0 none, 1 household, 2 own) of these citizens."""
+        return (self.flags[ids] >> LEVEL_SHIFT) & 3
+
+    def _set_level(self, ids: np.ndarray, level: np.ndarray) -> None:
+        self.m.level_change(self.level(ids), level)
+        self.flags[ids] = (self.flags[ids] & ~np.uint8(3 << LEVEL_SHIFT)) | (
+            level.astype(np.uint8) << LEVEL_SHIFT
+        )
 
     def gid(self, local: np.ndarray) -> np.ndarray:
         """Global citizen ids of local indices."""
@@ -173,7 +183,7 @@ class Shard:
             else:
                 mean = self.n * min(1.0, beh.rate * fmax)
             size = int(min(self.n, mean + 12.0 * np.sqrt(mean) + 64)) + 1  # acts <= n
-            self._acts_buf.append(np.empty(size, dtype=np.int64))
+            self._acts_buf.append(np.empty(size, dtype=np.uint64))
         self._fmax = [
             max_factor(beh.schedule) * c.place_factor[b].max() * c.adapt_max[c.kind[b]]
             for b, beh in enumerate(c.regime.behaviours)
@@ -187,12 +197,11 @@ class Shard:
             buf = self._acts_buf[b]
             k, base = sample_acts(
                 self.streams[f"behave/{beh.name}"],
-                self.order,
+                self.words,
                 self.bounds,
                 self.top,
-                self._half_bits,
                 self.demo,
-                self.level,
+                self.flags,
                 self.prov_factor[kind],
                 c.place_factor[b],
                 c.adapt[kind],
@@ -200,7 +209,6 @@ class Shard:
                 beh.rate * self._fmax[b],
                 beh.propensity,
                 c.adaptation,
-                self.n,
                 buf,
             )
             if k > buf.size:  # 12 standard deviations above the mean: never in practice
@@ -532,10 +540,8 @@ class Shard:
         # adaptation: the citizen, and the household that saw it
         if c.adaptation:
             fam = self.members(ids)
-            self.m.level_change(self.level[fam], np.maximum(self.level[fam], 1))
-            self.level[fam] = np.maximum(self.level[fam], 1)
-            self.m.level_change(self.level[ids], np.full(ids.size, 2))
-            self.level[ids] = 2
+            self._set_level(fam, np.maximum(self.level(fam), 1))
+            self._set_level(ids, np.full(ids.size, 2, dtype=np.uint8))
         if c.has_spillover:
             self._spillover(day, ids)
         for kk in np.unique(k):
@@ -752,6 +758,14 @@ class Shard:
         self.prov_factor = np.exp(-np.outer(c.province_sensitivity, share))
 
     # ------------------------------------------------------------------ output
+    def propensity(self) -> np.ndarray:
+        """Every citizen's propensity multiplier (float16), read back from the words."""
+        out = np.empty(self.n, dtype=np.uint16)
+        out[(self.words & np.uint64(0xFFFFFFFF)).astype(np.int64)] = (
+            (self.words >> np.uint64(32)) & np.uint64(0xFFFF)
+        ).astype(np.uint16)
+        return out.view(np.float16)
+
     def citizens_table(self, fraction: float = 1.0):
         """The final state of (a sample of) the shard's citizens as an Arrow table."""
         import pyarrow as pa
@@ -782,7 +796,7 @@ class Shard:
             "region": cat(_bits(demo, "urban"), ("rural", "urban")),
             "province": cat(_bits(demo, "province"), c.provinces),
             "group": cat(_bits(demo, "group"), c.groups),
-            "propensity": self.propensity[idx].astype(np.float32),
+            "propensity": self.propensity()[idx].astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": np.array(
@@ -798,22 +812,20 @@ class Shard:
         cols["wrongful"] = cols["restricted"] & ((self.flags[idx] & WRONGFUL) != 0)
         cols["ever_sanctioned"] = (self.flags[idx] & EVER) != 0
         cols["permanent"] = (self.flags[idx] & PERMANENT) != 0
-        cols["adaptation"] = cat(self.level[idx], ("none", "household", "own"))
+        cols["adaptation"] = cat(self.level(idx), ("none", "household", "own"))
         for p, name in enumerate(c.privileges):
             cols[f"denied_{name}"] = ((self.denied_ever[idx] >> p) & 1).astype(bool)
         return pa.table(cols)
 
     def core_bytes(self) -> int:
-        """Bytes per citizen of the dense state the day loop keeps."""
+        """Bytes of the dense state the day loop keeps (16 per citizen)."""
         arrays = (
             self.score,
             self.sanction,
             self.spill,
             self.flags,
-            self.level,
             self.denied_ever,
             self.demo,
-            self.propensity,
-            self.order,
+            self.words,
         )
         return sum(a.nbytes for a in arrays)
