@@ -190,6 +190,23 @@ class Run:
 
         return query(self.path, sql)
 
+    def plot(self, chart: str = "wrongful"):
+        """One of the report's charts as a plotly figure (``score``, ``tiers``, ``sanctions``,
+        ``denied``, ``wrongful``, ``burden-group``, ``adaptation``, ...)."""
+        from credsim.report import charts
+        from credsim.report.charts import to_plotly
+
+        found = {c.name: c for c in charts(self)}
+        if chart not in found:
+            raise KeyError(f"no chart {chart!r}; charts: {', '.join(found)}")
+        return to_plotly(found[chart])
+
+    def report(self, png_dir: str | Path | None = None) -> Path:
+        """Write report.html (and PNG figures if asked); return its path."""
+        from credsim.report import write_report
+
+        return write_report(self, png_dir=Path(png_dir) if png_dir else None)
+
     def explain(self, citizen: int) -> dict[str, Any]:
         """One citizen's dossier: attributes, household, timeline, sanctions and why."""
         from credsim.explain import dossier

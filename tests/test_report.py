@@ -200,3 +200,31 @@ def test_richer_presets(preset, tmp_path):
     page = check_self_contained(Path(write_report(r)).read_text("utf-8"))
     for cid in CHARTS:
         assert cid in page.ids(), cid
+
+
+def test_python_api_plot_compare_sweep(tmp_path):
+    """A notebook user gets figures and DataFrames without the command line."""
+    import credsim
+
+    a = credsim.Sim("press", population=3000, days=20, seed=1, out=tmp_path / "a").run()
+    b = credsim.Sim(
+        "press",
+        population=3000,
+        days=20,
+        seed=1,
+        out=tmp_path / "b",
+        overrides=("rules.critical_post.redress.accept=0.9",),
+    ).run()
+    fig = a.plot("score")
+    assert fig.data and fig.layout.title.text
+    df, _ = credsim.compare([a, b])
+    assert list(df.columns) == ["a", "b"] and df.attrs["paired"]
+    s = credsim.sweep(
+        "press",
+        vary={"sources.camera.false_match": [0.0, 0.1]},
+        population=2000,
+        days=10,
+        out=tmp_path / "sw",
+        workers=1,
+    )
+    assert len(s.runs) == 2
