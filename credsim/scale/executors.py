@@ -20,7 +20,9 @@ from typing import Any
 @contextmanager
 def _ctrl_c_to_parent_only():
     """Processes started inside ignore SIGINT: Ctrl-C stops them through ``close()``."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is None  # a handler Python cannot restore
+    ):
         yield
         return
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -53,7 +53,7 @@ from credsim.web.jobs import STATE_FILE, Job, QueueFull, Runner, one_line
 
 STATIC = Path(__file__).parent / "static"
 RUN_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-PRESET_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+PRESET_NAME = r"^[a-z][a-z0-9_-]{0,39}$"
 COLUMN = re.compile(r"^[a-z0-9_]{1,80}$")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MAX_BODY = 64 * 1024
