@@ -414,7 +414,9 @@ class Shard:
         starts: list[tuple] = []
         tier_k = np.flatnonzero(c.sanction_tier >= 0)
         if tier_k.size and self._tier_ids.size:
-            ids, tiers = self._tier_ids, self._tier_of
+            # tiers again: an accepted redress may have lifted a score since the tier phase
+            ids = self._tier_ids
+            tiers = c.tier_of(self.score[ids])
             new_any = (tiers[:, None] >= c.sanction_tier[tier_k][None, :]).any(axis=1)
             cause = np.full(ids.size, -1, dtype=np.int64)
             if new_any.any() and self.ledger.active:
