@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ import credsim  # noqa: E402
 from credsim.scale.cluster import cluster_app, job_script  # noqa: E402
 from credsim.scale.dask import WORKER_CONFIG, DaskExecutor, require_dask  # noqa: E402
 
+PROFILE = "distributed.worker.profile.enabled"
 # four shards of 10,000 citizens; "press" exercises every mechanism
 POPULATION, SHARD, DAYS, SEED = 40_000, 10_000, 60, 7
 
@@ -63,11 +65,13 @@ def reference(tmp_path_factory) -> credsim.Run:
 
 
 def test_dask_matches_inprocess_and_local_processes(tmp_path, reference):
+    scratch = Path.cwd() / "dask-scratch-space"
+    scratch_before = scratch.exists()
     local = sim(tmp_path / "local", workers=2, backend="local").run()
     on_dask = sim(tmp_path / "dask", workers=2, backend="dask").run()
     assert_same_run(reference, local)
     assert_same_run(reference, on_dask)
-    assert not (Path.cwd() / "dask-scratch-space").exists()
+    assert scratch.exists() == scratch_before  # Dask's scratch went to a temporary folder
 
 
 def executing(dask_worker) -> int:
@@ -122,20 +126,18 @@ def test_run_survives_a_killed_worker(tmp_path, reference):
         cluster.close()
 
 
-def profiling() -> bool:
-    return dask.config.get("distributed.worker.profile.enabled")
-
-
 def boom(task: int) -> int:
     raise RuntimeError(f"shard {task} failed")
 
 
-def test_executor_environment_errors_and_cleanup(tmp_path):
+def test_executor_environment_errors_and_cleanup(tmp_path, monkeypatch):
+    # as left in this process's environment by the nanny of a plain LocalCluster
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     with DaskExecutor(workers=1) as ex:
         assert ex.address.startswith("tcp://127.0.0.1:")
         # the nanny's MALLOC_TRIM_THRESHOLD_ is not set in the workers
         assert set(ex.client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
-        assert set(ex.client.run(profiling).values()) == {False}
+        assert set(ex.client.run(dask.config.get, PROFILE).values()) == {False}
         assert sorted(r for _, r in ex.map_unordered(abs, [-3, 1, -2])) == [1, 2, 3]
         with pytest.raises(RuntimeError, match="shard 5 failed"):
             list(ex.map_unordered(boom, [5]))
@@ -154,7 +156,7 @@ def test_executor_environment_errors_and_cleanup(tmp_path):
             assert [r for _, r in remote.map_unordered(abs, [-4])] == [4]
         assert [r for _, r in ex.map_unordered(abs, [-5])] == [5]
     assert not scratch.exists()
-    assert not (Path.cwd() / "dask-scratch-space").exists()
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536"  # put back as it was
 
 
 def test_unreachable_scheduler_is_a_clear_error():
@@ -163,7 +165,7 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 
 def test_missing_dask_is_one_clear_line(monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "distributed", None)
+    monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'credsim\[dask\]'"):
         require_dask()
 
@@ -222,14 +224,20 @@ def test_slurm_cluster_runs_shards(tmp_path, monkeypatch, reference):
         (bin_ / name).chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_}{os.pathsep}{os.environ['PATH']}")
     cluster, address = start_cluster(
-        "slurm", jobs=1, cores=2, memory="4GiB", interface="lo", local_directory=str(tmp_path)
+        "slurm",
+        jobs=1,
+        cores=2,
+        memory="4GiB",
+        interface="lo",
+        local_directory=str(tmp_path),
+        dashboard_address="127.0.0.1:0",
     )
     try:
         assert address.startswith("tcp://127.0.0.1:")
         with Client(address, set_as_default=False) as client:
             client.wait_for_workers(2, timeout=60)
             assert set(client.run(os.getenv, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
-            assert set(client.run(profiling).values()) == {False}
+            assert set(client.run(dask.config.get, PROFILE).values()) == {False}
         options = {"scheduler": address}
         run = sim(tmp_path / "run", backend="dask", backend_options=options).run()
         assert_same_run(reference, run)

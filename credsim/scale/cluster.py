@@ -121,7 +121,9 @@ def start_cluster(
         raise ValueError("jobs must be at least 1")
     cls = _cluster_class(kind)
     kw = job_options(cores, memory, queue, walltime, **options)
-    cluster = cls(dashboard_address=dashboard_address, **kw)
+    # dask-jobqueue takes the scheduler's dashboard through scheduler_options
+    kw["scheduler_options"] = {"dashboard_address": dashboard_address}
+    cluster = cls(**kw)
     try:
         cluster.scale(jobs=jobs)
     except BaseException:
@@ -161,7 +163,8 @@ LocalDirectory = Annotated[
 ]
 LogDirectory = Annotated[str | None, typer.Option(help="Folder for the jobs' output files.")]
 Dashboard = Annotated[
-    str | None, typer.Option(help="Serve the Dask dashboard at this address, e.g. :8787.")
+    str | None,
+    typer.Option(help="Address of the scheduler's HTTP endpoint and dashboard (default :8787)."),
 ]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Print the job script and exit; submit nothing.")

@@ -6,15 +6,18 @@ folder, which must therefore be on storage that every worker can see (a shared f
 a cluster). ``Sim.run`` merges the parts, so results never depend on which executor ran them.
 
 Without a scheduler address, ``DaskExecutor`` starts a ``distributed.LocalCluster`` of worker
-processes bound to 127.0.0.1, with no dashboard and its scratch space in a temporary folder,
-and closes it in ``close()``. With an address it connects a client and leaves the cluster
-running at ``close()``.
+processes bound to 127.0.0.1 (scheduler, workers and the scheduler's HTTP endpoint, on free
+ports), with its scratch space in a temporary folder, and closes it in ``close()``. With an
+address it connects a client and leaves the cluster running at ``close()``.
 
 Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers by default. Setting that
 variable at all switches off glibc's dynamic mmap threshold, so every large NumPy temporary is
 mapped and unmapped afresh, which makes the engine's day loop slower. The local cluster is
 started with the variable unset and without the workers' statistical profiler
-(``WORKER_CONFIG``); for workers you start yourself, set ``WORKER_ENVIRON``.
+(``WORKER_CONFIG``); for workers you start yourself, set ``WORKER_ENVIRON``. A nanny writes the
+variables it sets into its own process's environment, so a plain ``LocalCluster`` started
+earlier in the same process leaves ``MALLOC_TRIM_THRESHOLD_`` in ``os.environ``;
+``DaskExecutor`` takes it out while its local cluster runs and puts it back at ``close()``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ WORKER_ENVIRON: dict[str, str] = {
 }
 
 DEFAULT_RETRIES = 2
+TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
 
 
 def require_dask() -> None:
@@ -102,6 +106,7 @@ class DaskExecutor:
 
         self.retries = max(0, int(retries))
         self.cluster = None
+        self._saved_trim: str | None = None
         self._scratch: str | None = None
         self._futures: dict[Any, Any] = {}
         self._closed = False
@@ -116,6 +121,9 @@ class DaskExecutor:
             self.workers = len(self.client.scheduler_info().get("workers", {}))
             return
         self.workers = max(1, workers or os.cpu_count() or 1)
+        # A nanny of another cluster started in this process may have left the variable in
+        # os.environ, whence every worker process would inherit it: keep it out until close().
+        self._saved_trim = os.environ.pop(TRIM_VARIABLE, None)
         self._scratch = tempfile.mkdtemp(prefix="credsim-dask-")
         config = {**WORKER_CONFIG, "temporary-directory": self._scratch}
         try:
@@ -163,7 +171,7 @@ class DaskExecutor:
         if futures:
             try:
                 self.client.cancel(futures)
-            except Exception:  # noqa: BLE001 - best effort while shutting down
+            except Exception:  # best effort while shutting down
                 pass
         for f in futures:
             self._futures.pop(f, None)
@@ -182,6 +190,9 @@ class DaskExecutor:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        if self._saved_trim is not None:
+            os.environ.setdefault(TRIM_VARIABLE, self._saved_trim)
+            self._saved_trim = None
 
     def __enter__(self) -> DaskExecutor:
         return self
