@@ -61,7 +61,7 @@ class FaultLog:
     def check(self) -> None:
         """Compare the recorded rows with the page, or rewrite the section (UPDATE)."""
         if not self.rows:
-            pytest.skip(f"no fault of section {self.section!r} ran in this session")
+            pytest.skip(f"no fault of section {self.section!r} ran in this test run")
         text = DOC.read_text("utf-8")
         i, j = self.bounds(text)
         if UPDATE:
