@@ -141,19 +141,23 @@ class Ledger:
         self.seq += n
         if n == 0 or not self.active:
             return ids
-        keep = self.keep(citizen)
-        if not keep.any():
-            return ids
+        keep = None if self.fraction >= 1.0 else self.keep(citizen)
+        if keep is not None:
+            if not keep.any():
+                return ids
+            n = int(keep.sum())
 
         def col(v, dtype):
             a = np.asarray(v, dtype=dtype)
-            return np.broadcast_to(a, (n,))[keep] if a.ndim == 0 else a[keep]
+            if a.ndim == 0:
+                return np.full(n, a, dtype=dtype)
+            return a if keep is None else a[keep]
 
         batch = {
-            "id": ids[keep],
-            "day": np.full(int(keep.sum()), day, dtype=np.int16),
-            "citizen": citizen[keep].astype(np.int64),
-            "kind": np.full(int(keep.sum()), KINDS.index(kind), dtype=np.int8),
+            "id": col(ids, np.int64),
+            "day": np.full(n, day, dtype=np.int16),
+            "citizen": col(citizen, np.int64),
+            "kind": np.full(n, KINDS.index(kind), dtype=np.int8),
             "source": col(source, np.int8),
             "rule": col(rule, np.int16),
             "sanction": col(sanction, np.int8),

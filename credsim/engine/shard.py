@@ -760,6 +760,15 @@ class Shard:
         self.prov_factor = np.exp(-np.outer(c.province_sensitivity, share))
 
     # ------------------------------------------------------------------ output
+    def _mis_points_dense(self) -> np.ndarray:
+        """Score points from misattributed records, for every citizen (int16)."""
+        out = np.zeros(self.n, dtype=np.int16)
+        if self.mis_points:
+            out[np.fromiter(self.mis_points.keys(), dtype=np.int64)] = np.fromiter(
+                self.mis_points.values(), dtype=np.int64
+            )
+        return out
+
     def propensity(self) -> np.ndarray:
         """Every citizen's propensity multiplier (float16), read back from the words."""
         out = np.empty(self.n, dtype=np.uint16)
@@ -801,11 +810,7 @@ class Shard:
             "propensity": self.propensity()[idx].astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
-            "misattributed_points": np.array(
-                [self.mis_points.get(i, 0) for i in idx.tolist()], dtype=np.int16
-            )
-            if self.mis_points
-            else np.zeros(idx.size, dtype=np.int16),
+            "misattributed_points": self._mis_points_dense()[idx],
         }
         for k, name in enumerate(c.sanctions):
             cols[f"sanction_{name}"] = ((self.sanction[idx] >> k) & 1).astype(bool)
