@@ -420,6 +420,16 @@ def main(argv: list[str] | None = None) -> int:
         f"\nDask CPU-seconds per shard within 10% of in-process: {'yes' if within else 'NO'}; "
         f"{figures}"
     )
+    local = {r["workers"]: r for r in rows if r["backend"] == "local"}
+    same = ", ".join(
+        f"{r['workers']} worker(s): "
+        f"{100 * r['cpu_per_shard_s'] / local[r['workers']]['cpu_per_shard_s']:.1f}% "
+        "(whole worker process "
+        f"{100 * r['median_process_cpu_s'] / local[r['workers']]['median_process_cpu_s']:.1f}%)"
+        for r in dask_rows
+        if r["workers"] in local
+    )
+    print(f"Dask CPU-seconds per shard against local processes, same number of workers: {same}")
     return 1 if bad or not within else 0
 
 

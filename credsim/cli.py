@@ -216,6 +216,8 @@ def run(
             fail(str(e))
         except OSError as e:
             fail(os_error(e, sim.out))
+        except ImportError as e:
+            fail(str(e))
     print_summary(result)
     if report:
         try:

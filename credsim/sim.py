@@ -177,7 +177,7 @@ class Sim:
                 self.progress(steps[0], total)
 
         results: list[ShardResult] = []
-        if len(todo) == 1 or self.workers <= 1 and self.backend != "dask":
+        if self.backend != "dask" and (len(todo) == 1 or self.workers <= 1):
             for t in todo:
                 results.append(run_shard(t, tick))
         else:
@@ -186,6 +186,7 @@ class Sim:
             ex = make_executor(self.backend, self.workers, **self.backend_options)
             try:
                 for _, r in ex.map_unordered(run_shard, todo):
+                    r.metrics = None  # merged from the parts on disk; free the copy
                     results.append(r)
                     tick(self.days)
             finally:

@@ -15,8 +15,8 @@ from pathlib import Path
 # Measured coefficients (2-core VM, Python 3.11, numpy 2.4, numba 0.68).
 SHARD_BYTES_PER_CITIZEN = 90  # peak while a shard is built and run (core state is 16)
 PROCESS_BASE_BYTES = 350 * 2**20  # an interpreter with numpy, pyarrow, numba loaded
-SECONDS_PER_ACT = 150e-9  # sampling, sensing and scoring one act
-SECONDS_PER_SHARD_DAY = 2e-3  # fixed cost of one day of one shard
+SECONDS_PER_ACT = 300e-9  # sampling, sensing and scoring one act (memory-latency bound)
+SECONDS_PER_SHARD_DAY = 4e-3  # fixed cost of one day of one shard
 SECONDS_PER_CITIZEN_SETUP = 250e-9  # building one citizen and writing its final state
 LEDGER_BYTES_PER_ROW = 6.0  # compressed Parquet
 
