@@ -211,6 +211,9 @@ def run(
         try:
             result = sim.run(resume=resume is not None)
         except KeyboardInterrupt:
+            import signal
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
         except ResourceError as e:
             fail(str(e))
@@ -431,6 +434,9 @@ def main() -> None:
         sys.argv.append("--help")
     try:
         code = app(standalone_mode=False)
+    except KeyboardInterrupt:  # an interrupt outside a run's own handling
+        typer.echo("error: interrupted", err=True)
+        raise SystemExit(130) from None
     except typer.Abort:
         typer.echo("error: interrupted", err=True)
         raise SystemExit(130) from None
