@@ -1,6 +1,6 @@
 """The append-only ledger: every score change, sanction, denied attempt and redress, with its cause.
 
-Rows are kept in columnar batches and written as Parquet parts under ``ledger/``. In
+Rows are kept in columnar buffers and written as Parquet parts under ``ledger/``. In
 ``sample`` mode whole citizens are kept (chosen by a hash of their id), so every sampled
 citizen's history is complete. Row ids are assigned to every row, kept or not, so they do not
 depend on the sampling fraction; a sanction's ``cause`` is the id of the record that led to it.
@@ -8,6 +8,7 @@ depend on the sampling fraction; a sanction's ``cause`` is the id of the record 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ KINDS = (
     "redress_rejected",
     "refund",  # accepted redress restored points
 )
-PHASE_OF = {
+PHASE_OF = {  # the phase that writes each kind
     "record": "score",
     "ceiling": "sanction",
     "sanction_start": "sanction",
@@ -42,10 +43,8 @@ PHASE_OF = {
     "redress_rejected": "redress",
     "refund": "redress",
 }
-_PHASES = list(dict.fromkeys(PHASE_OF.values()))
-_PHASE_CODE = np.array([_PHASES.index(PHASE_OF[k]) for k in KINDS], dtype=np.int8)
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
-FLUSH_ROWS = 2_000_000
+FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most
 
 
 def citizen_hash(citizen: np.ndarray) -> np.ndarray:
@@ -74,39 +73,60 @@ def parse_mode(mode: str) -> float:
     raise ValueError(f"ledger mode {mode!r}: expected full, none or sample=FRACTION in (0, 1]")
 
 
-class Ledger:
-    """Collects rows of one shard and writes them as Parquet parts."""
+# column -> dtype of a ledger part; labelled columns hold codes (-1: none), named in the
+# part's metadata and decoded by the ``ledger`` view (credsim.query)
+COLUMNS = {
+    "id": np.int64,
+    "day": np.int16,
+    "citizen": np.int64,
+    "kind": np.int8,
+    "source": np.int8,
+    "rule": np.int16,
+    "sanction": np.int8,
+    "privilege": np.int8,
+    "delta": np.int16,
+    "score_before": np.int16,  # the score after the row is score_before + delta
+    "misattributed": np.bool_,
+    "cause": np.int64,  # -1: none
+    "other": np.int64,  # -1: none
+}
+LABELLED = ("kind", "source", "rule", "sanction", "privilege")
+LABELS_KEY = b"credsim.labels"
 
-    COLUMNS = (
-        "id",
-        "day",
-        "citizen",
-        "kind",
-        "source",
-        "rule",
-        "sanction",
-        "privilege",
-        "delta",
-        "score_before",
-        "score_after",
-        "misattributed",
-        "cause",
-        "other",
-    )
+
+class Ledger:
+    """Collects rows of one shard in preallocated columns and writes them as Parquet parts.
+
+    Parts hold plain integer codes (delta-encoded, compressed): cheap to write and small.
+    The labels of the coded columns are stored in each part's metadata; the DuckDB view
+    ``ledger`` shows them as text, with -1 as NULL.
+    """
 
     def __init__(
         self, fraction: float, shard: int, folder: Path | None, names: dict[str, list[str]]
     ):
+        """``names``: the regime's ``sources``, ``rules``, ``sanctions`` and ``privileges``."""
         self.fraction = fraction
         self.shard = shard
         self.folder = folder
-        self.names = names
+        self.labels = {"kind": list(KINDS)}
+        self.labels.update({k: list(names[k + "s"]) for k in LABELLED[1:]})
         self.seq = 0
         self.parts = 0
         self.rows = 0
         self.bytes = 0
-        self._batches: list[dict[str, np.ndarray]] = []
+        self.write_seconds = 0.0  # encoding and writing parts (in the writer thread)
+        self._cols: dict[str, np.ndarray] | None = None
+        self._spare: dict[str, np.ndarray] | None = None
+        self._writer = None
+        self._inflight = None
         self._pending = 0
+        if self.active and folder is not None:
+            # the first Arrow table imports pandas and pyarrow.parquet: done now, before the
+            # day loop, so that the phase timings hold only the ledger's own work
+            import pyarrow.parquet  # noqa: F401
+
+            self.table()
 
     @property
     def active(self) -> bool:
@@ -130,101 +150,147 @@ class Ledger:
         privilege=-1,
         delta=0,
         before=0,
-        after=0,
         misattributed=False,
         cause=-1,
         other=-1,
     ) -> np.ndarray:
-        """Append rows (arrays or scalars, broadcast to ``citizen``); return their ids."""
+        """Append rows (arrays or scalars, broadcast to ``citizen``); return their ids.
+
+        ``before`` is the score before the row; the score after it is ``before + delta``.
+        """
         n = citizen.size
         ids = (np.int64(self.shard) << ROW_BITS) + self.seq + np.arange(n, dtype=np.int64)
         self.seq += n
         if n == 0 or not self.active:
             return ids
-        keep = None if self.fraction >= 1.0 else self.keep(citizen)
-        if keep is not None:
-            if not keep.any():
-                return ids
-            n = int(keep.sum())
-
-        def col(v, dtype):
-            a = np.asarray(v, dtype=dtype)
-            if a.ndim == 0:
-                return np.full(n, a, dtype=dtype)
-            return a if keep is None else a[keep]
-
-        batch = {
-            "id": col(ids, np.int64),
-            "day": np.full(n, day, dtype=np.int16),
-            "citizen": col(citizen, np.int64),
-            "kind": np.full(n, KINDS.index(kind), dtype=np.int8),
-            "source": col(source, np.int8),
-            "rule": col(rule, np.int16),
-            "sanction": col(sanction, np.int8),
-            "privilege": col(privilege, np.int8),
-            "delta": col(delta, np.int16),
-            "score_before": col(before, np.int16),
-            "score_after": col(after, np.int16),
-            "misattributed": col(misattributed, bool),
-            "cause": col(cause, np.int64),
-            "other": col(other, np.int64),
+        values = {
+            "id": ids,
+            "day": day,
+            "citizen": citizen,
+            "kind": KINDS.index(kind),
+            "source": source,
+            "rule": rule,
+            "sanction": sanction,
+            "privilege": privilege,
+            "delta": delta,
+            "score_before": before,
+            "misattributed": misattributed,
+            "cause": cause,
+            "other": other,
         }
-        self._batches.append(batch)
-        self._pending += batch["id"].size
-        if self._pending >= FLUSH_ROWS:
-            self.flush()
+        if self.fraction < 1.0:
+            keep = np.flatnonzero(self.keep(citizen))
+            if keep.size == 0:
+                return ids
+            values = {
+                k: (v[keep] if isinstance(v, np.ndarray) and v.ndim else v)
+                for k, v in values.items()
+            }
+            n = keep.size
+        done = 0
+        while done < n:  # in pieces of at most the room left before a flush
+            if self._cols is None:
+                self._cols = {c: np.empty(FLUSH_ROWS, dtype=t) for c, t in COLUMNS.items()}
+            room = min(n - done, FLUSH_ROWS - self._pending)
+            at, to = self._pending, self._pending + room
+            for c, v in values.items():
+                if isinstance(v, np.ndarray) and v.ndim:
+                    self._cols[c][at:to] = v[done : done + room]
+                else:
+                    self._cols[c][at:to] = v
+            self._pending = to
+            done += room
+            if self._pending >= FLUSH_ROWS:
+                self.flush()
         return ids
 
     def table(self):
-        """The pending rows as an Arrow table with readable labels."""
+        """The pending rows as an Arrow table of codes, with the labels in its metadata."""
+        import json
+
         import pyarrow as pa
 
-        cols = {c: np.concatenate([b[c] for b in self._batches]) for c in self.COLUMNS}
-
-        def labels(codes: np.ndarray, names: list[str]) -> pa.Array:
-            if not names:
-                return pa.nulls(codes.size, pa.dictionary(pa.int8(), pa.string()))
-            idx = pa.array(codes.astype(np.int8), mask=codes < 0)
-            return pa.DictionaryArray.from_arrays(idx, pa.array(names, pa.string()))
-
-        def nullable(a: np.ndarray) -> pa.Array:
-            return pa.array(a, mask=a < 0)
-
-        return pa.table(
-            {
-                "id": cols["id"],
-                "day": cols["day"],
-                "citizen": cols["citizen"],
-                "phase": labels(_PHASE_CODE[cols["kind"]], _PHASES),
-                "kind": labels(cols["kind"], list(KINDS)),
-                "source": labels(cols["source"], self.names["sources"]),
-                "rule": labels(cols["rule"].astype(np.int8), self.names["rules"]),
-                "sanction": labels(cols["sanction"], self.names["sanctions"]),
-                "privilege": labels(cols["privilege"], self.names["privileges"]),
-                "delta": cols["delta"],
-                "score_before": cols["score_before"],
-                "score_after": cols["score_after"],
-                "misattributed": cols["misattributed"],
-                "cause": nullable(cols["cause"]),
-                "other": nullable(cols["other"]),
-            }
-        )
+        cols = {c: a[: self._pending] for c, a in (self._cols or {}).items()}
+        if not cols:
+            cols = {c: np.empty(0, dtype=t) for c, t in COLUMNS.items()}
+        meta = {LABELS_KEY: json.dumps(self.labels).encode()}
+        return pa.table(cols).replace_schema_metadata(meta)
 
     def flush(self) -> None:
-        """Write pending rows as one Parquet part (atomically)."""
-        if not self._batches:
-            return
-        import pyarrow.parquet as pq
+        """Hand the pending rows to the writer thread: one Parquet part, written atomically.
 
-        table = self.table()
-        self._batches, self._pending = [], 0
-        self.rows += table.num_rows
-        if self.folder is None:
+        At most one part is in flight; its buffers become the next pending rows' buffers once
+        it is written. The encoding runs beside the day loop (pyarrow releases the GIL).
+        """
+        if not self._pending:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"shard-{self.shard:05d}-part-{self.parts:04d}.parquet"
-        tmp = path.with_suffix(".tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        tmp.replace(path)
-        self.bytes += path.stat().st_size
-        self.parts += 1
+        self._wait()
+        table = self.table()
+        self.rows += table.num_rows
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / f"shard-{self.shard:05d}-part-{self.parts:04d}.parquet"
+            self.parts += 1
+            if self._writer is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="credsim-ledger")
+            self._inflight = self._writer.submit(_write_part, table, path)
+            self._cols, self._spare = self._spare, self._cols
+        self._pending = 0
+
+    def close(self) -> None:
+        """Write what is pending and wait until every part is on disk."""
+        try:
+            self.flush()
+            self._wait()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
+
+    def discard(self) -> None:
+        """Stop without writing what is pending (the shard failed); errors are not raised."""
+        self._pending = 0
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        self._inflight = None
+
+    def _wait(self) -> None:
+        if self._inflight is not None:
+            future, self._inflight = self._inflight, None
+            size, seconds = future.result()  # a failed write raises here
+            self.bytes += size
+            self.write_seconds += seconds
+
+
+def _write_part(table, path: Path) -> tuple[int, float]:
+    """Encode and write one part to a temporary name, then rename it; (bytes, seconds)."""
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(
+        table,
+        tmp,
+        compression="zstd",
+        use_dictionary=False,
+        write_statistics=["day", "citizen", "kind"],
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in COLUMNS if c != "misattributed"},
+    )
+    tmp.replace(path)
+    return path.stat().st_size, time.perf_counter() - t0
+
+
+def labels(part: Path) -> dict[str, list[str]]:
+    """The labels of the coded columns, read from a ledger part's metadata."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(part).metadata or {}
+    found = json.loads(meta[LABELS_KEY]) if LABELS_KEY in meta else {}
+    if not isinstance(found, dict) or any(not isinstance(found.get(c), list) for c in LABELLED):
+        raise ValueError(f"{part}: not a credsim ledger part (no labels in its metadata)")
+    return found

@@ -202,18 +202,23 @@ class Sim:
         write_table(_arrow(df), folder / "metrics.parquet")
         write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
         _merge_citizens(folder, tasks)
+        # figures of every shard, the ones finished before a resume included
+        shard_info = [
+            json.loads((folder / "parts" / f"done-{t.shard:05d}.json").read_text()) for t in tasks
+        ]
         timings: dict[str, float] = {}
-        for r in results:
-            for k, v in r.timings.items():
+        for r in shard_info:
+            for k, v in r["timings"].items():
                 timings[k] = timings.get(k, 0.0) + v
         manifest.update(
             status="complete",
             finished=now(),
             wall_seconds=round(time.perf_counter() - t0, 3),
             phase_seconds={k: round(v, 3) for k, v in timings.items()},
-            core_bytes_per_citizen=max((r.core_bytes for r in results), default=0.0),
-            ledger_rows=int(sum(r.ledger_rows for r in results)),
-            ledger_bytes=int(sum(r.ledger_bytes for r in results)),
+            core_bytes_per_citizen=max((r["core_bytes"] for r in shard_info), default=0.0),
+            ledger_rows=int(sum(r["ledger_rows"] for r in shard_info)),
+            ledger_bytes=int(sum(r["ledger_bytes"] for r in shard_info)),
+            ledger_write_seconds=round(sum(r.get("ledger_seconds", 0.0) for r in shard_info), 3),
             headline=headline(df, c),
             resumed=bool(done),
         )

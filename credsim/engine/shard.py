@@ -108,12 +108,11 @@ class Shard:
 
     # ------------------------------------------------------------------ helpers
     def _log(self, kind: str, day: int, ids: np.ndarray, **columns) -> np.ndarray:
-        """A ledger row that does not change the score: before and after are today's score."""
+        """Ledger rows that do not change the score (their score is today's)."""
         if not self.ledger.active:
             return np.full(ids.size, -1, dtype=np.int64)
         score = self.score[ids]
         columns.setdefault("before", score)
-        columns.setdefault("after", score)
         return self.ledger.add(kind, day, self.gid(ids), **columns)
 
     def level(self, ids: np.ndarray) -> np.ndarray:
@@ -325,7 +324,6 @@ class Shard:
                 rule=ri,
                 delta=after - before,
                 before=before,
-                after=after,
                 misattributed=r.mis,
                 other=np.where(r.mis, self.gid(r.actor), -1),
             )
@@ -378,7 +376,6 @@ class Shard:
                         self.gid(ids[renew]),
                         sanction=k[renew],
                         before=self.score[ids[renew]],
-                        after=self.score[ids[renew]],
                     )
                     self.m.add("sanctions_renewed", int(renew.sum()))
                     self._set_wrongful(ids[renew], k[renew])
@@ -407,7 +404,6 @@ class Shard:
                         sanction=k[raise_to],
                         delta=after - before,
                         before=before,
-                        after=after,
                     )
                 self._end(day, ids, k)
         # new listings: tier-triggered for citizens whose score changed, and rule-triggered
@@ -520,7 +516,6 @@ class Shard:
                     sanction=k[perm][over],
                     delta=a - b,
                     before=b,
-                    after=a,
                 )
         self.m.status_change(ids, before, self._status(ids))
         self._schedule(day, ids, k)
@@ -530,7 +525,6 @@ class Shard:
             self.gid(ids),
             sanction=k,
             before=self.score[ids],
-            after=self.score[ids],
             misattributed=mis,
             cause=cause,
         )
@@ -569,7 +563,6 @@ class Shard:
             self.gid(ids),
             sanction=k,
             before=self.score[ids],
-            after=self.score[ids],
         )
         if self.c.has_spillover:
             self._spillover(day, ids)
@@ -646,7 +639,6 @@ class Shard:
                         self.gid(who_ids),
                         privilege=int(p),
                         before=score,
-                        after=score,
                     )
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
@@ -747,7 +739,6 @@ class Shard:
                     rule=x,
                     delta=a - b,
                     before=b,
-                    after=a,
                     cause=rows[ok],
                 )
 

@@ -42,6 +42,7 @@ class ShardResult:
     ledger_rows: int
     ledger_bytes: int
     seconds: float
+    ledger_seconds: float = 0.0  # of the phases' time: encoding and writing ledger parts
 
 
 def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
@@ -75,11 +76,15 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     }
     ledger = Ledger(task.ledger_fraction, task.shard, folder / "ledger" if folder else None, names)
     shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
-    for day in range(task.days):
-        shard.run_day(day)
-        if progress is not None:
-            progress(1)
-    ledger.flush()
+    try:
+        for day in range(task.days):
+            shard.run_day(day)
+            if progress is not None:
+                progress(1)
+    except BaseException:
+        ledger.discard()  # the shard is not done: its parts are deleted when it runs again
+        raise
+    ledger.close()
     core = round(shard.core_bytes() / max(task.n, 1), 2)
     if folder is not None:
         import pyarrow.parquet as pq
@@ -104,6 +109,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         ledger.rows,
         ledger.bytes,
         time.perf_counter() - t0,
+        ledger.write_seconds,
     )
     if folder is not None:
         info = asdict(result)
