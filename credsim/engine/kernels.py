@@ -6,6 +6,7 @@ import numpy as np
 from numba import njit
 
 LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group
+CHUNK = 128  # candidates drawn, then gathered, then tested together
 # fields of a citizen word (see credsim.engine.sampling.propensity_buckets); unsigned
 # constants keep the arithmetic in integers
 _ID, _HALF, _S32, _S48 = np.uint64(0xFFFFFFFF), np.uint64(0xFFFF), np.uint64(32), np.uint64(48)
@@ -58,10 +59,19 @@ def sample_acts(
     each is kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning),
     so the acts are exactly Bernoulli(p) per citizen. The baseline counts acts without
     adaptation on the same draws. The acts are written to ``out`` as words.
+
+    The loop runs in chunks of ``CHUNK`` candidates: first the draws (each candidate's
+    thinning uniform, then the skip to the next, as one pass would draw them), then the
+    citizens' words are gathered, then tested. The gathers are independent loads, so the
+    processor overlaps their cache misses instead of waiting for each in turn.
     """
     k = 0
     base = 0
     nb = bounds.size - 1 if uses_m else 1
+    cpos = np.empty(CHUNK, dtype=np.int64)
+    cu = np.empty(CHUNK, dtype=np.float64)
+    cw = np.empty(CHUNK, dtype=np.uint64)
+    cf = np.empty(CHUNK, dtype=np.uint8)
     for b in range(nb):
         if uses_m:
             start, end, m_top = bounds[b], bounds[b + 1], top[b]
@@ -75,25 +85,36 @@ def sample_acts(
         lq = np.log1p(-q) if q < 1.0 else 0.0
         pos = _next(rng, start - 1, q, lq)
         while pos < end:
+            m = 0
+            while pos < end and m < CHUNK:
+                cpos[m] = pos
+                cu[m] = rng.random() * q
+                m += 1
+                pos = _next(rng, pos, q, lq)
             if uses_m:
-                w = words[pos]
+                for j in range(m):
+                    cw[j] = words[cpos[j]]
             else:
-                w = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
-            u = rng.random() * q
-            d = np.int64(w >> _S48)
-            p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
-            if uses_m:
-                p *= half(np.int64((w >> _S32) & _HALF))
-            if u < p:
-                base += 1
+                for j in range(m):
+                    cw[j] = np.uint64(cpos[j]) | (np.uint64(demo[cpos[j]]) << _S48)
             if adapt_on:
-                c = np.int64(w & _ID)
-                p *= adapt[(flags[c] >> 5) & 3] * prov_factor[(d >> 7) & 31]
-            if u < p:
-                if k < out.size:
-                    out[k] = w
-                k += 1
-            pos = _next(rng, pos, q, lq)
+                for j in range(m):
+                    cf[j] = flags[np.int64(cw[j] & _ID)]
+            for j in range(m):
+                w = cw[j]
+                u = cu[j]
+                d = np.int64(w >> _S48)
+                p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
+                if uses_m:
+                    p *= half(np.int64((w >> _S32) & _HALF))
+                if u < p:
+                    base += 1
+                if adapt_on:
+                    p *= adapt[(cf[j] >> 5) & 3] * prov_factor[(d >> 7) & 31]
+                if u < p:
+                    if k < out.size:
+                        out[k] = w
+                    k += 1
     return k, base
 
 
@@ -178,11 +199,15 @@ def apply_records(
 
     Records of the same citizen apply one after another. ``tier_bounds`` are the tiers'
     lower bounds in ascending order; ``tier_counts`` is indexed top tier first. Returns the
-    total change of the score sum.
+    total change of the score sum. Scores are loaded a chunk ahead (into ``before``, then
+    read again in order), so their cache misses overlap.
     """
     total = 0
     nt = tier_bounds.size
     for i in range(ids.size):
+        if i % CHUNK == 0:  # load the chunk's scores first: independent loads overlap
+            for j in range(i, min(i + CHUNK, ids.size)):
+                before[j] = score[ids[j]]
         c = ids[i]
         b = np.int64(score[c])
         top = hi

@@ -760,12 +760,21 @@ class Shard:
             )
         return out
 
-    def propensity(self) -> np.ndarray:
-        """Every citizen's propensity multiplier (float16), read back from the words."""
+    def propensity(self, idx: np.ndarray | None = None) -> np.ndarray:
+        """The propensity multipliers (float16) of citizens ``idx`` (sorted; default every
+        citizen), read back from the words."""
+        ids = (self.words & np.uint64(0xFFFFFFFF)).astype(np.int64)
+        bits = ((self.words >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.uint16)
+        if idx is not None and idx.size < self.n:
+            keep = np.zeros(self.n, dtype=bool)
+            keep[idx] = True
+            sel = keep[ids]
+            ids, bits = ids[sel], bits[sel]
+            out = np.empty(idx.size, dtype=np.uint16)
+            out[np.searchsorted(idx, ids)] = bits
+            return out.view(np.float16)
         out = np.empty(self.n, dtype=np.uint16)
-        out[(self.words & np.uint64(0xFFFFFFFF)).astype(np.int64)] = (
-            (self.words >> np.uint64(32)) & np.uint64(0xFFFF)
-        ).astype(np.uint16)
+        out[ids] = bits
         return out.view(np.float16)
 
     def citizens_table(self, fraction: float = 1.0):
@@ -776,11 +785,14 @@ class Shard:
         from credsim.regime.schema import AGE_BANDS, SEX
 
         c = self.c
-        gid = self.gid(np.arange(self.n))
-        keep = np.ones(self.n, dtype=bool) if fraction >= 1.0 else citizen_hash(gid) < fraction
-        idx = np.flatnonzero(keep)
-        head = (self.flags & HEAD) != 0
-        house = self.gid(np.maximum.accumulate(np.where(head, np.arange(self.n), 0)))
+        if fraction >= 1.0:
+            idx = np.arange(self.n)
+            head = (self.flags & HEAD) != 0
+            house = np.maximum.accumulate(np.where(head, idx, 0))
+        else:  # the sample only: the heads of its households are found by walking back
+            idx = np.flatnonzero(citizen_hash(self.gid(np.arange(self.n))) < fraction)
+            head = (self.flags[idx] & HEAD) != 0
+            house = self.household_ranges(idx)[0]
 
         def cat(codes: np.ndarray, names) -> pa.Array:
             return pa.DictionaryArray.from_arrays(
@@ -790,15 +802,15 @@ class Shard:
         demo = self.demo[idx]
         score = self.score[idx]
         cols = {
-            "citizen": gid[idx],
-            "household": house[idx],
-            "head": head[idx],
+            "citizen": self.gid(idx),
+            "household": self.gid(house),
+            "head": head,
             "sex": cat(_bits(demo, "sex"), SEX),
             "age_band": cat(_bits(demo, "age"), AGE_BANDS),
             "region": cat(_bits(demo, "urban"), ("rural", "urban")),
             "province": cat(_bits(demo, "province"), c.provinces),
             "group": cat(_bits(demo, "group"), c.groups),
-            "propensity": self.propensity()[idx].astype(np.float32),
+            "propensity": self.propensity(idx).astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": self._mis_points_dense()[idx],
