@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -227,3 +228,17 @@ def test_run_citizens_table_keeps_households(tmp_path):
     assert c["household"].is_monotonic_increasing
     assert set(c["household"]) == set(heads["citizen"])
     assert (c.groupby("household")["province"].nunique() == 1).all()
+
+
+def test_citizens_written_in_small_tables_are_the_same(tmp_path, monkeypatch):
+    def run(name):
+        out = tmp_path / name
+        return credsim.Sim("press", population=30_000, days=60, seed=2, out=out).run()
+
+    whole = run("whole").citizens
+    monkeypatch.setattr("credsim.engine.shard.CITIZEN_ROWS", 999)
+    pieces = run("pieces")
+    pd.testing.assert_frame_equal(whole, pieces.citizens)
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(pieces.path / "citizens.parquet").num_row_groups >= 30

@@ -27,6 +27,7 @@ PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "r
 # flags bits
 HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
 LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level
+CITIZEN_ROWS = 1 << 18  # citizens a table (a row group) when the final state is written
 _EMPTY = np.empty(0, dtype=np.int64)
 _LOWBIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
 
@@ -751,13 +752,16 @@ class Shard:
         self.prov_factor = np.exp(-np.outer(c.province_sensitivity, share))
 
     # ------------------------------------------------------------------ output
-    def _mis_points_dense(self) -> np.ndarray:
-        """Score points from misattributed records, for every citizen (int16)."""
-        out = np.zeros(self.n, dtype=np.int16)
+    def _mis_points_of(self, idx: np.ndarray) -> np.ndarray:
+        """Score points from misattributed records of citizens ``idx`` (int16)."""
+        out = np.zeros(idx.size, dtype=np.int16)
         if self.mis_points:
-            out[np.fromiter(self.mis_points.keys(), dtype=np.int64)] = np.fromiter(
-                self.mis_points.values(), dtype=np.int64
-            )
+            keys = np.fromiter(self.mis_points.keys(), dtype=np.int64)
+            values = np.fromiter(self.mis_points.values(), dtype=np.int64)
+            at = np.searchsorted(idx, keys)
+            hit = at < idx.size
+            hit[hit] = idx[at[hit]] == keys[hit]
+            out[at[hit]] = values[hit]
         return out
 
     def propensity(self, idx: np.ndarray | None = None) -> np.ndarray:
@@ -777,22 +781,32 @@ class Shard:
         out[ids] = bits
         return out.view(np.float16)
 
-    def citizens_table(self, fraction: float = 1.0):
-        """The final state of (a sample of) the shard's citizens as an Arrow table."""
+    def citizens_tables(self, fraction: float = 1.0, rows: int | None = None):
+        """The final state of (a sample of) the shard's citizens, as Arrow tables of at most
+        ``rows`` citizens each (written one after another, so memory stays small)."""
+        from credsim.ledger import citizen_hash
+
+        rows = rows or CITIZEN_ROWS
+        if fraction >= 1.0:
+            for start in range(0, self.n, rows):
+                yield self.citizens_table(np.arange(start, min(start + rows, self.n)))
+            return
+        idx = np.flatnonzero(citizen_hash(self.gid(np.arange(self.n))) < fraction)
+        for start in range(0, max(idx.size, 1), rows):
+            yield self.citizens_table(idx[start : start + rows])
+
+    def citizens_table(self, idx: np.ndarray | None = None):
+        """The final state of citizens ``idx`` (sorted local indices; default every citizen)
+        as an Arrow table."""
         import pyarrow as pa
 
-        from credsim.ledger import citizen_hash
         from credsim.regime.schema import AGE_BANDS, SEX
 
         c = self.c
-        if fraction >= 1.0:
+        if idx is None:
             idx = np.arange(self.n)
-            head = (self.flags & HEAD) != 0
-            house = np.maximum.accumulate(np.where(head, idx, 0))
-        else:  # the sample only: the heads of its households are found by walking back
-            idx = np.flatnonzero(citizen_hash(self.gid(np.arange(self.n))) < fraction)
-            head = (self.flags[idx] & HEAD) != 0
-            house = self.household_ranges(idx)[0]
+        head = (self.flags[idx] & HEAD) != 0
+        house = self.household_ranges(idx)[0]  # the head: walk back to it
 
         def cat(codes: np.ndarray, names) -> pa.Array:
             return pa.DictionaryArray.from_arrays(
@@ -813,7 +827,7 @@ class Shard:
             "propensity": self.propensity(idx).astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
-            "misattributed_points": self._mis_points_dense()[idx],
+            "misattributed_points": self._mis_points_of(idx),
         }
         for k, name in enumerate(c.sanctions):
             cols[f"sanction_{name}"] = ((self.sanction[idx] >> k) & 1).astype(bool)

@@ -91,9 +91,16 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
 
         parts = folder / "parts"
         parts.mkdir(parents=True, exist_ok=True)
-        table = shard.citizens_table(task.citizens_fraction)
         tmp = parts / f"citizens-{task.shard:05d}.tmp"
-        pq.write_table(table, tmp, compression="zstd")
+        writer = None
+        try:
+            for table in shard.citizens_tables(task.citizens_fraction):
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
         tmp.replace(parts / f"citizens-{task.shard:05d}.parquet")
         m = shard.m.result()
         tmp = parts / f"metrics-{task.shard:05d}.tmp.npz"
