@@ -103,6 +103,9 @@ class Population:
         return unpack(self.demo, what)
 
 
+_CHUNK = 1 << 16  # citizens drawn at a time
+
+
 def synthesize(
     n: int, rng: np.random.Generator, census: Census | None = None, sigma: float = 0.5
 ) -> Population:
@@ -136,21 +139,30 @@ def synthesize(
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     head = np.zeros(n, dtype=bool)
     head[starts] = True
+    # Per-citizen draws come in chunks: the same numbers as one call per array (the stream
+    # is consumed in the same order), without temporaries the size of the population.
+    chunks = [(a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK)]
     # one uniform per citizen decides child or adult and the adult's age band
     child_p = min(1.0, c.child_share * n / max(1, n - h))
     cdf = np.cumsum(c.adult_age_shares)[:-1].astype(np.float32)
-    u = rng.random(n, dtype=np.float32)
-    adult_u = (u - np.float32(child_p)) / np.float32(max(1e-12, 1.0 - child_p))
-    age = 1 + (adult_u >= cdf[0]).astype(np.uint16) + (adult_u >= cdf[1])
-    age[u < child_p] = 0
+    age = np.empty(n, dtype=np.uint16)
+    for a, b in chunks:
+        u = rng.random(b - a, dtype=np.float32)
+        adult_u = (u - np.float32(child_p)) / np.float32(max(1e-12, 1.0 - child_p))
+        age[a:b] = 1 + (adult_u >= cdf[0]).astype(np.uint16) + (adult_u >= cdf[1])
+        age[a:b][u < child_p] = 0
     uh = rng.random(h, dtype=np.float32)
     age[head] = 1 + (uh >= cdf[0]).astype(np.uint16) + (uh >= cdf[1])
-    sex = (rng.random(n, dtype=np.float32) >= c.male_share).astype(np.uint16)  # 0 male, 1 female
     demo = np.repeat(house, sizes)
-    demo |= sex | (age << 2)
+    for a, b in chunks:
+        sex = (rng.random(b - a, dtype=np.float32) >= c.male_share).astype(np.uint16)  # 1 female
+        demo[a:b] |= sex | (age[a:b] << 2)
+    del age
     mu = -sigma * sigma / 2
-    z = rng.standard_normal(n, dtype=np.float32)
-    propensity = np.exp(mu + sigma * z).astype(np.float16)
+    propensity = np.empty(n, dtype=np.float16)
+    for a, b in chunks:
+        z = rng.standard_normal(b - a, dtype=np.float32)
+        propensity[a:b] = np.exp(mu + sigma * z)
     counts = np.bincount(province, weights=sizes, minlength=len(c.provinces)).astype(np.int64)
     province_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return Population(n, demo, head, propensity, province_start, c)

@@ -236,3 +236,11 @@ def apply_records(
                 tier_counts[nt - tb] -= 1
                 tier_counts[nt - ta] += 1
     return total
+
+
+@njit(cache=True, nogil=True)
+def unpack_propensity(words, out):  # pragma: no cover
+    """Every citizen's propensity bits (half precision) from the words, by citizen index."""
+    for i in range(words.size):
+        w = words[i]
+        out[np.int64(w & _ID)] = np.uint16((w >> _S32) & _HALF)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+from numba import njit
 
-_EMPTY = np.empty(0, dtype=np.int64)
+_S32, _S48 = np.uint64(32), np.uint64(48)
 
 
 def stream(seed: int, shard: int, name: str) -> np.random.Generator:
@@ -17,37 +18,6 @@ def stream(seed: int, shard: int, name: str) -> np.random.Generator:
     """
     key = (int(shard), zlib.crc32(name.encode()))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
-
-
-def bernoulli_positions(rng: np.random.Generator, n: int, q: float) -> np.ndarray:
-    """Sorted positions in ``range(n)``, each included independently with probability ``q``.
-
-    Geometric skips: the gaps between successes are Geometric(q), so the cost follows the
-    number of successes, not ``n``.
-    """
-    if n <= 0 or q <= 0.0:
-        return _EMPTY
-    if q >= 1.0:
-        return np.arange(n, dtype=np.int64)
-    mean = n * q
-    m = int(mean + 6.0 * np.sqrt(mean) + 16)
-    pos = np.cumsum(rng.geometric(q, m)) - 1
-    while pos[-1] < n:
-        more = np.cumsum(rng.geometric(q, m)) + pos[-1]
-        pos = np.concatenate([pos, more])
-    return pos[: np.searchsorted(pos, n)]
-
-
-def thin(rng: np.random.Generator, ids: np.ndarray, p: np.ndarray | float) -> np.ndarray:
-    """Keep each id with probability ``p`` (scalar or one per id)."""
-    if ids.size == 0:
-        return ids
-    if np.isscalar(p):
-        if p >= 1.0:
-            return ids
-        if p <= 0.0:
-            return ids[:0]
-    return ids[rng.random(ids.size) < p]
 
 
 def propensity_buckets(
@@ -61,45 +31,46 @@ def propensity_buckets(
     propensity. In a bucket the largest propensity is at most ``ratio`` times the smallest,
     so thinning keeps at least 1/ratio of the candidates. One word per candidate means one
     memory access: acts are rare, so each touches a different cache line.
+
+    A propensity is a half-precision float, so its bucket is looked up in a table over the
+    65,536 possible values, and the words are placed by a stable counting sort: no
+    temporary array per citizen beyond the words themselves.
     """
     if propensity.size >= 1 << 32:
         raise ValueError("a shard holds at most 2**32 - 1 citizens")
-    m = np.asarray(propensity, dtype=np.float64)
-    lo = max(float(m.min()), 1e-6)
-    b = np.floor(np.log(np.maximum(m, lo) / lo) / np.log(ratio)).astype(np.int16)
-    order = np.argsort(b, kind="stable")  # radix sort for small integers
-    counts = np.bincount(b)
-    bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    keep = counts > 0
+    bits = np.ascontiguousarray(propensity, dtype=np.float16).view(np.uint16)
+    count = np.zeros(1 << 16, dtype=np.int64)
+    _count_values(bits, count)
+    value = np.arange(1 << 16, dtype=np.int64).astype(np.uint16).view(np.float16)
+    value = value.astype(np.float64)
+    present = count > 0
+    lo = max(float(value[present].min()), 1e-6)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        b = np.floor(np.log(np.maximum(value, lo) / lo) / np.log(ratio))
+    b = np.where(present, b, 0).astype(np.int64)
+    nb = int(b[present].max()) + 1
+    sizes = np.bincount(b[present], weights=count[present], minlength=nb).astype(np.int64)
+    top_all = np.full(nb, -np.inf)
+    np.maximum.at(top_all, b[present], value[present])
+    keep = sizes > 0
+    bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    words = np.empty(propensity.size, dtype=np.uint64)
+    _place_words(bits, demo, b.astype(np.int16), bounds[:-1].copy(), words)
     starts, ends = bounds[:-1][keep], bounds[1:][keep]
-    top = np.maximum.reduceat(m[order], starts)
-    words = order.astype(np.uint64)
-    words |= propensity.view(np.uint16)[order].astype(np.uint64) << np.uint64(32)
-    words |= demo[order].astype(np.uint64) << np.uint64(48)
-    return words, np.concatenate([starts, ends[-1:]]), top
+    return words, np.concatenate([starts, ends[-1:]]), top_all[keep]
 
 
-def bucket_candidates(
-    rng: np.random.Generator, bounds: np.ndarray, q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (into the bucket order) of candidates, each included with its bucket's ``q``.
+@njit(cache=True, nogil=True)
+def _count_values(bits, count):  # pragma: no cover
+    for i in range(bits.size):
+        count[bits[i]] += 1
 
-    Counts then draws: the number in each bucket is Binomial(size, q); the positions are a
-    uniform subset of that size (drawn with replacement, duplicates redrawn until distinct,
-    which by symmetry leaves every subset equally likely). Returns positions and bucket index.
-    """
-    sizes = np.diff(bounds)
-    k = rng.binomial(sizes, np.minimum(q, 1.0))
-    total = int(k.sum())
-    if total == 0:
-        return _EMPTY, _EMPTY
-    bucket = np.repeat(np.arange(sizes.size), k)
-    pos = bounds[bucket] + (rng.random(total) * sizes[bucket]).astype(np.int64)
-    pos.sort()
-    dup = np.flatnonzero(pos[1:] == pos[:-1]) + 1
-    while dup.size:
-        b = np.searchsorted(bounds, pos[dup], side="right") - 1
-        pos[dup] = bounds[b] + (rng.random(dup.size) * sizes[b]).astype(np.int64)
-        pos.sort()
-        dup = np.flatnonzero(pos[1:] == pos[:-1]) + 1
-    return pos, np.searchsorted(bounds, pos, side="right") - 1
+
+@njit(cache=True, nogil=True)
+def _place_words(bits, demo, bucket_of, at, words):  # pragma: no cover
+    """Stable counting sort of the citizens by bucket, writing each citizen's word."""
+    for i in range(bits.size):
+        h = bits[i]
+        b = bucket_of[h]
+        words[at[b]] = np.uint64(i) | (np.uint64(h) << _S32) | (np.uint64(demo[i]) << _S48)
+        at[b] += 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.compiled import Compiled, max_factor
-from credsim.engine.kernels import apply_records, sample_acts, sense_acts
+from credsim.engine.kernels import apply_records, sample_acts, sense_acts, unpack_propensity
 from credsim.engine.sampling import propensity_buckets, stream
 from credsim.ledger import Ledger
 from credsim.metrics import DayMetrics
@@ -27,7 +27,7 @@ PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "r
 # flags bits
 HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
 LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level
-CITIZEN_ROWS = 1 << 18  # citizens a table (a row group) when the final state is written
+CITIZEN_ROWS = 1 << 16  # citizens a table (a row group) when the final state is written
 _EMPTY = np.empty(0, dtype=np.int64)
 _LOWBIT = np.array([(b & -b).bit_length() - 1 for b in range(256)], dtype=np.int64)
 
@@ -764,21 +764,10 @@ class Shard:
             out[at[hit]] = values[hit]
         return out
 
-    def propensity(self, idx: np.ndarray | None = None) -> np.ndarray:
-        """The propensity multipliers (float16) of citizens ``idx`` (sorted; default every
-        citizen), read back from the words."""
-        ids = (self.words & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        bits = ((self.words >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.uint16)
-        if idx is not None and idx.size < self.n:
-            keep = np.zeros(self.n, dtype=bool)
-            keep[idx] = True
-            sel = keep[ids]
-            ids, bits = ids[sel], bits[sel]
-            out = np.empty(idx.size, dtype=np.uint16)
-            out[np.searchsorted(idx, ids)] = bits
-            return out.view(np.float16)
+    def propensity(self) -> np.ndarray:
+        """Every citizen's propensity multiplier (float16), read back from the words."""
         out = np.empty(self.n, dtype=np.uint16)
-        out[ids] = bits
+        unpack_propensity(self.words, out)
         return out.view(np.float16)
 
     def citizens_tables(self, fraction: float = 1.0, rows: int | None = None):
@@ -787,17 +776,19 @@ class Shard:
         from credsim.ledger import citizen_hash
 
         rows = rows or CITIZEN_ROWS
+        propensity = self.propensity()
         if fraction >= 1.0:
             for start in range(0, self.n, rows):
-                yield self.citizens_table(np.arange(start, min(start + rows, self.n)))
+                idx = np.arange(start, min(start + rows, self.n))
+                yield self.citizens_table(idx, propensity)
             return
         idx = np.flatnonzero(citizen_hash(self.gid(np.arange(self.n))) < fraction)
         for start in range(0, max(idx.size, 1), rows):
-            yield self.citizens_table(idx[start : start + rows])
+            yield self.citizens_table(idx[start : start + rows], propensity)
 
-    def citizens_table(self, idx: np.ndarray | None = None):
+    def citizens_table(self, idx: np.ndarray | None = None, propensity: np.ndarray | None = None):
         """The final state of citizens ``idx`` (sorted local indices; default every citizen)
-        as an Arrow table."""
+        as an Arrow table; ``propensity``: every citizen's, if already at hand."""
         import pyarrow as pa
 
         from credsim.regime.schema import AGE_BANDS, SEX
@@ -824,7 +815,9 @@ class Shard:
             "region": cat(_bits(demo, "urban"), ("rural", "urban")),
             "province": cat(_bits(demo, "province"), c.provinces),
             "group": cat(_bits(demo, "group"), c.groups),
-            "propensity": self.propensity(idx).astype(np.float32),
+            "propensity": (self.propensity() if propensity is None else propensity)[idx].astype(
+                np.float32
+            ),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": self._mis_points_of(idx),
