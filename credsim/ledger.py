@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 KINDS = (
     "record",  # a record reached the score: delta, before, after, source, rule
@@ -49,12 +50,20 @@ FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most
 
 def citizen_hash(citizen: np.ndarray) -> np.ndarray:
     """A fixed pseudo-random number in [0, 1) per citizen id (splitmix64 finaliser)."""
-    z = citizen.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):
+    citizen = np.asarray(citizen)
+    out = np.empty(citizen.shape, dtype=np.float64)
+    _splitmix(citizen.astype(np.int64, copy=False).reshape(-1), out.reshape(-1))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _splitmix(citizen, out):  # pragma: no cover
+    for i in range(citizen.size):
+        z = np.uint64(citizen[i]) + np.uint64(0x9E3779B97F4A7C15)
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        out[i] = np.float64(z >> np.uint64(11)) / 9007199254740992.0
 
 
 def parse_mode(mode: str) -> float:
@@ -120,6 +129,8 @@ class Ledger:
         self._spare: dict[str, np.ndarray] | None = None
         self._writer = None
         self._inflight = None
+        self._kept: np.ndarray | None = None  # packed bits: which citizens are sampled
+        self._offset = 0
         self._pending = 0
         if self.active and folder is not None:
             # the first Arrow table imports pandas and pyarrow.parquet: done now, before the
@@ -136,7 +147,17 @@ class Ledger:
         """Which of these global citizen ids are ledgered."""
         if self.fraction >= 1.0:
             return np.ones(citizen.size, dtype=bool)
-        return citizen_hash(citizen) < self.fraction
+        if self._kept is None:
+            return citizen_hash(citizen) < self.fraction
+        local = citizen - self._offset  # one bit per citizen of the shard: look it up
+        return ((self._kept[local >> 3] >> (local & 7).astype(np.uint8)) & 1).astype(bool)
+
+    def limit(self, offset: int, n: int) -> None:
+        """Rows will be of citizens ``offset .. offset + n - 1`` only: hash each once."""
+        if 0.0 < self.fraction < 1.0:
+            kept = citizen_hash(np.arange(offset, offset + n, dtype=np.int64)) < self.fraction
+            self._kept = np.packbits(kept, bitorder="little")
+            self._offset = offset
 
     def add(
         self,

@@ -116,6 +116,13 @@ class Shard:
         columns.setdefault("before", score)
         return self.ledger.add(kind, day, self.gid(ids), **columns)
 
+    def _add_restricted(self, ids: np.ndarray) -> None:
+        """Merge ids into ``restricted_ids`` (kept sorted and unique)."""
+        r, ids = self.restricted_ids, np.unique(ids)
+        pos = np.searchsorted(r, ids)
+        fresh = r[np.minimum(pos, r.size - 1)] != ids if r.size else np.ones(ids.size, bool)
+        self.restricted_ids = np.insert(r, pos[fresh], ids[fresh])
+
     def level(self, ids: np.ndarray) -> np.ndarray:
         """Adaptation level (0 none, 1 household, 2 own) of these citizens."""
         return (self.flags[ids] >> LEVEL_SHIFT) & 3
@@ -533,7 +540,7 @@ class Shard:
         self.m.per_sanction("started", k)
         self.m.sanctioned(k, +1)
         self._set_wrongful(ids, k, mis)
-        self.restricted_ids = np.union1d(self.restricted_ids, ids)
+        self._add_restricted(ids)
         # adaptation: the citizen, and the household that saw it
         if c.adaptation:
             fam = self.members(ids)
@@ -593,7 +600,7 @@ class Shard:
         ended = (old != 0) & (house_bits == 0)
         if began.any():
             self._log("spillover_start", day, fam[began], sanction=_LOWBIT[house_bits[began]])
-            self.restricted_ids = np.union1d(self.restricted_ids, fam[began])
+            self._add_restricted(fam[began])
         if ended.any():
             self._log("spillover_end", day, fam[ended])
 
@@ -676,13 +683,15 @@ class Shard:
             return
         wait = rng.geometric(min(1.0, 1.0 / red.respond_days), int(comply.sum()))
         due = day + wait
-        d = None if delta is None else np.asarray(delta)[comply]
-        for w in np.unique(due):
+        order = np.argsort(due, kind="stable")  # by day due, in the order of the demands
+        due, ids, rows = due[order], ids[comply][order], rows[comply][order]
+        d = None if delta is None else np.asarray(delta)[comply][order]
+        days, first = np.unique(due, return_index=True)
+        last = np.append(first[1:], due.size)
+        for w, a, b in zip(days.tolist(), first.tolist(), last.tolist()):
             if w < self.days:
-                sel = due == w
-                self.redress_due[int(w)].append(
-                    (target, ids[comply][sel], rows[comply][sel], None if d is None else d[sel])
-                )
+                part = None if d is None else d[a:b]
+                self.redress_due[w].append((target, ids[a:b], rows[a:b], part))
 
     def phase_redress(self, day: int) -> None:
         """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""

@@ -75,6 +75,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         "privileges": c.privileges,
     }
     ledger = Ledger(task.ledger_fraction, task.shard, folder / "ledger" if folder else None, names)
+    ledger.limit(task.offset, task.n)
     shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
     try:
         for day in range(task.days):
