@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Measured coefficients (2-core VM, Python 3.11, numpy 2.4, numba 0.68).
-SHARD_BYTES_PER_CITIZEN = 90  # peak while a shard is built and run (core state is 16)
+SHARD_BYTES_PER_CITIZEN = 60  # peak while a shard is built and run (core state is 16)
 PROCESS_BASE_BYTES = 350 * 2**20  # an interpreter with numpy, pyarrow, numba loaded
-SECONDS_PER_ACT = 300e-9  # sampling, sensing and scoring one act (memory-latency bound)
-SECONDS_PER_SHARD_DAY = 4e-3  # fixed cost of one day of one shard
-SECONDS_PER_CITIZEN_SETUP = 250e-9  # building one citizen and writing its final state
+# Fitted to whole-country runs (1,410,000,000 citizens x 365 days, 282 shards): REF-1 took
+# 1,013 CPU-seconds, press 2,167 (estimates 1,020 and 1,700).
+SECONDS_PER_ACT = 30e-9  # sampling, sensing and scoring one act or record
+# fixed cost of one day of one shard, per behaviour, source-behaviour pair, rule, sanction
+# and privilege of the regime (each is a pass of its own every day)
+SECONDS_PER_COMPONENT_DAY = 0.3e-3
+SECONDS_PER_CITIZEN_SETUP = 150e-9  # building one citizen and writing its final state
 LEDGER_BYTES_PER_ROW = 3.0  # integer codes, delta-encoded, zstd (2.5 measured for press)
 
 
@@ -81,13 +85,15 @@ def estimate(
         acts += b.rate * max(b.urban_factor, b.rural_factor)
         records += b.rate * observed.get(b.name, 0.0)
     shards = -(-population // shard_size)
+    components = len(regime.behaviours) + len(regime.rules) + len(regime.sanctions)
+    components += len(regime.privileges) + sum(len(s.observes) for s in regime.sources)
     parallel = max(1, min(workers, shards))
     peak = PROCESS_BASE_BYTES + parallel * (
         PROCESS_BASE_BYTES * (parallel > 1) + SHARD_BYTES_PER_CITIZEN * min(shard_size, population)
     )
     cpu = (
         population * days * (acts + records) * SECONDS_PER_ACT
-        + shards * days * SECONDS_PER_SHARD_DAY
+        + shards * days * components * SECONDS_PER_COMPONENT_DAY
         + population * SECONDS_PER_CITIZEN_SETUP
     )
     disk = population * days * records * ledger_fraction * LEDGER_BYTES_PER_ROW
