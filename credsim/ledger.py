@@ -180,7 +180,8 @@ class Ledger:
         ``before`` is the score before the row; the score after it is ``before + delta``.
         """
         n = citizen.size
-        ids = (np.int64(self.shard) << ROW_BITS) + self.seq + np.arange(n, dtype=np.int64)
+        first = (self.shard << ROW_BITS) + self.seq
+        ids = np.arange(first, first + n, dtype=np.int64)
         self.seq += n
         if n == 0 or not self.active:
             return ids

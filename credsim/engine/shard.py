@@ -324,6 +324,7 @@ class Shard:
             before[:] = self.score[ids]
             after[:] = before
         if self.ledger.active:
+            any_mis = bool(r.mis.any())  # usually none: then two constant columns
             rows = self.ledger.add(
                 "record",
                 day,
@@ -332,8 +333,8 @@ class Shard:
                 rule=ri,
                 delta=after - before,
                 before=before,
-                misattributed=r.mis,
-                other=np.where(r.mis, self.gid(r.actor), -1),
+                misattributed=r.mis if any_mis else False,
+                other=np.where(r.mis, self.gid(r.actor), -1) if any_mis else -1,
             )
         else:
             rows = np.full(ids.size, -1, dtype=np.int64)
