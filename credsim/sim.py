@@ -236,6 +236,8 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
     """Concatenate the shards' citizen parts into citizens.parquet, shard by shard."""
     import pyarrow.parquet as pq
 
+    from credsim.scale.shards import citizens_writer
+
     path = folder / "citizens.parquet"
     if len(tasks) == 1:
         import shutil
@@ -250,7 +252,7 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
         for t in tasks:
             part = pq.read_table(folder / "parts" / f"citizens-{t.shard:05d}.parquet")
             if writer is None:
-                writer = pq.ParquetWriter(tmp, part.schema, compression="zstd")
+                writer = citizens_writer(tmp, part.schema)
             writer.write_table(part)
     finally:
         if writer is not None:

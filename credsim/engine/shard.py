@@ -807,7 +807,12 @@ class Shard:
         if idx is None:
             idx = np.arange(self.n)
         head = (self.flags[idx] & HEAD) != 0
-        house = self.household_ranges(idx)[0]  # the head: walk back to it
+        if idx.size and idx[-1] - idx[0] == idx.size - 1:  # a run of citizens: carry the head
+            house = np.where(head, idx, -1)
+            house[0] = self.household_ranges(idx[:1])[0][0]
+            house = np.maximum.accumulate(house)
+        else:  # the head: walk back to it
+            house = self.household_ranges(idx)[0]
 
         def cat(codes: np.ndarray, names) -> pa.Array:
             return pa.DictionaryArray.from_arrays(

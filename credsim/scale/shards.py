@@ -53,6 +53,22 @@ def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int,
     ]
 
 
+def citizens_writer(path: Path, schema):
+    """A Parquet writer for citizen tables: ids delta-encoded (they ascend), the other
+    columns dictionary-encoded, statistics only where queries filter."""
+    import pyarrow.parquet as pq
+
+    ids = ("citizen", "household")
+    return pq.ParquetWriter(
+        path,
+        schema,
+        compression="zstd",
+        use_dictionary=[n for n in schema.names if n not in ids],
+        column_encoding={n: "DELTA_BINARY_PACKED" for n in ids},
+        write_statistics=["citizen", "score"],
+    )
+
+
 def run_shard(task: ShardTask, progress=None) -> ShardResult:
     """Run one shard; write its ledger and citizen parts into the run folder."""
     from credsim.engine.compiled import Compiled
@@ -88,8 +104,6 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     ledger.close()
     core = round(shard.core_bytes() / max(task.n, 1), 2)
     if folder is not None:
-        import pyarrow.parquet as pq
-
         parts = folder / "parts"
         parts.mkdir(parents=True, exist_ok=True)
         tmp = parts / f"citizens-{task.shard:05d}.tmp"
@@ -97,7 +111,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         try:
             for table in shard.citizens_tables(task.citizens_fraction):
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
+                    writer = citizens_writer(tmp, table.schema)
                 writer.write_table(table)
         finally:
             if writer is not None:
