@@ -236,7 +236,7 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
     """Concatenate the shards' citizen parts into citizens.parquet, shard by shard."""
     import pyarrow.parquet as pq
 
-    from credsim.scale.shards import citizens_writer
+    from credsim.scale.shards import write_citizens
 
     path = folder / "citizens.parquet"
     if len(tasks) == 1:
@@ -246,15 +246,6 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
         shutil.copyfile(folder / "parts" / f"citizens-{tasks[0].shard:05d}.parquet", tmp)
         tmp.replace(path)
         return
-    tmp = path.with_name(path.name + ".tmp")
-    writer = None
-    try:
-        for t in tasks:
-            part = pq.read_table(folder / "parts" / f"citizens-{t.shard:05d}.parquet")
-            if writer is None:
-                writer = citizens_writer(tmp, part.schema)
-            writer.write_table(part)
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
+    write_citizens(
+        path, (pq.read_table(folder / "parts" / f"citizens-{t.shard:05d}.parquet") for t in tasks)
+    )

@@ -53,20 +53,31 @@ def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int,
     ]
 
 
-def citizens_writer(path: Path, schema):
-    """A Parquet writer for citizen tables: ids delta-encoded (they ascend), the other
-    columns dictionary-encoded, statistics only where queries filter."""
+def write_citizens(path: Path, tables) -> None:
+    """Write citizen tables (one row group each) as one Parquet file, atomically: ids
+    delta-encoded (they ascend), the other columns dictionary-encoded, statistics only where
+    queries filter."""
     import pyarrow.parquet as pq
 
+    tmp = path.with_name(path.name + ".tmp")
     ids = ("citizen", "household")
-    return pq.ParquetWriter(
-        path,
-        schema,
-        compression="zstd",
-        use_dictionary=[n for n in schema.names if n not in ids],
-        column_encoding={n: "DELTA_BINARY_PACKED" for n in ids},
-        write_statistics=["citizen", "score"],
-    )
+    writer = None
+    try:
+        for table in tables:
+            if writer is None:
+                writer = pq.ParquetWriter(
+                    tmp,
+                    table.schema,
+                    compression="zstd",
+                    use_dictionary=[n for n in table.schema.names if n not in ids],
+                    column_encoding={n: "DELTA_BINARY_PACKED" for n in ids},
+                    write_statistics=["citizen", "score"],
+                )
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+    tmp.replace(path)
 
 
 def run_shard(task: ShardTask, progress=None) -> ShardResult:
@@ -106,17 +117,10 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     if folder is not None:
         parts = folder / "parts"
         parts.mkdir(parents=True, exist_ok=True)
-        tmp = parts / f"citizens-{task.shard:05d}.tmp"
-        writer = None
-        try:
-            for table in shard.citizens_tables(task.citizens_fraction):
-                if writer is None:
-                    writer = citizens_writer(tmp, table.schema)
-                writer.write_table(table)
-        finally:
-            if writer is not None:
-                writer.close()
-        tmp.replace(parts / f"citizens-{task.shard:05d}.parquet")
+        write_citizens(
+            parts / f"citizens-{task.shard:05d}.parquet",
+            shard.citizens_tables(task.citizens_fraction),
+        )
         m = shard.m.result()
         tmp = parts / f"metrics-{task.shard:05d}.tmp.npz"
         np.savez(
