@@ -112,9 +112,15 @@ class Ledger:
     """
 
     def __init__(
-        self, fraction: float, shard: int, folder: Path | None, names: dict[str, list[str]]
+        self,
+        fraction: float,
+        shard: int,
+        citizens: range,
+        folder: Path | None,
+        names: dict[str, list[str]],
     ):
-        """``names``: the regime's ``sources``, ``rules``, ``sanctions`` and ``privileges``."""
+        """``citizens``: the shard's global citizen ids; ``names``: the regime's ``sources``,
+        ``rules``, ``sanctions`` and ``privileges``."""
         self.fraction = fraction
         self.shard = shard
         self.folder = folder
@@ -129,8 +135,11 @@ class Ledger:
         self._spare: dict[str, np.ndarray] | None = None
         self._writer = None
         self._inflight = None
-        self._kept: np.ndarray | None = None  # packed bits: which citizens are sampled
-        self._offset = 0
+        self._offset = citizens.start
+        self._kept = None  # in sample mode, one bit per citizen of the shard: is it kept
+        if 0.0 < fraction < 1.0:
+            ids = np.arange(citizens.start, citizens.stop, dtype=np.int64)
+            self._kept = np.packbits(citizen_hash(ids) < fraction, bitorder="little")
         self._pending = 0
         if self.active and folder is not None:
             # the first Arrow table imports pandas and pyarrow.parquet: done now, before the
@@ -147,17 +156,8 @@ class Ledger:
         """Which of these global citizen ids are ledgered."""
         if self.fraction >= 1.0:
             return np.ones(citizen.size, dtype=bool)
-        if self._kept is None:
-            return citizen_hash(citizen) < self.fraction
-        local = citizen - self._offset  # one bit per citizen of the shard: look it up
+        local = citizen - self._offset
         return ((self._kept[local >> 3] >> (local & 7).astype(np.uint8)) & 1).astype(bool)
-
-    def limit(self, offset: int, n: int) -> None:
-        """Rows will be of citizens ``offset .. offset + n - 1`` only: hash each once."""
-        if 0.0 < self.fraction < 1.0:
-            kept = citizen_hash(np.arange(offset, offset + n, dtype=np.int64)) < self.fraction
-            self._kept = np.packbits(kept, bitorder="little")
-            self._offset = offset
 
     def add(
         self,

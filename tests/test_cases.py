@@ -165,20 +165,10 @@ def test_rao_child_blocked_by_parent_listing_and_restored_after_repayment(
 
 
 @pytest.fixture(scope="module")
-def ningbo(tmp_path_factory):
+def ningbo(wrongful_run):
     # press, with cameras misidentifying 5% of the time and a jaywalking record costing 200
-    # points: one misattributed record takes a citizen from 1000 to 800, under the blacklist
-    # threshold (850)
-    out = tmp_path_factory.mktemp("ningbo") / "run"
-    return credsim.Sim(
-        "press",
-        population=15_000,
-        days=90,
-        seed=3,
-        out=out,
-        ledger="full",
-        overrides=["sources.camera.false_match=0.05", "rules.jaywalking.delta=-200"],
-    ).run()
+    # points (tests/conftest.py)
+    return wrongful_run
 
 
 def test_ningbo_false_match_restricts_the_wrong_citizen(ningbo):

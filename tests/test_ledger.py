@@ -284,19 +284,8 @@ def test_query_bad_sql_is_a_one_line_error(full, sql):
 
 
 # --------------------------------------------------------------------------- example queries
-@pytest.fixture(scope="module")
-def wrongful_run(tmp_path_factory):
-    # cameras misidentify 5% of the time and a jaywalking record costs 200 points, so some
-    # citizens are listed wrongly
-    out = tmp_path_factory.mktemp("wrongful") / "run"
-    return credsim.Sim(
-        "press",
-        population=15_000,
-        days=90,
-        seed=3,
-        out=out,
-        overrides=["sources.camera.false_match=0.05", "rules.jaywalking.delta=-200"],
-    ).run()
+# wrongful_run (tests/conftest.py): cameras misidentify 5% of the time and a jaywalking
+# record costs 200 points, so some citizens are listed wrongly
 
 
 # the example queries of the README, and the same harm by demographic group

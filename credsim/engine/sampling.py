@@ -41,8 +41,7 @@ def propensity_buckets(
     bits = np.ascontiguousarray(propensity, dtype=np.float16).view(np.uint16)
     count = np.zeros(1 << 16, dtype=np.int64)
     _count_values(bits, count)
-    value = np.arange(1 << 16, dtype=np.int64).astype(np.uint16).view(np.float16)
-    value = value.astype(np.float64)
+    value = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float64)
     present = count > 0
     lo = max(float(value[present].min()), 1e-6)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):

@@ -796,16 +796,14 @@ class Shard:
         for start in range(0, max(idx.size, 1), rows):
             yield self.citizens_table(idx[start : start + rows], propensity)
 
-    def citizens_table(self, idx: np.ndarray | None = None, propensity: np.ndarray | None = None):
-        """The final state of citizens ``idx`` (sorted local indices; default every citizen)
-        as an Arrow table; ``propensity``: every citizen's, if already at hand."""
+    def citizens_table(self, idx: np.ndarray, propensity: np.ndarray):
+        """The final state of citizens ``idx`` (sorted local indices) as an Arrow table;
+        ``propensity``: every citizen's (``self.propensity()``)."""
         import pyarrow as pa
 
         from credsim.regime.schema import AGE_BANDS, SEX
 
         c = self.c
-        if idx is None:
-            idx = np.arange(self.n)
         head = (self.flags[idx] & HEAD) != 0
         if idx.size and idx[-1] - idx[0] == idx.size - 1:  # a run of citizens: carry the head
             house = np.where(head, idx, -1)
@@ -830,9 +828,7 @@ class Shard:
             "region": cat(_bits(demo, "urban"), ("rural", "urban")),
             "province": cat(_bits(demo, "province"), c.provinces),
             "group": cat(_bits(demo, "group"), c.groups),
-            "propensity": (self.propensity() if propensity is None else propensity)[idx].astype(
-                np.float32
-            ),
+            "propensity": propensity[idx].astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": self._mis_points_of(idx),

@@ -101,8 +101,13 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         "sanctions": c.sanctions,
         "privileges": c.privileges,
     }
-    ledger = Ledger(task.ledger_fraction, task.shard, folder / "ledger" if folder else None, names)
-    ledger.limit(task.offset, task.n)
+    ledger = Ledger(
+        task.ledger_fraction,
+        task.shard,
+        range(task.offset, task.offset + task.n),
+        folder / "ledger" if folder else None,
+        names,
+    )
     shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
     try:
         for day in range(task.days):
