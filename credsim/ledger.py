@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from numba import njit
+from credsim.compiled_cache import njit
 
 KINDS = (
     "record",  # a record reached the score: delta, before, after, source, rule

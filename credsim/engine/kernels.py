@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from credsim.compiled_cache import njit
 
 LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group
 CHUNK = 128  # candidates drawn, then gathered, then tested together
