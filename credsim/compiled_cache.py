@@ -33,10 +33,10 @@ def cache_dir() -> Path | None:
         return Path(chosen) if _writable(Path(chosen)) else None
     import platformdirs
 
+    user = os.getuid() if hasattr(os, "getuid") else 0
     candidates = [
         Path(platformdirs.user_cache_dir("credsim", appauthor=False)) / "numba",
-        Path(tempfile.gettempdir())
-        / f"credsim-numba-{os.getuid() if hasattr(os, 'getuid') else 0}",
+        Path(tempfile.gettempdir()) / f"credsim-numba-{user}",
     ]
     for path in candidates:
         if _writable(path):
