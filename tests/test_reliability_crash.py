@@ -386,7 +386,11 @@ def test_ctrl_c_stops_cleanly_and_resumes(work, zygote, reference):
 def test_ctrl_c_to_the_process_group_with_workers(work, zygote, reference):
     rng = random.Random(SEED + 2)
     folder, proc, err = interrupt(
-        work, "ctrl-c-group", ["--workers", "2"], group=True, delay=rng.uniform(0.5, 3.0)
+        work,
+        "ctrl-c-group",
+        ["--workers", "2"],
+        group=True,
+        delay=rng.uniform(0.0, 0.3 * reference["duration"]),
     )
     line = check_interrupted(folder, proc, err)
     t0 = time.monotonic()  # no worker process is left behind
