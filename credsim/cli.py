@@ -342,22 +342,146 @@ def report_cmd(
     typer.echo(f"report: {write_report(r, png_dir=png)}")
 
 
+COMPARE_FORMATS = ("text", "json", "csv")
+
+
 @app.command()
 def compare(
-    runs: Annotated[list[Path], typer.Argument(help="Two or more run folders.")],
-    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    items: Annotated[
+        list[str],
+        typer.Argument(
+            help="Two or more run folders, or two regimes (preset names or TOML files) to run "
+            "as paired replicates."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Run folders: the HTML page to write. Regimes: a folder that keeps every "
+            "replicate's run and the comparison (comparison.json, comparison.csv).",
+        ),
+    ] = None,
+    replicates: Annotated[
+        int, typer.Option(min=1, max=1000, help="Regimes: paired replicates (seeds) per side.")
+    ] = 5,
+    population: Annotated[
+        int, typer.Option("--population", "-n", min=100, help="Regimes: citizens per run.")
+    ] = 20_000,
+    days: Annotated[
+        int, typer.Option("--days", "-d", min=1, max=32_000, help="Regimes: days per run.")
+    ] = 365,
+    seed: Annotated[
+        int, typer.Option("--seed", "-s", min=0, help="Regimes: the first seed of the replicates.")
+    ] = 1,
+    set_a: Annotated[
+        list[str] | None, typer.Option("--set-a", help="Override for regime A: PATH=VALUE.")
+    ] = None,
+    set_b: Annotated[
+        list[str] | None, typer.Option("--set-b", help="Override for regime B: PATH=VALUE.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Regimes: replicates run at once (default: cores).")
+    ] = None,
 ) -> None:
-    """Compare runs side by side (headline table, overlaid charts)."""
-    from credsim.report.compare import compare as _compare
-    from credsim.report.compare import compare_text
+    """Compare runs or regimes: means, paired differences and 95% intervals, per figure."""
+    from credsim.experiments import paired
 
-    if len(runs) < 2:
-        fail("compare needs at least two run folders")
-    opened = [_open_run(p) for p in runs]
-    df, path = _compare(opened, out or Path(runs[0]).parent / "compare.html")
-    typer.echo(compare_text(df))
+    if format not in COMPARE_FORMATS:
+        fail(f"--format: unknown format {format!r}; use text, json or csv")
+    if len(items) < 2:
+        fail("compare needs two regimes or at least two run folders")
+    folders = [Path(i).is_dir() for i in items]
+    if all(folders):
+        rows, labels = _compare_folders([Path(i) for i in items], out)
+    elif any(folders):
+        fail("compare takes run folders or regimes, not both: " + ", ".join(items))
+    else:
+        if len(items) != 2:
+            fail("compare runs two regimes against each other; give exactly two")
+        rows, labels = _compare_regimes(
+            items, out, replicates, population, days, seed, set_a or [], set_b or [], workers
+        )
+    if format == "json":
+        typer.echo(json.dumps(paired.rows_json(rows), indent=2, allow_nan=False))
+    elif format == "csv":
+        typer.echo(paired.rows_csv(rows), nl=False)
+    else:
+        typer.echo(paired.rows_text(rows, *labels), nl=False)
+
+
+def _compare_folders(paths: list[Path], out: Path | None):
+    """Run folders as they are: one replicate each, paired when seed and size agree."""
+    from credsim.experiments.paired import Side, compare_summaries
+    from credsim.report import regime_of
+    from credsim.report.compare import compare as _compare
+    from credsim.report.compare import pairing
+
+    opened = [_open_run(p) for p in paths]
+    is_paired, sentence = pairing(opened)
+
+    def side(run) -> Side:
+        score = regime_of(run)[1].get("score", {})
+        m = run.manifest
+        return Side(
+            run.path.name,
+            [dict(run.summary)],
+            int(m.get("population", 0)),
+            int(m.get("days", 0)),
+            [int(m.get("seed", 0))],
+            (score.get("min", 0), score.get("max", 1300)),
+        )
+
+    rows = []
+    first = side(opened[0])
+    for run in opened[1:]:
+        rows += compare_summaries(first, side(run), is_paired)
+    try:
+        _, path = _compare(opened, out or paths[0].parent / "compare.html")
+    except OSError as e:
+        fail(os_error(e, out))
+    typer.echo(sentence, err=True)
     if path:
-        typer.echo(f"comparison: {path}")
+        typer.echo(f"comparison: {path}", err=True)
+    return rows, (opened[0].path.name, ", ".join(r.path.name for r in opened[1:]))
+
+
+def _compare_regimes(items, out, replicates, population, days, seed, set_a, set_b, workers):
+    """Two regimes as paired replicates: seeds seed ... seed + replicates - 1 on both sides."""
+    from credsim.experiments.paired import compare_regimes, rows_csv, rows_json
+    from credsim.regime.load import RegimeError, load_regime
+
+    for item, overrides, flag in ((items[0], set_a, "--set-a"), (items[1], set_b, "--set-b")):
+        try:
+            load_regime(item, tuple(overrides))
+        except RegimeError as e:
+            fail(str(e))
+        except (FileNotFoundError, ValueError) as e:
+            fail(f"{item}: {e} ({flag})" if overrides else f"{item}: {e}")
+    if out is not None and out.exists() and any(out.iterdir()):
+        fail(f"{out}: folder exists and is not empty; choose a new --out")
+    try:
+        rows = compare_regimes(
+            items[0],
+            items[1],
+            replicates=replicates,
+            population=population,
+            days=days,
+            seed=seed,
+            set_a=set_a,
+            set_b=set_b,
+            out=out,
+            workers=workers,
+        )
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "comparison.json").write_text(json.dumps(rows_json(rows), indent=2))
+            (out / "comparison.csv").write_text(rows_csv(rows))
+    except OSError as e:
+        fail(os_error(e, out))
+    return rows, (Path(items[0]).stem, Path(items[1]).stem)
 
 
 @app.command()

@@ -16,7 +16,8 @@ with an interval of zero width.
 Comparability: runs of different populations are compared per 1,000 citizens for counts (the
 unit says so); shares and ratios as they are. Figures whose scale differs between the sides
 (mean scores of regimes with different score ranges) and runs of different length are not
-subtracted, and the row says why.
+subtracted (a whole-run count and a last-day level alike depend on the length), and the row
+says why.
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def compare_summaries(a: Side, b: Side, paired: bool) -> list[Row]:
             unit = f"{unit} per 1,000 citizens"
         a_mean, b_mean = float(va.mean()), float(vb.mean())
         why = ""
-        if not same_length and window == "whole run":
+        if not same_length:
             why = f"not compared: the runs differ in length ({a.days} and {b.days} days)"
         elif name == "score_mean" and not same_scale:
             why = "not compared: the regimes' scores are on different scales"
