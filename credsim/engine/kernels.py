@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from credsim.compiled_cache import njit
 
 LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+
 from credsim.compiled_cache import njit
 
 _S32, _S48 = np.uint64(32), np.uint64(48)
