@@ -16,7 +16,7 @@ pytest.importorskip("SALib")
 
 from credsim.experiments import ExperimentError, sensitivity, sweep  # noqa: E402
 from credsim.experiments.commands import parse_bounds, parse_grid, register  # noqa: E402
-from credsim.experiments.sweep import replicate_seed  # noqa: E402
+from credsim.experiments.sweep import band_kind, replicate_seed  # noqa: E402
 
 POP, DAYS = 2_000, 30
 FALSE_MATCH = "sources.camera.false_match"
@@ -49,7 +49,39 @@ def test_grid_has_every_combination_and_replicate(grid):
     assert html.count(plotly) == 1  # plotly.js embedded once, nothing loaded from elsewhere
     rest = html.replace(plotly, "")
     assert "<script src" not in rest and "https://" not in rest and "http://" not in rest
-    assert "5-95%" in rest and "Parameter sets" in rest
+    # two replicates: the band is their range, and says so (percentiles need 20 or more)
+    assert "(range)" in rest and "lowest to highest of 2 replicates" in rest
+    assert "5-95%" not in rest and "Parameter sets" in rest
+    table = grid.by_set()
+    for m in ("restricted", "wrongful"):
+        assert (table[f"{m} min"] <= table[f"{m} median"]).all()
+        assert (table[f"{m} median"] <= table[f"{m} max"]).all()
+
+
+def test_bands_are_percentiles_only_with_enough_replicates():
+    assert band_kind(19)[:2] == (0.0, 1.0) and "range" in band_kind(19)[2]
+    assert band_kind(20) == (0.05, 0.95, "5th to 95th percentile")
+
+
+def test_a_sweep_can_vary_the_regime_itself(tmp_path):
+    res = sweep(
+        "press",
+        {"regime": ["press", "national"], "sanctions[0].duration": [30, 365]},
+        population=POP,
+        days=DAYS,
+        seed=3,
+        out=tmp_path,
+        workers=1,
+    )
+    assert sorted(res.runs["regime"].unique()) == ["national", "press"]
+    assert len(res.runs) == 4
+    by_regime = res.runs.groupby("regime")["score_mean"].median()
+    assert by_regime["press"] > 100 > by_regime["national"]  # points against merit counts
+
+
+def test_varying_to_an_unknown_regime_is_one_error(tmp_path):
+    with pytest.raises(ExperimentError, match="regime=nope"):
+        sweep("press", {"regime": ["press", "nope"]}, population=POP, days=DAYS, out=tmp_path)
 
 
 def test_replicates_have_distinct_seeds_shared_across_sets(grid):

@@ -264,6 +264,10 @@ def sweep_command(
         )
     except (InputError, ValueError, ImportError, RuntimeError) as e:
         _handle(e)
+    typer.echo(
+        f"last day, per parameter set: median, lowest and highest over {replicates} "
+        f"replicate{'s' if replicates != 1 else ''} (common random numbers)"
+    )
     _print_frame(result.by_set())
     typer.echo(f"runs table: {result.out / 'sweep_runs.parquet'}")
     typer.echo(f"days table: {result.out / 'sweep_days.parquet'}")

@@ -76,7 +76,8 @@ class SweepResult:
     metrics: list[str] = field(default_factory=list)
 
     def by_set(self) -> pd.DataFrame:
-        """Median over replicates of each chosen metric on the last day, per parameter set."""
+        """Median, lowest and highest over replicates of each chosen metric on the last day,
+        per parameter set."""
         return set_medians(self.runs, self.days, self.parameters, self.metrics)
 
 
@@ -241,27 +242,58 @@ def overrides_of(params: dict[str, Any]) -> tuple[str, ...]:
     return tuple(f"{p}={toml_value(v)}" for p, v in params.items())
 
 
+REGIME = "regime"  # a sweep parameter whose values are regimes (preset names or files)
+
+
+def regimes_of(data: dict, sets: list[dict[str, Any]], option: str) -> dict[str, dict]:
+    """The regimes named by the ``regime`` parameter of ``sets``, loaded, as data by name."""
+    out: dict[str, dict] = {}
+    for s in sets:
+        name = s.get(REGIME)
+        if name is None or str(name) in out:
+            continue
+        if not isinstance(name, str | Path):
+            raise ExperimentError(option, f"regime={name!r}: give preset names or regime files")
+        try:
+            r = load_regime(str(name))
+        except RegimeError as e:
+            raise ExperimentError(option, f"regime={name}: {_problem(e)}") from None
+        except (FileNotFoundError, ValueError) as e:
+            raise ExperimentError(option, f"regime={name}: {e}") from None
+        out[str(name)] = r.model_dump(mode="json", exclude_none=True)
+    return out
+
+
 def resolve_sets(
     data: dict, sets: list[dict[str, Any]], option: str, checks: dict[str, list] | None = None
 ) -> list[dict]:
     """Each parameter set applied to the regime, validated; the resolved regimes as data.
 
     Each parameter is first tried alone with the values in ``checks`` (default: every distinct
-    value it takes), so a bad path or value is named by itself rather than inside a set.
+    value it takes), so a bad path or value is named by itself rather than inside a set. The
+    parameter ``regime`` swaps the regime itself (``--vary regime=press,national``); the other
+    parameters of the set are applied to it.
     """
+    regimes = regimes_of(data, sets, option)
+    bases = list(regimes.values()) or [data]
     if checks is None:
         checks = {}
         for s in sets:
             for p, v in s.items():
-                checks.setdefault(p, {})[toml_value(v)] = v
+                if p != REGIME:
+                    checks.setdefault(p, {})[toml_value(v)] = v
         checks = {p: list(vs.values()) for p, vs in checks.items()}
     for path, values in checks.items():
-        check_parameter(data, option, path, values)
+        if path == REGIME:
+            continue
+        for base in bases:
+            check_parameter(base, option, path, values)
     resolved = []
     for s in sets:
-        over = overrides_of(s)
+        base = regimes[str(s[REGIME])] if REGIME in s else data
+        over = overrides_of({p: v for p, v in s.items() if p != REGIME})
         try:
-            r = load_regime(copy.deepcopy(data), over)
+            r = load_regime(copy.deepcopy(base), over)
         except RegimeError as e:
             raise ExperimentError(option, f"{', '.join(over)}: {_problem(e)}") from None
         resolved.append(r.model_dump(mode="json", exclude_none=True))
@@ -439,26 +471,51 @@ def set_label(params: dict[str, Any]) -> str:
 def set_medians(
     runs: pd.DataFrame, days: pd.DataFrame, parameters: list[str], metrics: Sequence[str]
 ) -> pd.DataFrame:
-    """Per parameter set: its values and the median over replicates of each metric's last day."""
+    """Per parameter set: its values and, for each metric on the last day, the median over
+    replicates with the lowest and highest replicate (``METRIC min``, ``METRIC max``)."""
+    import pandas as pd
+
     last = days[days["day"] == days["day"].max()]
-    med = last.groupby("set")[list(metrics)].median()
+    g = last.groupby("set")[list(metrics)]
+    med, lo, hi = g.median(), g.min(), g.max()
+    cols = {}
+    for m in metrics:
+        cols[f"{m} median"] = med[m]
+        cols[f"{m} min"] = lo[m]
+        cols[f"{m} max"] = hi[m]
     first = runs.drop_duplicates("set").set_index("set")[parameters]
-    out = first.join(med).reset_index()
+    out = first.join(pd.DataFrame(cols)).reset_index()
     out.insert(1, "replicates", runs.groupby("set").size().reindex(out["set"]).to_numpy())
     return out
+
+
+PERCENTILE_REPLICATES = 20  # fewer replicates: the band is their range, and says so
+
+
+def band_kind(replicates: int) -> tuple[float, float, str]:
+    """The band's lower and upper quantile and what it is called, for ``replicates`` runs."""
+    if replicates >= PERCENTILE_REPLICATES:
+        return 0.05, 0.95, "5th to 95th percentile"
+    return 0.0, 1.0, f"range (lowest to highest of {replicates} replicates)"
 
 
 def band_charts(
     days: pd.DataFrame, labels: dict[int, str], metrics: Sequence[str], replicates: int
 ) -> list:
-    """Per metric: each parameter set's median over replicates, with a 5-95% band."""
+    """Per metric: each parameter set's median over replicates, with a band.
+
+    The band is the 5th to 95th percentile with at least ``PERCENTILE_REPLICATES`` replicates
+    and the range (lowest to highest) below that, and its legend says which.
+    """
     from credsim.report.charts import PALETTE, Chart, Series
 
     charts = []
     sets = sorted(labels)
     bands = replicates > 1 and len(sets) <= MAX_BANDS
+    lo_q, hi_q, band_name = band_kind(replicates)
+    short = "5-95%" if hi_q < 1.0 else "range"
     for m in metrics:
-        q = days.groupby(["set", "day"])[m].quantile([0.05, 0.5, 0.95]).unstack()
+        q = days.groupby(["set", "day"])[m].quantile([lo_q, 0.5, hi_q]).unstack()
         series = []
         for k, s in enumerate(sets):
             color = PALETTE[k % len(PALETTE)]
@@ -467,18 +524,18 @@ def band_charts(
             if bands:
                 series.append(
                     Series(
-                        f"{labels[s]} (5-95%)",
+                        f"{labels[s]} ({short})",
                         x,
-                        qs[0.95].to_numpy(),
+                        qs[hi_q].to_numpy(),
                         "band",
-                        qs[0.05].to_numpy(),
+                        qs[lo_q].to_numpy(),
                         color,
                     )
                 )
             series.append(Series(labels[s], x, qs[0.5].to_numpy(), "line", color=color))
         about = (
             f"'{m}' on each day, per parameter set: the median over {replicates} replicates"
-            + (", with the band from the 5th to the 95th percentile." if bands else ".")
+            + (f", with the band showing the {band_name}." if bands else ".")
             if replicates > 1
             else f"'{m}' on each day, one line per parameter set (one replicate each)."
         )
@@ -573,13 +630,18 @@ def sweep(
     metrics = list(dict.fromkeys(metrics))
     if not metrics:
         raise ExperimentError("metrics", "choose at least one daily metric")
-    known = metric_names(base)
-    for m in metrics:
-        if m not in known:
-            raise ExperimentError(
-                "metrics", f"{m!r}: no such daily metric (e.g. {', '.join(DEFAULT_METRICS)})"
-            )
     sets = design(vary, sample, seed)
+    swapped = regimes_of(data, sets, "vary")
+    for name, regime_data in [(None, None)] + list(swapped.items()):
+        known = metric_names(base if name is None else load_regime(regime_data))
+        for m in metrics:
+            if m not in known:
+                raise ExperimentError(
+                    "metrics",
+                    f"{m!r}: no such daily metric"
+                    + (f" in regime {name}" if name else "")
+                    + f" (e.g. {', '.join(DEFAULT_METRICS)})",
+                )
     checks = None
     if sample is not None:  # try the bounds, not every point
         checks = {
