@@ -218,3 +218,35 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, flag, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {flag} "), lines
     assert not list(tmp_path.iterdir())  # nothing was run
+
+
+def test_sensitivity_notes_say_what_the_indices_cannot():
+    from credsim.experiments.sensitivity import notes
+
+    indices = pd.DataFrame(
+        {
+            "parameter": ["a", "b", "c"],
+            "S1": [0.6, -0.05, 0.02],
+            "S1_conf": [0.1, 0.2, 0.05],
+            "ST": [0.7, 0.01, 0.03],
+            "ST_conf": [0.1, 0.02, 0.01],
+        }
+    )
+    said = notes(indices, "sobol", 8)
+    assert any("N = 8 is small" in s for s in said)
+    assert any("S1 of b is negative" in s and "noise" in s for s in said)
+    assert any("S1 of c" in s and "not told apart from zero" in s for s in said)
+    assert not any(" of a " in s for s in said)  # a clear index draws no note
+    assert any("with N = 32 it would be about 0.1" in s for s in said)
+    assert not any("is small" in s for s in notes(indices, "sobol", 64))
+
+
+def test_sensitivity_bars_carry_their_intervals():
+    from credsim.experiments.sensitivity import _bar_chart
+    from credsim.report.charts import to_plotly
+
+    indices = pd.DataFrame(
+        {"parameter": ["a"], "S1": [0.5], "S1_conf": [0.1], "ST": [0.6], "ST_conf": [0.2]}
+    )
+    fig = to_plotly(_bar_chart(indices, "sobol", "restricted"))
+    assert [list(t.error_y.array) for t in fig.data] == [[0.1], [0.2]]

@@ -331,6 +331,8 @@ def sensitivity_command(
     except (InputError, ValueError, ImportError, RuntimeError) as e:
         _handle(e)
     _print_frame(indices)
+    for note in indices.attrs.get("notes", []):
+        typer.echo(f"note: {note}")
     typer.echo(f"indices: {folder / 'sensitivity.parquet'}")
     typer.echo(f"runs table: {folder / 'sensitivity_runs.parquet'}")
     typer.echo(f"report: {folder / 'sensitivity.html'}")

@@ -107,24 +107,44 @@ def _bar_chart(indices: pd.DataFrame, method: str, output: str):
     x = indices["parameter"].tolist()
     if method == "sobol":
         series = [
-            Series("S1 (alone)", x, indices["S1"].to_numpy(), "bar"),
-            Series("ST (with interactions)", x, indices["ST"].to_numpy(), "bar"),
+            Series(
+                "S1 (alone)",
+                x,
+                indices["S1"].to_numpy(),
+                "bar",
+                error=indices["S1_conf"].to_numpy(),
+            ),
+            Series(
+                "ST (with interactions)",
+                x,
+                indices["ST"].to_numpy(),
+                "bar",
+                error=indices["ST_conf"].to_numpy(),
+            ),
         ]
         about = (
             f"Share of the variance of '{output}' due to each parameter alone (S1) and "
-            "including its interactions with the others (ST). Confidence intervals are in "
-            "the table."
+            "including its interactions with the others (ST); the error bars are 95% "
+            "confidence intervals. An index whose interval includes zero (a negative S1 "
+            "among them) is not told apart from noise at this sample size."
         )
         ylabel = "Sobol' index"
     else:
         series = [
-            Series("mu* (mean |effect|)", x, indices["mu_star"].to_numpy(), "bar"),
+            Series(
+                "mu* (mean |effect|)",
+                x,
+                indices["mu_star"].to_numpy(),
+                "bar",
+                error=indices["mu_star_conf"].to_numpy(),
+            ),
             Series("sigma (spread of effects)", x, indices["sigma"].to_numpy(), "bar"),
         ]
         about = (
             f"Morris screening of '{output}': mu* is the mean absolute change of the output "
             "for a step in the parameter (range scaled to 0-1); a large sigma means the effect "
-            "depends on where the other parameters are (non-linearity or interaction)."
+            "depends on where the other parameters are (non-linearity or interaction). The "
+            "error bars on mu* are 95% confidence intervals."
         )
         ylabel = f"{output} per unit step"
     return Chart(
@@ -154,6 +174,49 @@ def _scatter_charts(runs: pd.DataFrame, parameters: list[str], output: str) -> l
             )
         )
     return charts
+
+
+SOBOL_MIN_N = 64  # below this many base samples, Sobol' intervals are usually wider than S1
+MORRIS_MIN_N = 10  # trajectories
+
+
+def notes(indices: pd.DataFrame, method: str, n: int) -> list[str]:
+    """Plain warnings about what the indices can and cannot say at this sample size.
+
+    A too small N; indices whose 95% interval includes zero (negative ones included), which
+    are noise at this N; and what a larger N would do (intervals shrink as one over the
+    square root of N, so four times N halves them).
+    """
+    out: list[str] = []
+    minimum = SOBOL_MIN_N if method == "sobol" else MORRIS_MIN_N
+    if n < minimum:
+        out.append(
+            f"N = {n} is small for {method} (at least {minimum} is advised): the intervals "
+            "are wide and the ranking may change with the seed."
+        )
+    if method == "sobol":
+        pairs = (("S1", "S1_conf"), ("ST", "ST_conf"))
+    else:
+        pairs = (("mu_star", "mu_star_conf"),)
+    for col, conf in pairs:
+        for p, v, c in zip(indices["parameter"], indices[col], indices[conf], strict=True):
+            if np.isnan(v) or np.isnan(c):
+                continue
+            if v < 0:
+                out.append(
+                    f"{col} of {p} is negative ({v:.3g} ± {c:.3g}): an index cannot be below "
+                    "zero, so this is sampling noise; read it as zero."
+                )
+            elif v - c <= 0 < c:
+                out.append(f"{col} of {p} ({v:.3g} ± {c:.3g}) is not told apart from zero.")
+    conf_cols = [c for _, c in pairs]
+    widest = float(np.nanmax(indices[conf_cols].to_numpy(dtype=float), initial=0.0))
+    if widest > 0:
+        out.append(
+            f"The widest 95% half-width is {widest:.3g}; with N = {4 * n} it would be about "
+            f"{widest / 2:.3g} (half-widths shrink as one over the square root of N)."
+        )
+    return out
 
 
 def sensitivity(
@@ -252,7 +315,12 @@ def sensitivity(
     indices.insert(0, "rank", np.arange(1, len(indices) + 1, dtype=np.int64))
     indices = indices.reset_index(drop=True)
     indices.attrs.update(
-        output=output, method=method, n=int(n), runs=len(runs), html=str(out / "sensitivity.html")
+        output=output,
+        method=method,
+        n=int(n),
+        runs=len(runs),
+        html=str(out / "sensitivity.html"),
+        notes=notes(indices, method, int(n)),
     )
     write_frame(indices, out / "sensitivity.parquet")
     _write_html(
@@ -297,6 +365,7 @@ def _write_html(
             f'<p class="warn">{html.escape(output)} took the same value in every run; '
             "the indices say nothing (widen the bounds, or use a larger population).</p>"
         )
+    body += [f'<p class="warn">{html.escape(note)}</p>' for note in indices.attrs.get("notes", [])]
     body.append(section(_bar_chart(indices, method, output)))
     body.append(
         '<section><h2>Indices</h2><p class="about">Ranked, most influential first'

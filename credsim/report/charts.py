@@ -52,6 +52,7 @@ class Series:
     dash: bool = False
     hover: Sequence[str] | None = None
     reference: bool = False  # published figures: not counted when deciding a chart is empty
+    error: Sequence | None = None  # bars: half-width of a 95% interval, drawn as error bars
 
 
 @dataclass
@@ -138,6 +139,9 @@ def to_plotly(chart: Chart):
                     name=s.name,
                     marker_color=color,
                     hovertext=list(s.hover) if s.hover is not None else None,
+                    error_y=None
+                    if s.error is None
+                    else {"type": "data", "array": list(np.asarray(s.error, dtype=float))},
                 )
             )
         else:
@@ -190,7 +194,8 @@ def to_png(chart: Chart, path: Path) -> Path:
             )
         elif s.kind == "bar":
             pos = np.arange(len(s.x)) + (nbar - (len(bars) - 1) / 2) * width
-            ax.bar(pos, y, width=width, color=color, label=s.name)
+            err = None if s.error is None else np.asarray(s.error, dtype=float)
+            ax.bar(pos, y, width=width, color=color, label=s.name, yerr=err, capsize=3)
             nbar += 1
         elif s.kind == "markers":
             ax.plot(list(s.x), y, "D", color=color, label=s.name)
