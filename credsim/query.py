@@ -1,4 +1,13 @@
-"""DuckDB SQL over a run folder: views ``metrics``, ``groups``, ``citizens`` and ``ledger``."""
+"""DuckDB SQL over a run folder: views ``metrics``, ``groups``, ``citizens``, ``ledger``,
+``rules`` and ``causes``.
+
+``causes`` says which rules started the listings: one row per sanction and rule, with
+``listings`` (listings whose triggering record came from that rule; they add up to the ledger's
+``sanction_start`` rows), ``share_of_listings`` (within the sanction), ``points_lost`` (points
+that rule took from the listed citizens up to the day of each listing) and
+``share_of_points_lost`` (within the sanction), and the rule's ``behaviour``. Where the ledger
+keeps a sample of citizens (large runs), so does this view.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +48,61 @@ def connect(run_dir: str | Path):
         con.execute(f"CREATE VIEW ledger AS {ledger_sql(f'read_parquet([{files}])', parts[0])}")
     else:
         con.execute(f"CREATE VIEW ledger AS {LEDGER_EMPTY}")
+    con.execute(f"CREATE VIEW rules AS {rules_sql(p / 'regime.toml')}")
+    con.execute(f"CREATE VIEW causes AS {CAUSES_SQL}")
     return con
+
+
+def rules_sql(regime_toml: Path) -> str:
+    """SELECT of the regime's rules: ``rule`` (its key), ``behaviour``, ``delta``."""
+    import tomllib
+
+    rows = []
+    if regime_toml.exists():
+        try:
+            data = tomllib.loads(regime_toml.read_text("utf-8"))
+        except (ValueError, OSError):
+            data = {}
+        for r in data.get("rules", []):
+            if isinstance(r, dict) and "behaviour" in r:
+                key = str(r.get("name") or r["behaviour"]).replace("'", "''")
+                behaviour = str(r["behaviour"]).replace("'", "''")
+                rows.append(f"('{key}', '{behaviour}', {int(r.get('delta', 0))})")
+    if not rows:
+        return "SELECT NULL::VARCHAR AS rule, NULL::VARCHAR AS behaviour, NULL::INTEGER AS delta "
+        "WHERE false"
+    return f"SELECT * FROM (VALUES {', '.join(rows)}) AS t(rule, behaviour, delta)"
+
+
+CAUSES_SQL = """
+WITH listing AS (
+    SELECT l.id, l.day, l.citizen, l.sanction, r.rule AS trigger
+    FROM ledger l LEFT JOIN ledger r ON r.id = l.cause AND r.kind = 'record'
+    WHERE l.kind = 'sanction_start'
+),
+started AS (
+    SELECT sanction, trigger AS rule, count(*) AS listings FROM listing GROUP BY ALL
+),
+lost AS (
+    SELECT l.sanction, r.rule, sum(-r.delta) AS points_lost
+    FROM listing l JOIN ledger r
+      ON r.citizen = l.citizen AND r.kind = 'record' AND r.delta < 0 AND r.day <= l.day
+    GROUP BY ALL
+),
+joined AS (
+    SELECT coalesce(s.sanction, p.sanction) AS sanction, coalesce(s.rule, p.rule) AS rule,
+           coalesce(s.listings, 0) AS listings, coalesce(p.points_lost, 0) AS points_lost
+    FROM started s FULL JOIN lost p
+      ON s.sanction = p.sanction AND s.rule IS NOT DISTINCT FROM p.rule
+)
+SELECT j.sanction, j.rule, b.behaviour, j.listings,
+       j.listings / sum(j.listings) OVER (PARTITION BY j.sanction) AS share_of_listings,
+       j.points_lost,
+       j.points_lost / nullif(sum(j.points_lost) OVER (PARTITION BY j.sanction), 0)
+           AS share_of_points_lost
+FROM joined j LEFT JOIN rules b ON b.rule = j.rule
+ORDER BY j.sanction, j.listings DESC, j.points_lost DESC, j.rule
+"""
 
 
 def ledger_sql(source: str, part: Path) -> str:
