@@ -338,7 +338,92 @@ def sensitivity_command(
     typer.echo(f"report: {folder / 'sensitivity.html'}")
 
 
+def _number(flag: str, text: str) -> int | float:
+    v = _value(text)
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+        raise InputError(flag, f"{text!r}: not a number")
+    return v
+
+
+def threshold_command(
+    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")],
+    figure: Annotated[
+        str, typer.Option(help="Headline figure (restricted, wrongful, denied_flight...).")
+    ],
+    target: Annotated[float, typer.Option(help="The value the figure must reach.")],
+    vary: Annotated[str, typer.Option(help="The regime path to vary (as for --set).")],
+    lo: Annotated[str, typer.Option(help="Lowest value tried (whole numbers: integers).")],
+    hi: Annotated[str, typer.Option(help="Highest value tried.")],
+    replicates: Annotated[
+        int, typer.Option(min=1, max=1000, help="Seeds, each bisected on its own.")
+    ] = 5,
+    population: Annotated[
+        int, typer.Option("--population", "-n", min=100, help="Synthetic citizens per run.")
+    ] = 20_000,
+    days: Annotated[
+        int, typer.Option("--days", "-d", min=1, max=32_000, help="Days per run.")
+    ] = 365,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, help="The first seed.")] = 1,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override: PATH=VALUE. Repeatable.")
+    ] = None,
+    tolerance: Annotated[
+        float | None, typer.Option(help="Bracket width to stop at (non-integer parameters).")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Runs at once (default: the number of cores).")
+    ] = None,
+) -> None:
+    """What would have to be true: the value of a parameter at which a figure reaches a target."""
+    import json
+
+    from credsim.experiments.threshold import threshold
+
+    try:
+        if format not in ("text", "json"):
+            raise InputError("--format", f"unknown format {format!r}; use text or json")
+        result = threshold(
+            regime,
+            figure,
+            target,
+            vary,
+            _number("--lo", lo),
+            _number("--hi", hi),
+            replicates=replicates,
+            population=population,
+            days=days,
+            seed=seed,
+            overrides=tuple(set_ or ()),
+            tolerance=tolerance,
+            workers=workers,
+        )
+    except (InputError, ValueError, ImportError, RuntimeError) as e:
+        _handle(e)
+    if format == "json":
+        typer.echo(json.dumps(result.as_dict(), indent=2, allow_nan=False))
+        return
+    typer.echo(
+        f"{figure} crosses {target:g} in {regime} ({population:,} synthetic citizens, {days} "
+        f"days) when {vary} is"
+    )
+    if result.mean is None:
+        typer.echo(f"  not found between {lo} and {hi} on any of {replicates} replicates")
+    elif result.ci_low is None:
+        typer.echo(f"  {result.mean:g} (one replicate: no interval)")
+    else:
+        typer.echo(
+            f"  {result.mean:g}, 95% interval {result.ci_low:g} to {result.ci_high:g} "
+            f"(mean over {sum(c.value is not None for c in result.crossings)} replicates)"
+        )
+    for c in result.crossings:
+        where = "no crossing: " + c.note if c.value is None else f"{c.value:g}"
+        typer.echo(f"  seed {c.seed}: {where}")
+    typer.echo(f"runs: {result.runs}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``sweep`` and ``sensitivity`` to a typer app."""
+    """Add ``sweep``, ``sensitivity`` and ``threshold`` to a typer app."""
     app.command("sweep")(sweep_command)
     app.command("sensitivity")(sensitivity_command)
+    app.command("threshold")(threshold_command)
