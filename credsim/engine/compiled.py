@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from credsim.engine.keyed import name_code
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
@@ -110,6 +111,9 @@ class Compiled:
         self.attempt_who = [p.who for p in r.privileges]
         self._scheduled = any(p.schedule for p in r.privileges)
         self.privilege_bits = np.arange(len(r.privileges), dtype=np.uint16)
+        # the key of each privilege's attempts: its name, so that adding another privilege
+        # changes no draw of this one
+        self.privilege_codes = [name_code(f"privilege/{p.name}") for p in r.privileges]
         # [privilege, is_child]: whether citizens of that age attempt the privilege
         self.who_allows = np.array(
             [[w != "children", w != "adults"] for w in self.attempt_who], dtype=bool
@@ -180,7 +184,17 @@ class Compiled:
             )
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
-        self.green = [(self.tiers.index(g.tier), g.uses_per_year / 365.0) for g in r.green_lanes]
+        self.green = [
+            (name_code(f"green/{g.tier}/{i}"), self.tiers.index(g.tier), g.uses_per_year / 365.0)
+            for i, g in enumerate(r.green_lanes)
+        ]
+        # the key of each redress demand: the sanction's or the rule's name
+        self.redress_codes = {
+            ("sanction", k): name_code(f"sanction/{x.name}") for k, x in enumerate(r.sanctions)
+        }
+        self.redress_codes |= {
+            ("rule", k): name_code(f"rule/{x.key}") for k, x in enumerate(r.rules)
+        }
 
     def behaviour_factor(self, b: int, day: int) -> float:
         """The schedule factor of behaviour ``b`` on ``day`` (1 without a schedule)."""

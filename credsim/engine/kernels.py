@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from credsim.compiled_cache import njit
+from credsim.engine.keyed import subkey, unit
 
 LOOKALIKE_DRAWS = 64  # draws to find a lookalike of the same sex and group
 CHUNK = 128  # candidates drawn, then gathered, then tested together
@@ -23,20 +24,34 @@ def half(h):  # pragma: no cover
     return (1.0 + m / 1024.0) * 2.0 ** (e - 15)
 
 
-@njit(cache=True, nogil=True)
-def _next(rng, pos, q, lq):  # pragma: no cover
-    """The next success after ``pos`` in a Bernoulli(q) sequence (geometric skip)."""
-    if q >= 1.0:
-        return pos + 1
-    u = rng.random()
-    if u <= 0.0:
-        return np.int64(1) << 62
-    return pos + 1 + np.int64(np.floor(np.log(u) / lq))
+# The acts' uniforms are cut into intervals at powers of R = sqrt(2): interval j < DEEPEST is
+# [R**-(j+1), R**-j), and interval DEEPEST is [0, R**-DEEPEST) = [0, 2**-12).
+DEEPEST = 24
+_EDGE = 2.0 ** (-0.5 * np.arange(DEEPEST + 2))  # R**-j
+LEVEL_LOWER = np.append(_EDGE[1 : DEEPEST + 1], 0.0)  # interval j's lower edge
+LEVEL_WIDTH = np.append(_EDGE[:DEEPEST] - _EDGE[1 : DEEPEST + 1], _EDGE[DEEPEST])
+# probability of interval j given none deeper: its width over the mass at or above its edge
+LEVEL_CHANCE = np.append(LEVEL_WIDTH[:DEEPEST] / (1.0 - LEVEL_LOWER[:DEEPEST]), _EDGE[DEEPEST])
+LEVEL_CHANCE[0] = 1.0
+LEVEL_LOG = np.log1p(-np.minimum(LEVEL_CHANCE, 0.5))  # unused where the chance is 1
+
+
+def empty_chances(sizes: np.ndarray) -> np.ndarray:
+    """[bucket, interval]: the chance that a bucket of that size has no citizen drawn in the
+    interval, ``(1 - chance) ** size``: a first skip draw at or below it ends the interval
+    without a logarithm (the same outcome as the skip it stands for)."""
+    return np.exp(np.outer(np.asarray(sizes, dtype=np.float64), LEVEL_LOG)) * (LEVEL_CHANCE < 1)
+
+
+_SKIP_SALT = np.uint64(0x5851F42D4C957F2D)  # the skip draws' key, apart from the citizens'
+_SENSE, _MATCH, _LOOK = 0, 1, 2  # what a record's uniform decides (lookalike draws from 2)
 
 
 @njit(cache=True, nogil=True)
 def sample_acts(
-    rng,
+    key,
+    day,
+    offset,
     words,
     bounds,
     top,
@@ -50,27 +65,40 @@ def sample_acts(
     uses_m,
     adapt_on,
     out,
+    mark,
+    empty,
 ):  # pragma: no cover
     """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
 
+    Each citizen ``i`` has a keyed uniform ``V_i`` for the day; it acts when ``V_i < p_i``,
+    its own daily probability (its rate, place, propensity and adaptation). So an act is a
+    function of (seed, behaviour, citizen, day) alone, and raising a rate only adds acts.
+
+    The citizens with ``V_i`` below a bucket's bound ``q = qrate * top`` are found without
+    visiting the others. [0, 1) is cut into intervals at powers of sqrt(2) (``LEVEL_LOWER``,
+    ``LEVEL_WIDTH``) down to [0, 2**-16); from the deepest interval up to the one that holds
+    ``q``, the citizens of each are drawn by geometric skips over the bucket (keyed by day,
+    bucket and interval) with the probability of that interval given none deeper
+    (``LEVEL_CHANCE``), and a citizen drawn in more than one keeps the deepest (``mark``, one
+    bit per position, left all zero). Within its interval, ``V_i`` is placed by the citizen's
+    own keyed uniform. Each citizen then lies in each interval with exactly that interval's
+    probability, independently of the others, and the draws of an interval do not depend on
+    ``q``: a larger bound enumerates more intervals and keeps every candidate of the smaller
+    one with the same ``V_i``.
+
     ``words`` holds every citizen in propensity-bucket order (index, propensity and
     demographics in one uint64); a behaviour that ignores propensity walks the citizens in
-    index order instead, reading ``demo``. Candidates come by geometric skips at the bucket's bound
-    ``q = qrate * top`` (one bound over all citizens when the behaviour ignores propensity);
-    each is kept with probability ``p / q`` where ``p`` is the citizen's own rate (thinning),
-    so the acts are exactly Bernoulli(p) per citizen. The baseline counts acts without
-    adaptation on the same draws. The acts are written to ``out`` as words.
-
-    The loop runs in chunks of ``CHUNK`` candidates: first the draws (each candidate's
-    thinning uniform, then the skip to the next, as one pass would draw them), then the
-    citizens' words are gathered, then tested. The gathers are independent loads, so the
-    processor overlaps their cache misses instead of waiting for each in turn.
+    index order instead, reading ``demo``. The baseline counts acts without adaptation on the
+    same uniforms. The acts are written to ``out`` as words. ``empty[b]`` (``empty_chances``
+    of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
+    end without a logarithm.
     """
     k = 0
     base = 0
     nb = bounds.size - 1 if uses_m else 1
-    cpos = np.empty(CHUNK, dtype=np.int64)
-    cu = np.empty(CHUNK, dtype=np.float64)
+    kday = subkey(key, day)
+    kskip = subkey(key ^ _SKIP_SALT, day)
+    seen = np.empty(1024, dtype=np.int64)  # position * 64 + interval, in the order drawn
     cw = np.empty(CHUNK, dtype=np.uint64)
     cf = np.empty(CHUNK, dtype=np.uint8)
     for b in range(nb):
@@ -83,36 +111,71 @@ def sample_acts(
             q = 1.0
         if q <= 0.0:
             continue
-        lq = np.log1p(-q) if q < 1.0 else 0.0
-        pos = _next(rng, start - 1, q, lq)
-        while pos < end:
-            m = 0
-            while pos < end and m < CHUNK:
-                cpos[m] = pos
-                cu[m] = rng.random() * q
-                m += 1
-                pos = _next(rng, pos, q, lq)
-            if uses_m:
-                for j in range(m):
-                    cw[j] = words[cpos[j]]
-            else:
-                for j in range(m):
-                    cw[j] = np.uint64(cpos[j]) | (np.uint64(demo[cpos[j]]) << _S48)
+        shallowest = np.int64(np.floor(-2.0 * np.log2(q)))
+        if shallowest > DEEPEST:
+            shallowest = DEEPEST
+        n_seen = 0
+        # 1. draw: the candidates of each interval, deepest first, each citizen once
+        for j in range(DEEPEST, shallowest - 1, -1):
+            c = LEVEL_CHANCE[j]
+            lc = LEVEL_LOG[j]
+            klev = subkey(kskip, b * 64 + j)
+            if c < 1.0 and unit(klev, 0) <= empty[b if uses_m else empty.shape[0] - 1, j]:
+                continue  # the first skip goes past the bucket's end: nobody in this interval
+            pos = start - 1
+            draw = 0
+            while True:
+                if c >= 1.0:
+                    pos += 1
+                else:
+                    u = unit(klev, draw)
+                    draw += 1
+                    if u <= 0.0:
+                        break
+                    pos += 1 + np.int64(np.floor(np.log(u) / lc))
+                if pos >= end:
+                    break
+                byte = pos >> 3
+                bit = np.uint8(1 << (pos & 7))
+                if mark[byte] & bit:
+                    continue  # drawn in a deeper interval: its uniform lies there
+                mark[byte] |= bit
+                if n_seen == seen.size:
+                    grown = np.empty(2 * seen.size, dtype=np.int64)
+                    grown[:n_seen] = seen
+                    seen = grown
+                seen[n_seen] = pos * 64 + j
+                n_seen += 1
+        # 2. test, in chunks: gather the words, then the flags (independent loads overlap),
+        # then each candidate's uniform against its probability
+        for c0 in range(0, n_seen, CHUNK):
+            m = min(CHUNK, n_seen - c0)
+            for i in range(m):
+                pos = seen[c0 + i] >> 6
+                mark[pos >> 3] = 0
+                if uses_m:
+                    cw[i] = words[pos]
+                else:
+                    cw[i] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
             if adapt_on:
-                for j in range(m):
-                    cf[j] = flags[np.int64(cw[j] & _ID)]
-            for j in range(m):
-                w = cw[j]
-                u = cu[j]
+                for i in range(m):
+                    cf[i] = flags[np.int64(cw[i] & _ID)]
+            for i in range(m):
+                j = seen[c0 + i] & 63
+                w = cw[i]
+                cid = np.int64(w & _ID)
+                v = LEVEL_LOWER[j] + unit(kday, cid + offset) * LEVEL_WIDTH[j]
+                if v >= q:
+                    continue
                 d = np.int64(w >> _S48)
                 p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
                 if uses_m:
                     p *= half(np.int64((w >> _S32) & _HALF))
-                if u < p:
+                if v < p:
                     base += 1
                 if adapt_on:
-                    p *= adapt[(cf[j] >> 5) & 3] * prov_factor[(d >> 7) & 31]
-                if u < p:
+                    p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> 7) & 31]
+                if v < p:
                     if k < out.size:
                         out[k] = w
                     k += 1
@@ -121,12 +184,13 @@ def sample_acts(
 
 @njit(cache=True, nogil=True)
 def sense_acts(
-    rng,
+    key,
+    day,
+    offset,
     acts,
     demo,
     coverage,
     rollout,
-    day,
     p,
     false_match,
     fm_any,
@@ -137,11 +201,14 @@ def sense_acts(
 ):  # pragma: no cover
     """Records one source makes of one behaviour's acts; cameras may misidentify.
 
+    Every decision is keyed by (source and behaviour, citizen, day): whether the act is
+    recorded, whether the record is put on someone else, and the draws of that lookalike.
     A misidentified record is put on a lookalike: another citizen of the actor's province,
     drawn uniformly among those of the same sex and demographic group (by rejection, up to
     ``LOOKALIKE_DRAWS`` draws, else the first drawn). Returns the number of records written.
     """
     k = 0
+    kday = subkey(key, day)
     for i in range(acts.size):
         w = acts[i]
         a = np.int64(w & _ID)
@@ -149,19 +216,21 @@ def sense_acts(
         urban = (d >> 1) & 1
         prov = (d >> 7) & 31
         prob = p * coverage[prov, urban] if day >= rollout[urban] else 0.0
-        if rng.random() < prob:
+        g = (a + offset) << 7
+        if unit(kday, g + _SENSE) < prob:
             cit = a
             mis = False
             if fm_any:
-                if rng.random() < false_match[(d >> 4) & 7, d & 1]:
+                if unit(kday, g + _MATCH) < false_match[(d >> 4) & 7, d & 1]:
                     lo = province_start[prov]
                     size = province_start[prov + 1] - lo
                     if size > 1:
                         # a lookalike: another citizen of the province, of the same sex and
                         # group where one is found within a few draws
                         look = -1
-                        for _ in range(LOOKALIKE_DRAWS):
-                            x = lo + np.int64(rng.random() * (size - 1))
+                        for t in range(LOOKALIKE_DRAWS):
+                            u = unit(kday, g + _LOOK + t)
+                            x = lo + np.int64(u * (size - 1))
                             if x >= a:
                                 x += 1
                             if look < 0:

@@ -16,8 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.compiled import Compiled, max_factor
-from credsim.engine.kernels import apply_records, sample_acts, sense_acts, unpack_propensity
-from credsim.engine.sampling import propensity_buckets, stream
+from credsim.engine.kernels import (
+    apply_records,
+    empty_chances,
+    sample_acts,
+    sense_acts,
+    unpack_propensity,
+)
+from credsim.engine.keyed import binomial, component_key, uniforms
+from credsim.engine.sampling import propensity_buckets
 from credsim.ledger import Ledger
 from credsim.metrics import DayMetrics
 from credsim.population import DEMO_BITS, Population
@@ -84,7 +91,9 @@ class Shard:
         self.redress_due: dict[int, list[tuple]] = defaultdict(list)
         self.restricted_ids = _EMPTY
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
-        self.streams = {name: stream(seed, shard, name) for name in self._stream_names()}
+        self.keys = {name: component_key(seed, name) for name in self._key_names()}
+        self._mark = np.zeros((n + 7) // 8, dtype=np.uint8)  # scratch of sample_acts, all zero
+        self._empty = empty_chances(np.append(np.diff(self.bounds), n))
         self.m = DayMetrics(c, pop, days)
         self.m.start(n, c.score_initial)
         self.timings = dict.fromkeys(PHASES, 0.0)
@@ -96,7 +105,8 @@ class Shard:
         self._last_row: list[tuple[np.ndarray, np.ndarray]] = []
         self._rule_starts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def _stream_names(self) -> list[str]:
+    def _key_names(self) -> list[str]:
+        """The components whose decisions are keyed (see credsim.engine.keyed)."""
         c = self.c
         names = [f"behave/{b}" for b in c.behaviours]
         names += [
@@ -104,7 +114,8 @@ class Shard:
             for b in c.behaviours
             for si, _ in c.observers[c.behaviours.index(b)]
         ]
-        names += ["attempt", "redress"]
+        names += ["attempt", "attempt/allowed", "green"]
+        names += ["redress/comply", "redress/wait", "redress/accept"]
         return names
 
     # ------------------------------------------------------------------ helpers
@@ -203,7 +214,9 @@ class Shard:
             kind = c.kind[b]
             buf = self._acts_buf[b]
             k, base = sample_acts(
-                self.streams[f"behave/{beh.name}"],
+                self.keys[f"behave/{beh.name}"],
+                day,
+                self.offset,
                 self.words,
                 self.bounds,
                 self.top,
@@ -217,6 +230,8 @@ class Shard:
                 beh.propensity,
                 c.adaptation,
                 buf,
+                self._mark,
+                self._empty,
             )
             if k > buf.size:  # 12 standard deviations above the mean: never in practice
                 raise RuntimeError(f"acts of {beh.name} overflowed their buffer on day {day}")
@@ -236,12 +251,13 @@ class Shard:
                 actor = np.empty(acts.size, dtype=np.int64)
                 mis = np.empty(acts.size, dtype=np.bool_)
                 k = sense_acts(
-                    self.streams[f"sense/{src.name}/{c.behaviours[b]}"],
+                    self.keys[f"sense/{src.name}/{c.behaviours[b]}"],
+                    day,
+                    self.offset,
                     acts,
                     self.demo,
                     c.coverage[si],
                     c.source_rollout[si],
-                    day,
                     p,
                     c.false_match[si],
                     c.false_match_any[si],
@@ -611,7 +627,6 @@ class Shard:
         c = self.c
         if not c.privileges:
             return
-        rng = self.streams["attempt"]
         rates = c.attempt_rates(day)  # [privilege, rural/urban], daily probabilities
         ids = self.restricted_ids
         if ids.size:
@@ -624,7 +639,10 @@ class Shard:
             child = (_bits(demo, "age") == 0).astype(np.int64)
             own = c.own_mask[self.sanction[ids]]
             mask = own | c.spill_mask[self.spill[ids], child]
-            u = rng.random((len(c.privileges), ids.size))
+            gids = self.gid(ids)
+            u = np.stack(
+                [uniforms(self.keys["attempt"], gids, day, code) for code in c.privilege_codes]
+            )
             # [privilege, citizen]: denied to them, of an age that attempts it, and attempted
             hit = ((mask[None, :] >> c.privilege_bits[:, None]) & 1).astype(bool)
             hit &= c.who_allows[:, child]
@@ -652,11 +670,17 @@ class Shard:
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(_bits(self.demo[ids], "urban"), minlength=2) if ids.size else 0
         allowed = np.maximum(self.m.eligible_matrix - restricted, 0)
-        n_ok = rng.binomial(allowed, rates).sum(axis=1)
+        key = self.keys["attempt/allowed"]
         for p, name in enumerate(c.privileges):
-            self.m.add(f"attempts_{name}", int(n_ok[p] + denied_total[p]))
-        for t, rate in c.green:
-            self.m.add("benefits", int(rng.binomial(self.m.tier_at_or_above(t), rate)))
+            code = c.privilege_codes[p]
+            n_ok = sum(
+                binomial(key, int(allowed[p, u]), float(rates[p, u]), code, self.shard, day, u)
+                for u in (0, 1)
+            )
+            self.m.add(f"attempts_{name}", n_ok + int(denied_total[p]))
+        for lane, t, rate in c.green:
+            n = int(self.m.tier_at_or_above(t))
+            self.m.add("benefits", binomial(self.keys["green"], n, rate, lane, self.shard, day))
 
     # ------------------------------------------------------------------ redress
     def _demand(
@@ -669,7 +693,7 @@ class Shard:
             if target[0] == "sanction"
             else c.regime.rules[target[1]].redress
         )
-        rng = self.streams["redress"]
+        code = c.redress_codes[target]
         self.m.add("redress_demands", ids.size)
         self._log(
             "redress_demand",
@@ -679,10 +703,18 @@ class Shard:
             rule=target[1] if target[0] == "rule" else -1,
             cause=rows,
         )
-        comply = rng.random(ids.size) < red.comply
+        gids = self.gid(ids)
+        comply = uniforms(self.keys["redress/comply"], gids, day, code) < red.comply
         if not comply.any():
             return
-        wait = rng.geometric(min(1.0, 1.0 / red.respond_days), int(comply.sum()))
+        # days until the citizen complies: geometric (at least 1), by inversion of a keyed
+        # uniform
+        q = min(1.0, 1.0 / red.respond_days)
+        u = uniforms(self.keys["redress/wait"], gids[comply], day, code)
+        if q >= 1.0:
+            wait = np.ones(u.size, dtype=np.int64)
+        else:
+            wait = 1 + np.floor(np.log1p(-u) / np.log1p(-q)).astype(np.int64)
         due = day + wait
         order = np.argsort(due, kind="stable")  # by day due, in the order of the demands
         due, ids, rows = due[order], ids[comply][order], rows[comply][order]
@@ -697,7 +729,6 @@ class Shard:
     def phase_redress(self, day: int) -> None:
         """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""
         c = self.c
-        rng = self.streams["redress"]
         batches: dict[tuple, list] = {}
         for target, ids, rows, delta in self.redress_due.pop(day, []):
             batches.setdefault(target, []).append((ids, rows, delta))
@@ -715,7 +746,8 @@ class Shard:
             self.m.add("redress_complied", ids.size)
             sk, rk = (x, -1) if kind == "sanction" else (-1, x)
             self._log("redress_complied", day, ids, sanction=sk, rule=rk, cause=rows)
-            ok = rng.random(ids.size) < red.accept
+            code = c.redress_codes[target]
+            ok = uniforms(self.keys["redress/accept"], self.gid(ids), day, code) < red.accept
             if (~ok).any():
                 self._log(
                     "redress_rejected",
