@@ -4,11 +4,37 @@ Synthetic citizens only: credsim never ingests records of real people, never pro
 video or social-media accounts, and offers no interface that enforces a sanction on anyone.
 """
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from credsim.regime import Regime, RegimeError, load_regime, presets  # noqa: E402
-from credsim.run import Run  # noqa: E402
-from credsim.sim import Sim  # noqa: E402
+if TYPE_CHECKING:
+    from credsim.regime import Regime, RegimeError, load_regime, presets
+    from credsim.run import Run
+    from credsim.sim import Sim
+
+# The public names are loaded on first use (PEP 562), so that ``import credsim`` and
+# ``credsim --version`` do not import NumPy, Numba, pydantic, pyarrow or pandas.
+_LAZY = {
+    "Regime": "credsim.regime",
+    "RegimeError": "credsim.regime",
+    "load_regime": "credsim.regime",
+    "presets": "credsim.regime",
+    "Run": "credsim.run",
+    "Sim": "credsim.sim",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'credsim' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Regime",

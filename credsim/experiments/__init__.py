@@ -5,7 +5,28 @@ replicates paired by common random numbers; ``sensitivity`` computes Sobol' or M
 of one headline figure with SALib. Both need the ``experiments`` extra (SALib).
 """
 
-from credsim.experiments.sensitivity import sensitivity
-from credsim.experiments.sweep import ExperimentError, SweepResult, sweep
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from credsim.experiments.sensitivity import sensitivity
+    from credsim.experiments.sweep import ExperimentError, SweepResult, sweep
 
 __all__ = ["ExperimentError", "SweepResult", "sensitivity", "sweep"]
+
+_LAZY = {
+    "ExperimentError": "credsim.experiments.sweep",
+    "SweepResult": "credsim.experiments.sweep",
+    "sweep": "credsim.experiments.sweep",
+    "sensitivity": "credsim.experiments.sensitivity",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'credsim.experiments' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from credsim.experiments.sweep import DEFAULT_DAYS, DEFAULT_METRICS, DEFAULT_POPULATION
+from credsim.experiments.defaults import DEFAULT_DAYS, DEFAULT_METRICS, DEFAULT_POPULATION
 
 __all__ = [
     "parse_bounds",

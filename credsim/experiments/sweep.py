@@ -45,9 +45,12 @@ __all__ = [
     "sweep",
 ]
 
-DEFAULT_POPULATION = 100_000
-DEFAULT_DAYS = 365
-DEFAULT_METRICS = ("restricted", "wrongful", "spillover_only", "score_mean")
+from credsim.experiments.defaults import (  # noqa: E402
+    DEFAULT_DAYS,
+    DEFAULT_METRICS,
+    DEFAULT_POPULATION,
+)
+
 SAMPLERS = ("lhs", "sobol")
 MAX_BANDS = 10  # parameter sets drawn with a band; beyond that, medians only
 MAX_TABLE_ROWS = 500  # rows of the runs table shown in the HTML page
