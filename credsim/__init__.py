@@ -19,17 +19,23 @@ _LAZY = {
     "Regime": "credsim.regime",
     "RegimeError": "credsim.regime",
     "load_regime": "credsim.regime",
-    "presets": "credsim.regime",
+    "presets": "credsim.regime.load",  # not credsim.regime: its presets/ folder shadows it
     "Run": "credsim.run",
     "Sim": "credsim.sim",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'credsim' has no attribute {name!r}")
     import importlib
+
+    module = _LAZY.get(name)
+    if module is None:  # a submodule, as ``import credsim`` then ``credsim.x`` expects
+        try:
+            return importlib.import_module(f"credsim.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"credsim.{name}":
+                raise
+            raise AttributeError(f"module 'credsim' has no attribute {name!r}") from None
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value

@@ -145,17 +145,33 @@ def test_calibration_recovers_known_parameters(tmp_path):
     credsim.load_regime(tmp_path / "fit" / "fitted.toml")  # the fitted regime runs as it is
 
 
+SAMPLING_SD = 4  # allowance for the sampling noise of a scaled-down run, in Poisson sd
+
+
+def allowed_error(published, tolerance: float, population: int, total: float):
+    """The error a target may show in one run of ``population`` citizens scaled to ``total``:
+    the model's tolerance plus ``SAMPLING_SD`` Poisson standard deviations of the count the
+    run itself simulates (published / scale), scaled back up. Measured on seeds 21-40 at
+    200,000 citizens (benchmarks/calibration_seeds.py): every rail check passes on 20 of 20
+    seeds and every flight check on 19 of 20 (denied flights are overdispersed about twice
+    over Poisson: a listed citizen who travels tries again)."""
+    scale = total / population
+    return tolerance * published + SAMPLING_SD * np.sqrt(published / scale) * scale
+
+
 def test_national_calibrated_reproduces_blocked_purchases(tmp_path):
     """The shipped calibrated preset, run afresh at 200,000 citizens (scaled to 1.41 billion,
     unbiased as tested above) with a fixed seed, is within 10% of every confirmed cumulative
-    flight figure 2015-12 to 2019-07 and within 15% of every rail figure."""
+    flight figure 2015-12 to 2019-07 and within 15% of every rail figure, beyond the sampling
+    noise of a run of that size (``allowed_error``)."""
     t = load_targets("national")
     regime = credsim.load_regime("national-calibrated")
     fit, _ = evaluate(regime, t, 200_000, replicates=1, seed=21)
     for metric, tol in (("denied_flight", 0.10), ("denied_rail", 0.15)):
         rows = fit[fit["metric"] == metric]
         assert len(rows) >= 8
-        bad = rows[rows["relative_error"].abs() > tol]
+        allowed = allowed_error(rows["published"], tol, 200_000, t.meta.population)
+        bad = rows[(rows["simulated"] - rows["published"]).abs() > allowed]
         assert bad.empty, bad[["target", "published", "simulated", "relative_error"]]
 
 

@@ -22,10 +22,16 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'credsim.experiments' has no attribute {name!r}")
     import importlib
+
+    module = _LAZY.get(name)
+    if module is None:  # a submodule, as an attribute of the package
+        try:
+            return importlib.import_module(f"credsim.experiments.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"credsim.experiments.{name}":
+                raise
+            raise AttributeError(f"no attribute {name!r} in credsim.experiments") from None
 
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
