@@ -539,7 +539,7 @@ def calibrate(
 
 def _extensions() -> None:
     """Commands defined beside the code they drive (sweeps, sensitivity, cluster, serve)."""
-    from credsim.experiments.commands import register
+    from credsim.experiment_commands import register
     from credsim.scale.cluster import cluster_app
     from credsim.web.cli import serve
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 pytest.importorskip("SALib")
 
+from credsim.experiment_commands import parse_bounds, parse_grid, register  # noqa: E402
 from credsim.experiments import ExperimentError, sensitivity, sweep  # noqa: E402
-from credsim.experiments.commands import parse_bounds, parse_grid, register  # noqa: E402
 from credsim.experiments.sweep import band_kind, replicate_seed  # noqa: E402
 
 POP, DAYS = 2_000, 30

@@ -45,7 +45,7 @@ __all__ = [
     "sweep",
 ]
 
-from credsim.experiments.defaults import (  # noqa: E402
+from credsim.defaults import (  # noqa: E402
     DEFAULT_DAYS,
     DEFAULT_METRICS,
     DEFAULT_POPULATION,

@@ -1,4 +1,4 @@
-"""Default sizes and figures of experiments (light: read by the command line at start-up)."""
+"""Default sizes and figures of experiments (light: the command line reads them at start)."""
 
 DEFAULT_POPULATION = 100_000
 DEFAULT_DAYS = 365

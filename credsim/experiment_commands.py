@@ -1,6 +1,6 @@
-"""Command-line front ends of the experiments: ``credsim sweep`` and ``credsim sensitivity``.
+"""Command-line front ends of the experiments: ``credsim sweep``, ``sensitivity`` and ``threshold``.
 
-``register(app)`` adds both commands to a typer app. Bad input ends with one line on stderr,
+``register(app)`` adds the three commands to a typer app. Bad input ends with one line on stderr,
 ``error: --flag ...: problem``, and exit status 2.
 """
 
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from credsim.experiments.defaults import DEFAULT_DAYS, DEFAULT_METRICS, DEFAULT_POPULATION
+from credsim.defaults import DEFAULT_DAYS, DEFAULT_METRICS, DEFAULT_POPULATION
 
 __all__ = [
     "parse_bounds",
