@@ -43,6 +43,10 @@ def empty_chances(sizes: np.ndarray) -> np.ndarray:
     return np.exp(np.outer(np.asarray(sizes, dtype=np.float64), LEVEL_LOG)) * (LEVEL_CHANCE < 1)
 
 
+_DEBRUIJN, _S58 = np.uint64(0x03F79D71B4CB0A89), np.uint64(58)
+_BIT_INDEX = np.zeros(64, dtype=np.int64)  # de Bruijn: (lowest bit * _DEBRUIJN) >> 58 -> bit
+for _b in range(64):
+    _BIT_INDEX[((1 << _b) * 0x03F79D71B4CB0A89 & (2**64 - 1)) >> 58] = _b
 _SKIP_SALT = np.uint64(0x5851F42D4C957F2D)  # the skip draws' key, apart from the citizens'
 _SENSE, _MATCH, _LOOK = 0, 1, 2  # what a record's uniform decides (lookalike draws from 2)
 
@@ -89,7 +93,8 @@ def sample_acts(
     ``words`` holds every citizen in propensity-bucket order (index, propensity and
     demographics in one uint64); a behaviour that ignores propensity walks the citizens in
     index order instead, reading ``demo``. The baseline counts acts without adaptation on the
-    same uniforms. The acts are written to ``out`` as words. ``empty[b]`` (``empty_chances``
+    same uniforms. The acts are written to ``out`` as words (those of a behaviour without
+    propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
     of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
     end without a logarithm.
     """
@@ -152,7 +157,7 @@ def sample_acts(
             m = min(CHUNK, n_seen - c0)
             for i in range(m):
                 pos = seen[c0 + i] >> 6
-                mark[pos >> 3] = 0
+                mark[pos >> 3] &= ~np.uint8(1 << (pos & 7))
                 if uses_m:
                     cw[i] = words[pos]
                 else:
@@ -176,9 +181,26 @@ def sample_acts(
                 if adapt_on:
                     p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> 7) & 31]
                 if v < p:
+                    if not uses_m:  # in citizen order, below: mark it
+                        mark[cid >> 3] |= np.uint8(1 << (cid & 7))
+                        continue
                     if k < out.size:
                         out[k] = w
                     k += 1
+    if not uses_m:  # the acts in citizen order, as the score phase reads them best
+        words64 = mark.view(np.uint64)
+        for wi in range(words64.size):
+            x = words64[wi]
+            if x == 0:
+                continue
+            words64[wi] = 0
+            while x:
+                low = x & (~x + np.uint64(1))  # the lowest set bit
+                pos = wi * 64 + _BIT_INDEX[np.int64((low * _DEBRUIJN) >> _S58)]
+                x ^= low
+                if k < out.size:
+                    out[k] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
+                k += 1
     return k, base
 
 

@@ -92,7 +92,8 @@ class Shard:
         self.restricted_ids = _EMPTY
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
         self.keys = {name: component_key(seed, name) for name in self._key_names()}
-        self._mark = np.zeros((n + 7) // 8, dtype=np.uint8)  # scratch of sample_acts, all zero
+        # scratch of sample_acts, all zero between calls: one bit a citizen, in whole words
+        self._mark = np.zeros(8 * ((n + 63) // 64), dtype=np.uint8)
         self._empty = empty_chances(np.append(np.diff(self.bounds), n))
         self.m = DayMetrics(c, pop, days)
         self.m.start(n, c.score_initial)
