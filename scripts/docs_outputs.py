@@ -60,14 +60,17 @@ def example(name: str) -> str:
 
 
 def presets() -> str:
+    """README: the shipped presets."""
     return "$ credsim presets\n" + credsim("presets")
 
 
 def first_run() -> str:
+    """Getting started: the default ``credsim run`` (press, 1,000,000 citizens, a year)."""
     return credsim("run")
 
 
 def dossier() -> str:
+    """How many are restricted, and why: citizen 92 of the 100,000-citizen press run."""
     credsim("run", "press", "--population", "100000", "--out", "runs/press")
     return credsim("explain", "runs/press", "92")
 
