@@ -31,7 +31,13 @@ from credsim import __version__  # noqa: E402
 from credsim.experiments.paired import _one, figure_unit  # noqa: E402
 
 COMPARISONS = [
-    ("press, first sanction 180 days", "press", (), "press", ("sanctions[0].duration=180",)),
+    (
+        "press, court defaulter listing 180 days",
+        "press",
+        (),
+        "press",
+        ("sanctions[1].duration=180",),
+    ),
     ("press against national", "press", (), "national", ()),
 ]
 GOAL = ("restricted", "wrongful", "denied_")  # figures the goal names (denied_* all)
