@@ -71,6 +71,7 @@ class Progress:
         self.bar = None
         self.last = -1.0
         self.t0 = time.perf_counter()
+        self.first: tuple[float, float] | None = None  # (elapsed, fraction) at the first report
 
     def __enter__(self) -> Progress:
         if self.tty:
@@ -101,10 +102,20 @@ class Progress:
         frac = done / max(total, 1)
         if frac >= 1.0 or frac - self.last >= 0.1:
             el = time.perf_counter() - self.t0
-            eta = el / frac - el if frac > 0 else 0.0
+            # the time to the first report holds start-up (imports, compiled kernels, the
+            # population): the remaining time comes from the pace since then
+            if self.first is None:
+                self.first = (el, frac)
+            e0, f0 = self.first
+            if frac >= 1.0:
+                eta = "eta 0.0s"
+            elif frac > f0 and el > e0:
+                eta = f"eta {(1.0 - frac) * (el - e0) / (frac - f0):.1f}s"
+            else:
+                eta = "eta estimating"
             typer.echo(
                 f"{self.label}: {100 * frac:5.1f}% ({done}/{total} shard-days) "
-                f"elapsed {el:.1f}s eta {eta:.1f}s",
+                f"elapsed {el:.1f}s {eta}",
                 err=True,
             )
             self.last = frac
@@ -138,8 +149,15 @@ def run(
     population: Annotated[
         int, typer.Option("--population", "-n", min=1, help="Number of synthetic citizens.")
     ] = DEFAULT_POPULATION,
-    days: Annotated[int, typer.Option("--days", "-d", min=1, max=32000)] = DEFAULT_DAYS,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 1,
+    days: Annotated[
+        int, typer.Option("--days", "-d", min=1, max=32000, help="Days simulated (1 to 32000).")
+    ] = DEFAULT_DAYS,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", "-s", min=0, help="Seed of every random decision (same seed: paired runs)."
+        ),
+    ] = 1,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")
     ] = None,
@@ -314,6 +332,10 @@ def query(
     from credsim.query import QueryError
     from credsim.query import query as _query
 
+    if format not in ("table", "csv", "json"):
+        fail(f"--format: unknown format {format!r}; use table, csv or json")
+    if not sql.strip():
+        fail('SQL is empty: give a query, e.g. "SELECT count(*) FROM citizens WHERE restricted"')
     r = _open_run(run_dir)
     try:
         df = _query(r.path, sql)

@@ -138,7 +138,18 @@ def query(run_dir: str | Path, sql: str):
     except (duckdb.Error, ValueError, OSError) as e:
         raise QueryError(f"{run_dir}: {str(e).strip().splitlines()[0]}") from None
     try:
-        return con.sql(sql).df()
+        rel = con.sql(sql)
+        if rel is None:
+            raise QueryError(f"{run_dir}: SQL: the statement returns no table; use SELECT")
+        # sums of counts come back as 128-bit integers, which pandas would turn into floats
+        huge = [str(t) == "HUGEINT" for t in rel.types]
+        if any(huge):
+            names = ['"' + c.replace('"', '""') + '"' for c in rel.columns]
+            cols = [
+                f"CAST({n} AS BIGINT) AS {n}" if h else n for n, h in zip(names, huge, strict=True)
+            ]
+            rel = rel.project(", ".join(cols))
+        return rel.df()
     except (duckdb.Error, AttributeError) as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise QueryError(f"{run_dir}: SQL: {msg}") from None
