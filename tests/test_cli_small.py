@@ -62,3 +62,18 @@ def test_the_first_estimate_waits_for_a_pace(monkeypatch, capsys):
     assert err[0].endswith("eta estimating")
     assert err[1].endswith("eta 4.2s")
     assert err[2].endswith("eta 0.0s")
+
+
+def test_a_busy_port_is_one_line_before_any_link(tmp_path):
+    import socket
+
+    pytest.importorskip("uvicorn")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port), "--runs", str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"error: port {port} on 127.0.0.1 is in use" in result.output
+    assert "open http" not in result.output
+    assert "Traceback" not in result.output

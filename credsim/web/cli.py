@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import secrets
 from pathlib import Path
@@ -56,6 +57,7 @@ def serve(
     if not is_loopback(host) and token is None:
         token = secrets.token_urlsafe(24)
         typer.echo(f"Listening on {host}: every request needs this access token:\n  {token}")
+    sock = bind(host, port)
     app = create_app(runs, token=token, max_population=max_population)
     wildcard = host in ("0.0.0.0", "::", "[::]")
     shown = "127.0.0.1" if wildcard else host
@@ -65,7 +67,35 @@ def serve(
     if wildcard:
         typer.echo(f"  from another computer: http://THIS-COMPUTER'S-ADDRESS:{port}/{query}")
     typer.echo(f"Runs are kept in {runs.resolve()}. Ctrl-C stops the dashboard.")
-    uvicorn.run(app, host=host.strip("[]"), port=port, log_level="warning", access_log=False)
+    with sock:  # uvicorn serves on the socket bound above (fd), host and port for its messages
+        uvicorn.run(
+            app,
+            host=host.strip("[]"),
+            port=port,
+            fd=sock.fileno(),
+            log_level="warning",
+            access_log=False,
+        )
+
+
+def bind(host: str, port: int):
+    """The listening socket, bound before anything is printed: a busy port is one line and
+    exit status 2, not a link that does not work followed by the server's own error."""
+    import socket
+
+    address = host.strip("[]")
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address, port))
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
+        typer.echo(f"error: port {port} on {host} {why}: choose another with --port", err=True)
+        raise typer.Exit(2) from None
+    return sock
 
 
 def main() -> None:
