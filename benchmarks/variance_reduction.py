@@ -1,10 +1,11 @@
 """How much pairing narrows a comparison: sd of paired against unpaired differences.
 
-For each comparison (press against press with the first sanction's duration changed, and press
-against national), runs R seeds of each side; the paired difference of a figure uses the same
-seed on both sides, the unpaired one a seed R apart on side B. Prints, and writes as a Markdown
-page, the sd of each over the R replicates and their ratio (goal: paired sd at most half the
-unpaired sd for restricted, denied attempts and wrongful listings).
+For each comparison (press against press with the court defaulter listing shortened, press
+against national, and a stress setting where camera errors list citizens wrongly), runs R
+seeds of each side; the paired difference of a figure uses the same seed on both sides, the
+unpaired one a seed R apart on side B. Prints, and writes as a Markdown page, the sd of each
+over the R replicates and their ratio (goal: paired sd at most half the unpaired sd for
+restricted, denied attempts and wrongful listings).
 
     python benchmarks/variance_reduction.py                  # 20 replicates, 20,000 citizens
     python benchmarks/variance_reduction.py --smoke          # 3 replicates, 2,000 citizens
@@ -39,6 +40,13 @@ COMPARISONS = [
         ("sanctions[1].duration=180",),
     ),
     ("press against national", "press", (), "national", ()),
+    (
+        "press with jaywalking at -200 points: false matches 3% against 6%",
+        "press",
+        ("rules.jaywalking.delta=-200", "sources.camera.false_match=0.03"),
+        "press",
+        ("rules.jaywalking.delta=-200", "sources.camera.false_match=0.06"),
+    ),
 ]
 GOAL = ("restricted", "wrongful", "denied_")  # figures the goal names (denied_* all)
 
