@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import credsim
+from credsim.labels import figure
 from credsim.report import burden, charts, write_report
 from credsim.report.compare import compare, compare_text
 
@@ -111,7 +112,7 @@ def test_report_is_self_contained_with_every_chart(run):
     assert "regime" in page.ids("pre")
     text = " ".join(page.text)
     for key in run.summary:
-        assert key in text
+        assert figure(key).label in text
     assert page.count("table") >= 2
 
 
