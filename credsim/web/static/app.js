@@ -444,7 +444,7 @@ function layout(ytitle, extra = {}) {
     margin: { t: 10, r: 10, b: 45, l: 60 },
     xaxis: { title: { text: "day" }, gridcolor: "#eef0f4", zeroline: false },
     yaxis: { title: { text: ytitle }, gridcolor: "#eef0f4", rangemode: "tozero" },
-    legend: { orientation: "h", y: -0.2 },
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
     hovermode: "x unified",
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
@@ -457,9 +457,11 @@ function plot(id, traces, lay, note) {
   const values = traces.filter((t) => !t.reference).flatMap((t) => t.y || []);
   if (!traces.length || !values.some((v) => v)) {
     if (window.Plotly) Plotly.purge(node);
+    node.classList.add("is-empty");
     node.replaceChildren(el("p", { class: "chart-note", text: note || "All values are zero on every day." }));
     return;
   }
+  node.classList.remove("is-empty");
   node.replaceChildren();
   Plotly.newPlot(node, traces.map(({ reference, ...t }) => t), lay, PLOT_CONFIG);
 }
@@ -529,7 +531,7 @@ function drawCharts(m) {
   if (posts) {
     const ratio = series("posts_vs_baseline"), none = series("no_effect");
     plot("chart-posts", [
-      line("Posts / normal (last 7 days)", x, posts, ratio.color),
+      line("critical posts / normal (last 7 days)", x, posts, ratio.color),
       line(none.label, [x[0], x[x.length - 1]], [1, 1], none.color, { reference: true,
         line: { color: none.color, dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
     ], layout("posts / normal", { yaxis: { title: { text: "posts / normal" }, gridcolor: "#eef0f4" } }));
