@@ -120,7 +120,7 @@ def test_dashboard_end_to_end(server, chromium, shots):
     page.get_by_role("button", name="Run simulation").click()
     expect(page.locator("#chart-score .main-svg").first).to_be_visible(timeout=60_000)
     expect(page.locator("#chart-restricted .main-svg").first).to_be_visible()
-    expect(page.locator("#chart-restricted")).to_contain_text("Wrongfully restricted")
+    expect(page.locator("#chart-restricted")).to_contain_text("wrongfully restricted")
     expect(page.locator("#run-params")).to_contain_text("Camera: false matches: 0.02")
     expect(page.locator("#run-params")).to_contain_text("20,000 citizens")
     restricted = page.locator("#cards .stat[data-key='restricted']")
