@@ -3,6 +3,8 @@
 Reports read run folders only (manifest.json, regime.toml, metrics.parquet,
 metrics_groups.parquet), never the engine, so a report can be made from a copied folder.
 ``write_report(run)`` writes ``report.html``; ``credsim.report.compare`` sets runs side by side.
+Colours, legend names, captions and the days each headline figure covers come from
+``credsim.labels``, shared with the dashboard.
 """
 
 from __future__ import annotations
