@@ -74,6 +74,6 @@ def test_a_busy_port_is_one_line_before_any_link(tmp_path):
         port = taken.getsockname()[1]
         result = runner.invoke(app, ["serve", "--port", str(port), "--runs", str(tmp_path)])
     assert result.exit_code == 2
-    assert f"error: port {port} on 127.0.0.1 is in use" in result.output
+    assert f"error: port {port} is in use" in result.output
     assert "open http" not in result.output
     assert "Traceback" not in result.output

@@ -1,4 +1,5 @@
-"""Reports: self-contained HTML, one element per chart, notes for empty charts, PNGs, compare."""
+"""Reports: self-contained HTML, one element per chart, notes for empty charts, PNGs, compare;
+a caption on every chart and the days each headline figure covers."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ import numpy as np
 import pytest
 
 import credsim
-from credsim.report import burden, charts, write_report
-from credsim.report.compare import compare, compare_text
+from credsim.labels import WINDOWS, caption, figure
+from credsim.report import burden, charts, headline, write_report
+from credsim.report.charts import png_figure
+from credsim.report.compare import compare, compare_charts, compare_text
 
 CHARTS = [
     "chart-score",
@@ -111,7 +114,7 @@ def test_report_is_self_contained_with_every_chart(run):
     assert "regime" in page.ids("pre")
     text = " ".join(page.text)
     for key in run.summary:
-        assert key in text
+        assert figure(key).label in text
     assert page.count("table") >= 2
 
 
@@ -228,3 +231,51 @@ def test_python_api_plot_compare_sweep(tmp_path):
         workers=1,
     )
     assert len(s.runs) == 2
+
+
+def test_every_chart_carries_the_caption(run, tmp_path):
+    """Synthetic citizens, regime, population, days, seed and version: in the HTML and PNGs."""
+    line = caption(run.manifest)
+    assert line == (
+        f"Synthetic citizens · regime ref1 · 5,000 citizens · 60 days · seed 1 · "
+        f"credsim {credsim.__version__}"
+    )
+    found = charts(run)
+    assert all(c.caption_text == line for c in found)
+    text = write_report(run, out=tmp_path).read_text("utf-8")
+    for c in found:
+        block = text[text.index(f'id="{c.id}"') :]
+        block = block[: block.index("</section>")]
+        if c.empty:
+            assert f'<p class="caption">{line}</p>' in block, c.id
+        else:
+            subtitle = block[block.index('"subtitle":') :]
+            assert f'"text":{json.dumps(line)}' in subtitle[: subtitle.index("}}") + 300], c.id
+        fig = png_figure(c)
+        assert line in [t.get_text() for t in fig.texts], c.id
+    compared = compare_charts([run, run])
+    assert all(
+        "Synthetic citizens" in c.caption_text and "seed 1" in c.caption_text for c in compared
+    )
+
+
+def test_every_headline_figure_says_which_days(tmp_path):
+    """Each figure is of the last day, the whole run or the last 7 days, in the report too."""
+    r = credsim.Sim("press", population=5_000, days=60, seed=1, out=tmp_path / "press").run()
+    rows = headline(r)
+    assert [f["key"] for f in rows if not f["key"].endswith("_last_7_days")] == list(r.summary)
+    assert all(f["window"] in WINDOWS for f in rows)
+    by_key = {f["key"]: f for f in rows}
+    assert by_key["posts_vs_baseline"]["window"] == "whole_run"
+    recent = by_key["posts_vs_baseline_last_7_days"]
+    assert recent["window"] == "last_7_days"
+    df = r.metrics.tail(7)
+    assert recent["value"] == round(
+        df["acts_critical_post"].sum() / df["baseline_acts_critical_post"].sum(), 4
+    )
+    page = Page(write_report(r).read_text("utf-8"))
+    text = " ".join(page.text)
+    assert "figures on the last day" not in text.lower()
+    assert "days covered" in text
+    for f in rows:
+        assert f["label"] in text and f["window_label"] in text

@@ -1,8 +1,13 @@
-"""The dashboard's API: presets and controls, runs, cancellation, queue, limits and security."""
+"""The dashboard's API: presets and controls, runs, cancellation, queue, limits and security;
+named runs, reports to download, the shared palette and labels, and ``serve`` on a busy port."""
 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -16,6 +21,8 @@ with warnings.catch_warnings():  # newer starlette prefers httpx2 and says so on
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
+from credsim import __version__
+from credsim.labels import WINDOWS, tier_colors
 from credsim.regime.load import load_regime
 from credsim.web.app import create_app
 from credsim.web.controls import controls
@@ -390,8 +397,6 @@ def test_page_is_self_contained(client):
 
 
 def test_serve_requires_token_off_loopback(monkeypatch, tmp_path):
-    import uvicorn
-
     import credsim.web.app as web_app
     from credsim.web import cli
 
@@ -402,11 +407,175 @@ def test_serve_requires_token_off_loopback(monkeypatch, tmp_path):
         made.update(token=token, runs=runs_dir)
         return original(runs_dir, token=token, max_population=max_population)
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: served.update(port=port))
+    def bound(host, port):
+        served.update(host=host, port=port)
+        return socket.socket()  # never listens: run_server is replaced too
+
+    monkeypatch.setattr(cli, "listen", bound)
+    monkeypatch.setattr(cli, "run_server", lambda app, sock: served.update(app=app))
     monkeypatch.setattr(web_app, "create_app", spy)  # serve imports it when called
     cli.serve(host="0.0.0.0", port=8123, runs=tmp_path / "r", token=None)
     assert made["token"] and len(made["token"]) >= 24 and served["port"] == 8123
     cli.serve(host="127.0.0.1", port=8124, runs=tmp_path / "r", token=None)
-    assert made["token"] is None
+    assert made["token"] is None and served["app"] is not None
     assert cli.is_loopback("127.0.0.1") and cli.is_loopback("::1") and cli.is_loopback("localhost")
     assert not cli.is_loopback("0.0.0.0") and not cli.is_loopback("192.0.2.1")
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path):
+    """The port is bound before anything is printed: one error line, exit 2, no "open" line."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "credsim.web", "--port", str(port), "--runs", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        busy.close()
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: port {port} is in use: "), r.stderr
+    assert "Traceback" not in r.stderr and "open http" not in r.stderr
+
+
+def test_run_names_are_checked_and_reserved_once(tmp_path):
+    runs = tmp_path / "runs"
+    app = create_app(runs, max_population=MAX_POPULATION)
+    tiny = {"preset": "ref1", "population": 100, "days": 1, "seed": 1}
+    with TestClient(app, base_url=BASE) as client:
+        for bad in ("My Run", "../x", "-x", "a" * 65, "run/1", ""):
+            r = client.post("/api/runs", json={**tiny, "name": bad})
+            assert r.status_code == 422, (bad, r.text)
+            assert r.json()["error"].startswith("name: "), r.text
+        (runs / "taken").mkdir()
+        r = client.post("/api/runs", json={**tiny, "name": "taken"})
+        assert r.status_code == 409 and "exists already" in r.json()["error"]
+
+        # the same name asked for at once by several requests: one run gets it
+        answers: list = []
+
+        def post(body: dict) -> None:
+            answers.append(client.post("/api/runs", json=body))
+
+        threads = [
+            threading.Thread(target=post, args=({**tiny, "name": "same"},)) for _ in range(5)
+        ]
+        threads += [threading.Thread(target=post, args=(tiny,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        named = [a for a in answers if a.request.content and b'"same"' in a.request.content]
+        assert sorted(a.status_code for a in named) == [202, 409, 409, 409, 409]
+        unnamed = [a for a in answers if a not in named]
+        assert [a.status_code for a in unnamed] == [202] * 3
+        names = [a.json()["name"] for a in answers if a.status_code == 202]
+        assert len(set(names)) == len(names) == 4 and "same" in names
+        for name in names:
+            assert (runs / name).is_dir()
+            assert wait(client, name)["state"] == "done"
+        board = json.loads((runs / "same" / "dashboard.json").read_text())
+        assert board["name"] == "same" and board["state"] == "done"
+
+
+def test_report_of_a_finished_run_is_downloadable(client, runs_dir, small_run, tmp_path):
+    folder = runs_dir / small_run
+    assert (folder / "report.html").is_file()  # written by the dashboard when the run ended
+    d = client.get(f"/api/runs/{small_run}").json()
+    assert d["report"] == f"/api/runs/{small_run}/report"
+    r = client.get(d["report"])
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-disposition"] == f'attachment; filename="{small_run}-report.html"'
+    assert r.text.startswith("<!DOCTYPE html>") and f"credsim run: {small_run}" in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+    # a report that went missing is written again when asked for
+    (folder / "report.html").unlink()
+    r = client.get(d["report"])
+    assert r.status_code == 200 and (folder / "report.html").is_file()
+    # the checks of every other route
+    for url in (
+        "/api/runs/..%2F..%2Fetc/report",
+        "/api/runs/UPPER/report",
+        "/api/runs/nosuch/report",
+        "/api/runs/escape/report",
+    ):
+        r = client.get(url)
+        assert r.status_code in (400, 404), (url, r.text)
+        assert "error" in r.json()
+    assert client.get(d["report"], headers={"host": "attacker.example"}).status_code == 400
+    # a report.html that is a link is refused
+    linked = runs_dir / "linked"
+    linked.mkdir()
+    for f in ("manifest.json", "metrics.parquet", "metrics_groups.parquet", "regime.toml"):
+        (linked / f).write_bytes((folder / f).read_bytes())
+    secret = tmp_path / "secret.html"
+    secret.write_text("top secret")
+    (linked / "report.html").symlink_to(secret)
+    r = client.get("/api/runs/linked/report")
+    assert r.status_code == 400 and "top secret" not in r.text
+
+    token = "t0ken-for-the-tests-only"
+    guarded = create_app(runs_dir, token=token)
+    with TestClient(guarded, base_url="http://dashboard.example:8000") as other:
+        assert other.get(d["report"]).status_code == 401
+        assert other.get(d["report"], params={"token": token}).status_code == 200
+
+
+def test_headline_figures_say_which_days_and_charts_carry_a_caption(client, small_run):
+    d = client.get(f"/api/runs/{small_run}").json()
+    rows = {row["key"]: row for row in d["summary"]}
+    for row in d["summary"]:
+        assert row["window"] in WINDOWS and row["window_label"] == WINDOWS[row["window"]]
+        assert row["label"] and "_" not in row["label"]
+    assert rows["restricted"]["window"] == "last_day"
+    assert rows["misattributed_records"]["window"] == "whole_run"
+    assert rows["posts_vs_baseline"]["window"] == "whole_run"
+    assert rows["posts_vs_baseline_last_7_days"]["window"] == "last_7_days"
+    assert rows["denied_private_school"]["label"] == "Refused attempts: private school"
+    assert d["caption"] == (
+        f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · "
+        f"credsim {__version__}"
+    )
+    c = client.get("/api/compare", params={"a": small_run, "b": small_run + "-x"})
+    assert c.status_code == 404
+
+
+def test_one_palette_across_report_png_and_dashboard(client, runs_dir, small_run):
+    """The dashboard's colours and labels are the report's and the PNGs'."""
+    from matplotlib.colors import to_hex
+
+    from credsim.report import charts, regime_of
+    from credsim.report.charts import png_figure
+    from credsim.run import Run
+
+    run = Run(runs_dir / small_run)
+    style = client.get(f"/api/runs/{small_run}").json()["style"]
+    regime = regime_of(run)[1]
+    assert {k: v["color"] for k, v in style["tiers"].items()} == tier_colors(regime)
+    assert style["tiers"]["untrustworthy"] == {"label": "untrustworthy", "color": "#c92a2a"}
+    assert style["privileges"]["private_school"]["label"] == "private school"
+    assert style["start_tier"] == "normal"
+
+    found = {c.id: c for c in charts(run)}
+    html = (runs_dir / small_run / "report.html").read_text("utf-8")
+    assert not found["chart-tiers"].empty
+    for cid, kind in (("chart-tiers", "tiers"), ("chart-denied", "privileges")):
+        chart = found[cid]
+        drawn = {s.name: s.color for s in chart.series}
+        assert drawn == {v["label"]: v["color"] for v in style[kind].values()}, cid
+        block = html[html.index(f'id="{cid}"') :]
+        block = block[: block.index("</section>")]
+        for label, color in drawn.items():
+            if not chart.empty:  # an empty chart is a note in the report
+                assert f'"name":"{label}"' in block and f'"color":"{color}"' in block, cid
+        lines = png_figure(chart).axes[0].get_lines()
+        assert {ln.get_label(): to_hex(ln.get_color()) for ln in lines} == drawn, cid
+    wrongful = found["chart-wrongful"].series
+    assert wrongful[0].color == style["series"]["wrongful"]["color"]
+    assert wrongful[0].name == style["series"]["wrongful"]["label"]

@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: set a parameter, run, read charts, a dossier, a comparison.
+"""The dashboard in a real browser: set a parameter, run, read charts, a dossier, a comparison;
+the layout on a phone (390 px) and a tablet (768 px): no sideways scroll, no panel over a chart.
 
 Needs Playwright (the Python package only) and a Chromium binary, by default Debian's
 /usr/bin/chromium (or the path in CREDSIM_CHROMIUM); the tests are skipped without them.
@@ -38,10 +39,8 @@ from credsim.web.app import create_app  # noqa: E402
 expect = sync_api.expect
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The dashboard served by uvicorn in a thread, on a free loopback port."""
-    app = create_app(tmp_path_factory.mktemp("browser") / "runs", max_population=200_000)
+def serving(app):
+    """Serve an app with uvicorn in a thread, on a free loopback port; yields its address."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -57,6 +56,14 @@ def server(tmp_path_factory):
     srv.should_exit = True
     thread.join(30)
     sock.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard served by uvicorn in a thread, on a free loopback port."""
+    yield from serving(
+        create_app(tmp_path_factory.mktemp("browser") / "runs", max_population=200_000)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +120,7 @@ def test_dashboard_end_to_end(server, chromium, shots):
     page.get_by_role("button", name="Run simulation").click()
     expect(page.locator("#chart-score .main-svg").first).to_be_visible(timeout=60_000)
     expect(page.locator("#chart-restricted .main-svg").first).to_be_visible()
-    expect(page.locator("#chart-restricted")).to_contain_text("Wrongfully restricted")
+    expect(page.locator("#chart-restricted")).to_contain_text("wrongfully restricted")
     expect(page.locator("#run-params")).to_contain_text("Camera: false matches: 0.02")
     expect(page.locator("#run-params")).to_contain_text("20,000 citizens")
     restricted = page.locator("#cards .stat[data-key='restricted']")
@@ -201,3 +208,139 @@ def test_page_asks_for_a_token(tmp_path, chromium):
         srv.should_exit = True
         thread.join(30)
         sock.close()
+
+
+WIDTHS = {"phone": 390, "tablet": 768}
+CAPTION = "Synthetic citizens · regime press · 5,000 citizens · 120 days · seed 1 · credsim "
+
+# boxes of the settings panel and of every chart drawn, in page coordinates
+BOXES = """() => {
+  const box = (e) => { const b = e.getBoundingClientRect();
+    return { id: e.id, left: b.left + scrollX, top: b.top + scrollY,
+             right: b.right + scrollX, bottom: b.bottom + scrollY }; };
+  return { panel: box(document.querySelector(".panel")),
+           charts: [...document.querySelectorAll(".chart")].filter((e) => e.offsetParent)
+             .map(box) };
+}"""
+
+
+def no_sideways_scroll(page, where: str) -> None:
+    sw, cw = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert sw <= cw, f"{where}: the page scrolls sideways ({sw} > {cw} px)"
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and (b["top"] < a["bottom"])
+    )
+
+
+@pytest.fixture(scope="module")
+def layout_server(tmp_path_factory):
+    """A dashboard of its own, with no run yet."""
+    yield from serving(create_app(tmp_path_factory.mktemp("layout") / "runs"))
+
+
+def test_layout_on_a_phone_and_a_tablet(layout_server, chromium, shots):
+    """At 390 and 768 px: one column, no sideways scroll, the settings never over a chart;
+    the run is named on the page, its report downloads, every chart carries its caption."""
+    from credsim.labels import tier_colors
+    from credsim.web.controls import preset_data
+
+    server = layout_server
+    errors: list[str] = []
+    for device, width in WIDTHS.items():
+        context = chromium.new_context(viewport={"width": width, "height": 844})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on(  # refused requests are expected below (a bad name, a name taken)
+            "console",
+            lambda m: (
+                errors.append(m.text)
+                if m.type == "error" and not m.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
+        page.goto(server + "/")
+        expect(page.locator("#preset")).to_have_value("press")
+
+        no_sideways_scroll(page, f"{device}: start")
+        if device == "phone":
+            # a name that breaks the rules is refused in one line; a good one is used
+            page.locator("#run-name").fill("Bad Name")
+            page.get_by_role("button", name="Run simulation").click()
+            expect(page.locator("#banner-text")).to_contain_text("name: use 1 to 64 lowercase")
+            page.locator("#banner-close").click()
+            page.locator("input.num[data-path='population']").fill("5000")
+            page.locator("input.num[data-path='days']").fill("120")
+            page.locator("#run-name").fill("phone-run")
+            page.get_by_role("button", name="Run simulation").click()
+            expect(page.locator("#run-title")).to_have_text("Run phone-run", timeout=120_000)
+            # the same name again is refused: two runs never share a folder
+            page.locator("#run-name").fill("phone-run")
+            page.get_by_role("button", name="Run simulation").click()
+            expect(page.locator("#banner-text")).to_contain_text("exists already")
+            page.locator("#banner-close").click()
+        else:
+            page.get_by_role("tab", name="All runs").click()
+            no_sideways_scroll(page, f"{device}: all runs")
+            page.locator("#runs-table tr[data-name='phone-run'] button").click()
+            expect(page.locator("#run-title")).to_have_text("Run phone-run")
+        for cid in ("restricted", "score", "burden", "tiers"):
+            expect(page.locator(f"#chart-{cid} .main-svg").first).to_be_visible()
+        page.wait_for_function(  # every chart drawn to the width of its card
+            """() => [...document.querySelectorAll('.chart')].filter((e) => e.offsetParent)
+              .every((e) => { const svg = e.querySelector('.main-svg');
+                return !svg || svg.getBoundingClientRect().width <= e.clientWidth + 1; })"""
+        )
+        no_sideways_scroll(page, f"{device}: results")
+
+        boxes = page.evaluate(BOXES)
+        assert len(boxes["charts"]) >= 5
+        for chart in boxes["charts"]:
+            assert not overlap(boxes["panel"], chart), (device, chart["id"], boxes["panel"])
+            assert chart["right"] <= width, (device, chart["id"])
+        # scrolled to the middle of the charts, the panel is still not over them
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+        visible = page.evaluate(BOXES)
+        for chart in visible["charts"]:
+            assert not overlap(visible["panel"], chart), (device, "scrolled", chart["id"])
+
+        # captions under every chart, a window on every headline figure
+        for caption in page.locator("#results .chart-card:not([hidden]) .caption").all():
+            expect(caption).to_have_text(re.compile("^" + CAPTION))
+        for card in page.locator("#cards .stat").all():
+            expect(card.locator(".window")).to_have_text(
+                re.compile("^(last day|whole run|last 7 days)$")
+            )
+        # the tiers in the colours of the report (credsim.labels)
+        drawn = page.evaluate(
+            "document.getElementById('chart-tiers').data.map((t) => [t.name, t.line.color])"
+        )
+        colors = tier_colors(preset_data("press"))
+        assert drawn and all(colors[name] == color for name, color in drawn), drawn
+
+        # the report downloads from the page
+        with page.expect_download() as info:
+            page.locator("#report-link").click()
+        download = info.value
+        assert download.suggested_filename == "phone-run-report.html"
+        saved = shots / f"report-{device}.html"
+        download.save_as(saved)
+        assert saved.read_text("utf-8").startswith("<!DOCTYPE html>")
+
+        path = shots / f"layout-{device}-{width}.png"
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=True)
+        print(f"screenshot: {path}")
+        for tab in ("Look up a citizen", "Compare two runs", "All runs"):
+            page.get_by_role("tab", name=tab).click()
+            no_sideways_scroll(page, f"{device}: {tab}")
+        context.close()
+    assert errors == [], f"errors in the page: {errors}"

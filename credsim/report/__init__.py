@@ -3,6 +3,8 @@
 Reports read run folders only (manifest.json, regime.toml, metrics.parquet,
 metrics_groups.parquet), never the engine, so a report can be made from a copied folder.
 ``write_report(run)`` writes ``report.html``; ``credsim.report.compare`` sets runs side by side.
+Colours, legend names, captions and the days each headline figure covers come from
+``credsim.labels``, shared with the dashboard.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from credsim.labels import (
+    RECENT_DAYS,
+    RECENT_SUFFIX,
+    SERIES,
+    caption,
+    component_styles,
+    figure,
+)
+from credsim.labels import label as component_label
 from credsim.report.charts import (
-    PALETTE,
     Chart,
     Series,
     output_path,
@@ -28,7 +38,7 @@ from credsim.report.charts import (
 from credsim.report.charts import table as html_table
 from credsim.run import Run
 
-__all__ = ["burden", "charts", "explain", "open_run", "write_report"]
+__all__ = ["burden", "charts", "explain", "headline", "open_run", "write_report"]
 
 DIMENSIONS = {
     "sex": "sex",
@@ -40,44 +50,18 @@ DIMENSIONS = {
 BURDEN_LEVELS = ("restricted", "spillover_only", "wrongful")  # at the last day
 BURDEN_FLOWS = ("denied", "misattributed")  # summed over the run
 BURDEN_LABELS = {
-    "restricted": "restricted",
-    "spillover_only": "restricted by spillover only",
-    "wrongful": "wrongfully restricted",
-    "denied": "denied attempts (whole run)",
-    "misattributed": "misattributed records (whole run)",
+    "restricted": SERIES["restricted"].label,
+    "spillover_only": SERIES["spillover_only"].label,
+    "wrongful": SERIES["wrongful"].label,
+    "denied": SERIES["denied"].label + " (whole run)",
+    "misattributed": SERIES["misattributed"].label + " (whole run)",
 }
 Published = dict[str, list[tuple[int, float]]]
 
-_EXPLAIN = {
-    "citizens": "Synthetic citizens in the run on the last day.",
-    "days": "Days simulated.",
-    "score_mean": "Average score on the last day.",
-    "restricted": "Citizens under at least one sanction of their own on the last day.",
-    "restricted_pct": "The same, as a percentage of all citizens.",
-    "ever_sanctioned": "Citizens sanctioned at least once during the run.",
-    "wrongful": "Restricted citizens on the last day whose listing would not stand "
-    "without records put on them by mistake (misattributed).",
-    "spillover_only": "Citizens restricted on the last day only because a family member "
-    "was sanctioned.",
-    "misattributed_records": "Records put on the wrong citizen (e.g. a camera's false match), "
-    "over the whole run.",
-    "posts_vs_baseline": "Critical posts written, relative to how many would have been written "
-    "without adaptation (1 = no chilling; 0.8 = 20% fewer).",
-    "infractions_vs_baseline": "Infractions committed, relative to how many without "
-    "adaptation (below 1 = deterred).",
-    "benefits": "Green-lane benefits used by top-tier citizens over the whole run.",
-}
-
 
 def explain(key: str) -> str:
-    """One plain sentence saying what a headline figure means."""
-    if key in _EXPLAIN:
-        return _EXPLAIN[key]
-    if key.startswith("denied_citizens_"):
-        return f"Distinct citizens refused '{key[16:]}' at least once during the run."
-    if key.startswith("denied_"):
-        return f"Attempts to use '{key[7:]}' that were refused, over the whole run."
-    return ""
+    """One plain sentence saying what a headline figure means (see ``credsim.labels``)."""
+    return figure(key).explain
 
 
 def open_run(run_or_path: Run | str | Path) -> Run:
@@ -108,8 +92,45 @@ def names(df: pd.DataFrame, prefix: str) -> list[str]:
 
 
 def labels(regime: dict[str, Any], kind: str) -> dict[str, str]:
-    """name -> label (or name) of the components of one kind in a parsed regime."""
-    return {x["name"]: x.get("label") or x["name"] for x in regime.get(kind, [])}
+    """name -> label of the components of one kind in a parsed regime ("private school")."""
+    return {x["name"]: component_label(x) for x in regime.get(kind, [])}
+
+
+def recent_ratio(df: pd.DataFrame, behaviours: list[str], days: int = RECENT_DAYS) -> float | None:
+    """Acts over baseline acts of some behaviours in the last ``days`` days (None: no baseline)."""
+    cols = [b for b in behaviours if f"acts_{b}" in df and f"baseline_acts_{b}" in df]
+    if not cols:
+        return None
+    tail = df.tail(days)
+    base = float(tail[[f"baseline_acts_{b}" for b in cols]].to_numpy(dtype=float).sum())
+    if base <= 0:
+        return None
+    return round(float(tail[[f"acts_{b}" for b in cols]].to_numpy(dtype=float).sum()) / base, 4)
+
+
+def headline(run: Run | str | Path) -> list[dict[str, Any]]:
+    """The headline figures of a run, each with its label, value, window and meaning.
+
+    The figures of ``manifest.json`` (last day or whole run), and right after each whole-run
+    ratio of acts to baseline (``posts_vs_baseline``...) the same ratio over the last 7 days.
+    """
+    run = open_run(run)
+    _, regime = regime_of(run)
+    recent: dict[str, float | None] = {}
+    if (run.path / "metrics.parquet").exists():
+        df = run.metrics
+        for kind, key in (
+            ("speech", "posts_vs_baseline"),
+            ("infraction", "infractions_vs_baseline"),
+        ):
+            names_ = [b["name"] for b in regime.get("behaviours", []) if b.get("kind") == kind]
+            recent[key] = recent_ratio(df, names_)
+    out = []
+    for key, value in run.summary.items():
+        out.append({**figure(key, regime).public(), "value": value})
+        if recent.get(key) is not None:
+            out.append({**figure(key + RECENT_SUFFIX, regime).public(), "value": recent[key]})
+    return out
 
 
 def speech_behaviours(regime: dict[str, Any]) -> list[str]:
@@ -194,36 +215,54 @@ TEXT = {
 }
 
 
-def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -> Chart:
-    """A chart with the texts of ``TEXT[key]`` (``{label}`` filled from ``kw``)."""
-    label = kw.pop("label", "")
-    title, about, zero = (t.format(label=label) for t in TEXT[key])
-    cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
-    return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero, **kw)
-
-
 def charts(run: Run | str | Path, published: Published | None = None) -> list[Chart]:
-    """Every chart of a run's report, in page order (ids ``chart-score``, ``chart-tiers``...)."""
+    """Every chart of a run's report, in page order (ids ``chart-score``, ``chart-tiers``...).
+
+    Colours and legend names come from ``credsim.labels``; every chart carries the run's
+    caption (synthetic citizens, regime, population, days, seed, credsim version).
+    """
     run = open_run(run)
     df = metrics_of(run)
     _, regime = regime_of(run)
+    styles = component_styles(regime)
+    line = caption(run.manifest)
+
+    def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -> Chart:
+        label = kw.pop("label", "")
+        title, about, zero = (t.format(label=label) for t in TEXT[key])
+        cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
+        return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero, caption=line, **kw)
+
+    def styled(group: str, name: str, x: Any, y: Any, **kw: Any) -> Series:
+        s = styles[group].get(name)
+        return Series(s.label if s else name.replace("_", " "), x, y, color=s and s.color, **kw)
+
     day = df["day"].to_numpy()
     q = {p: df[f"score_p{p:02d}"] for p in (5, 25, 50, 75, 95)}
+    band = SERIES["score_band"].color
     out = [
         chart(
             "score",
             "day",
             "score",
             [
-                Series("p05–p95", day, q[95], "band", y0=q[5], color="#1f77b4"),
-                Series("p25–p75", day, q[75], "band", y0=q[25], color="#1f77b4"),
-                Series("median", day, q[50], color="#0b3d91"),
-                Series("mean", day, df["score_mean"], color="#d62728", dash=True),
+                Series("5th to 95th percentile", day, q[95], "band", y0=q[5], color=band),
+                Series("25th to 75th percentile", day, q[75], "band", y0=q[25], color=band),
+                Series(
+                    SERIES["score_median"].label, day, q[50], color=SERIES["score_median"].color
+                ),
+                Series(
+                    SERIES["score_mean"].label,
+                    day,
+                    df["score_mean"],
+                    color=SERIES["score_mean"].color,
+                    dash=True,
+                ),
             ],
         )
     ]
 
-    tl, tiers = labels(regime, "tiers"), names(df, "tier_")
+    tiers = names(df, "tier_")
     sizes = df[[f"tier_{t}" for t in tiers]].to_numpy(dtype=float)
     nz = sizes[sizes > 0]
     log = bool(nz.size and nz.max() / nz.min() > 100)  # tiny tiers next to huge ones
@@ -232,12 +271,12 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "tiers",
             "day",
             "citizens" + (" (log scale)" if log else ""),
-            [Series(tl.get(t, t), day, df[f"tier_{t}"]) for t in tiers],
+            [styled("tiers", t, day, df[f"tier_{t}"]) for t in tiers],
             logy=log,
         )
     )
 
-    sl = labels(regime, "sanctions")
+    restricted = SERIES["restricted"]
     out.append(
         chart(
             "sanctions",
@@ -245,35 +284,24 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "citizens",
             [
                 *(
-                    Series(sl.get(k, k), day, df[f"sanctioned_{k}"])
+                    styled("sanctions", k, day, df[f"sanctioned_{k}"])
                     for k in names(df, "sanctioned_")
                 ),
-                Series("restricted (any)", day, df["restricted"], color="#333333", dash=True),
+                Series(restricted.label, day, df["restricted"], color=restricted.color, dash=True),
             ],
         )
     )
 
-    pl, privileges = labels(regime, "privileges"), names(df, "attempts_")
+    privileges = names(df, "attempts_")
     pub = {k: [tuple(v) for v in vs] for k, vs in run.manifest.get("published", {}).items()}
     pub.update(published or {})
-    keys = privileges + [k for k in pub if k not in privileges]
-    color = {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
-    series = [
-        Series(pl.get(p, p), day, df[f"denied_{p}_cumulative"], color=color[p]) for p in privileges
-    ]
+    series = [styled("privileges", p, day, df[f"denied_{p}_cumulative"]) for p in privileges]
     for key, points in pub.items():
         if points:
             x, y = zip(*sorted(points), strict=True)
-            series.append(
-                Series(
-                    f"published: {pl.get(key, key)}",
-                    x,
-                    y,
-                    "markers",
-                    color=color[key],
-                    reference=True,
-                )
-            )
+            s = styled("privileges", key, x, y, kind="markers", reference=True)
+            s.name = f"published: {s.name}"
+            series.append(s)
     out.append(chart("denied", "day", "denied attempts", series))
 
     out.append(
@@ -282,8 +310,8 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "day",
             "citizens",
             [
-                Series("wrongful", day, df["wrongful"], color="#d62728"),
-                Series("spillover only", day, df["spillover_only"], color="#9467bd"),
+                Series(SERIES[k].label, day, df[k], color=SERIES[k].color)
+                for k in ("wrongful", "spillover_only")
             ],
         )
     )
@@ -294,9 +322,10 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
         series = [
             Series(
                 BURDEN_LABELS[m],
-                d["group"].tolist(),
+                [str(g).replace("_", " ") for g in d["group"]],
                 d[f"{m}_per_1000"],
                 "bar",
+                color=SERIES[m].color,
                 hover=[f"{r:.2f}× average" if np.isfinite(r) else "" for r in d[f"{m}_ratio"]],
             )
             for m in BURDEN_LEVELS + BURDEN_FLOWS
@@ -304,19 +333,18 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
         ]
         out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
 
-    redress = [
-        ("demanded", "redress_demands"),
-        ("complied", "redress_complied"),
-        ("accepted", "redress_accepted"),
+    redress = ("redress_demands", "redress_complied", "redress_accepted")
+    series = [
+        Series(SERIES[c].label, day, df[c].cumsum(), color=SERIES[c].color)
+        for c in redress
+        if c in df
     ]
-    series = [Series(n, day, df[c].cumsum()) for n, c in redress if c in df]
     out.append(chart("redress", "day", "count (cumulative)", series))
 
-    bl = labels(regime, "behaviours")
     acts = [x for x in names(df, "baseline_acts_") if df[f"baseline_acts_{x}"].sum() > 0]
     adapted = any((df[f"acts_{x}"] != df[f"baseline_acts_{x}"]).any() for x in acts)
     series = [
-        Series(bl.get(x, x), day, rolling_ratio(df[f"acts_{x}"], df[f"baseline_acts_{x}"]))
+        styled("behaviours", x, day, rolling_ratio(df[f"acts_{x}"], df[f"baseline_acts_{x}"]))
         for x in acts
     ]
     out.append(
@@ -374,7 +402,6 @@ def write_report(
     text, regime = regime_of(run)
     figs = charts(run, published)
     extra = _burden_tables(burden(run.groups))
-    head = m.get("headline", {})
     meta = regime.get("regime", {})
     name = run.path.name
     info = [
@@ -404,14 +431,12 @@ def write_report(
     parts.append(html_table(["", ""], [(k, v) for k, v in info if v not in (None, "")], "info"))
     nav = " ".join(f'<a href="#{c.id}">{html.escape(c.title)}</a>' for c in figs)
     parts.append(f'<nav>{nav} <a href="#regime">Regime</a></nav>')
+    rows = [(f["label"], f["value"], f["window_label"], f["explain"]) for f in headline(run)]
     parts.append(
-        '<section><h2>Headline</h2><p class="about">Figures on the last day, unless '
-        "marked as over the whole run.</p>"
-        + html_table(
-            ["figure", "value", "what it means"],
-            [(k, v, explain(k)) for k, v in head.items()],
-            "headline",
-        )
+        '<section id="headline"><h2>Headline figures</h2><p class="about">Each figure says '
+        "which days it covers: the last day, the whole run, or the last "
+        f"{RECENT_DAYS} days.</p>"
+        + html_table(["figure", "value", "days covered", "what it means"], rows, "headline")
         + "</section>"
     )
     for c in figs:

@@ -1,7 +1,9 @@
 """Chart specifications drawn two ways: interactive (plotly, in HTML) and static (matplotlib PNG).
 
 A ``Chart`` is plain data (series of x and y), so one description gives both renderings, and
-a chart whose data are all zero becomes a one-line note instead of an empty plot. ``page``
+a chart whose data are all zero becomes a one-line note instead of an empty plot. Every chart
+carries a caption (synthetic citizens, regime, population, days, seed, credsim version), drawn
+under its title in both renderings; colours and legend names come from ``credsim.labels``. ``page``
 wraps sections into a self-contained HTML file with plotly.js embedded once.
 """
 
@@ -14,18 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-)
+from credsim import __version__
+from credsim.labels import PALETTE
+
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;
@@ -35,7 +28,8 @@ table{border-collapse:collapse;margin:.5em 0}th,td{padding:.25em .7em;border-bot
 text-align:left;vertical-align:top}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .about{color:#555}.note{color:#666;font-style:italic}.warn{color:#a40000;font-weight:bold}
 pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:.85em}
-nav a{margin-right:1em}
+nav a{margin-right:1em}.caption{color:#666;font-size:.85em}
+th.window,td.window{white-space:nowrap}
 """
 
 
@@ -68,6 +62,7 @@ class Chart:
     zero_note: str = "All values are zero on every day of the run."
     logy: bool = False
     empty_note: str | None = None  # set to force the note (data present but uninformative)
+    caption: str | None = None  # None: "Synthetic citizens · credsim VERSION"
 
     @property
     def name(self) -> str:
@@ -82,6 +77,11 @@ class Chart:
 
     def note(self) -> str:
         return self.empty_note or self.zero_note
+
+    @property
+    def caption_text(self) -> str:
+        """The line the chart carries wherever it is drawn."""
+        return self.caption or f"Synthetic citizens · credsim {__version__}"
 
 
 def _rgba(color: str, alpha: float) -> str:
@@ -157,25 +157,28 @@ def to_plotly(chart: Chart):
                 )
             )
     fig.update_layout(
-        title=chart.title,
+        title={
+            "text": chart.title,
+            "subtitle": {"text": html.escape(chart.caption_text), "font": {"size": 11}},
+        },
         xaxis_title=chart.xlabel,
         yaxis_title=chart.ylabel,
         template="plotly_white",
         height=430,
         barmode="group",
         hovermode="x unified" if chart.series and chart.series[0].kind != "bar" else "closest",
-        margin={"t": 50, "b": 50, "l": 60, "r": 20},
+        margin={"t": 75, "b": 50, "l": 60, "r": 20},
     )
     if chart.logy:
         fig.update_yaxes(type="log")
     return fig
 
 
-def to_png(chart: Chart, path: Path) -> Path:
-    """Draw the chart with matplotlib (no display needed) and save it as a PNG."""
+def png_figure(chart: Chart):
+    """The chart as a matplotlib Figure (no display needed), its caption along the bottom."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 4.8))
+    fig = Figure(figsize=(10, 5.1))
     ax = fig.subplots()
     bars = [s for s in chart.series if s.kind == "bar"]
     width = 0.8 / max(len(bars), 1)
@@ -216,7 +219,14 @@ def to_png(chart: Chart, path: Path) -> Path:
     ax.grid(alpha=0.3)
     if chart.series:
         ax.legend(fontsize="small", loc="best")
-    fig.tight_layout()
+    fig.text(0.01, 0.012, chart.caption_text, fontsize=8, color="#555555", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def to_png(chart: Chart, path: Path) -> Path:
+    """Draw the chart with matplotlib and save it as a PNG."""
+    fig = png_figure(chart)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return path
@@ -232,7 +242,8 @@ def section(chart: Chart) -> str:
     if chart.empty:
         body = (
             f'<div id="{chart.id}" class="chart empty"><p class="note">'
-            f"{html.escape(chart.note())}</p></div>"
+            f'{html.escape(chart.note())}</p><p class="caption">'
+            f"{html.escape(chart.caption_text)}</p></div>"
         )
     else:
         body = to_plotly(chart).to_html(

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from credsim.report import explain, metrics_of, names, open_run, regime_of, speech_behaviours
+from credsim.labels import caption_of_runs, figure
+from credsim.report import labels as labels_of
+from credsim.report import metrics_of, names, open_run, regime_of, speech_behaviours
 from credsim.report.charts import (
     PALETTE,
     Chart,
@@ -82,9 +84,13 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             if col in df
         ]
 
+    line = caption_of_runs([(n, r.manifest) for n, r in zip(labels, runs, strict=True)])
     privileges = list(dict.fromkeys(p for df in frames for p in names(df, "attempts_")))
+    plabel: dict[str, str] = {}
+    for r in reversed(runs):
+        plabel.update(labels_of(regime_of(r)[1], "privileges"))
     denied = [
-        Series(f"{n}: {p}", df["day"], df[f"denied_{p}_cumulative"], dash=j > 0)
+        Series(f"{n}: {plabel.get(p, p)}", df["day"], df[f"denied_{p}_cumulative"], dash=j > 0)
         for j, p in enumerate(privileges)
         for n, df in zip(labels, frames, strict=True)
         if f"denied_{p}_cumulative" in df
@@ -92,7 +98,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
     if len(privileges) == 1:
         for s, n in zip(denied, labels, strict=False):
             s.color = color[n]
-    posts = []
+    posts: list[Series] = []
     for n, r, df in zip(labels, runs, frames, strict=True):
         speech = [b for b in speech_behaviours(regime_of(r)[1]) if f"acts_{b}" in df]
         if speech and df[[f"baseline_acts_{b}" for b in speech]].to_numpy().sum() > 0:
@@ -108,6 +114,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             "citizens",
             lines("restricted"),
             zero_note="No citizen was restricted in any run.",
+            caption=line,
         ),
         Chart(
             "chart-wrongful",
@@ -117,6 +124,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             "citizens",
             lines("wrongful"),
             zero_note="No wrongful restriction in any run: zero on every day.",
+            caption=line,
         ),
         Chart(
             "chart-denied",
@@ -127,6 +135,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             "denied attempts",
             denied,
             zero_note="No attempt to use a privilege was refused in any run.",
+            caption=line,
         ),
         Chart(
             "chart-score",
@@ -135,6 +144,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             "day",
             "score",
             lines("score_mean"),
+            caption=line,
         ),
         Chart(
             "chart-posts",
@@ -145,6 +155,7 @@ def compare_charts(runs: list[Run]) -> list[Chart]:
             "posts / baseline",
             posts,
             empty_note=None if posts else "No run has posting (speech) behaviours.",
+            caption=line,
         ),
     ]
 
@@ -177,13 +188,14 @@ def compare(
         for n, r in zip(labels, opened, strict=True)
     ]
     full = pd.concat([df, differences(df)], axis=1)
-    rows = [[k, *full.loc[k].tolist(), explain(k)] for k in full.index]
+    figures = [figure(k) for k in full.index]
+    rows = [[f.label, *full.loc[f.key].tolist(), f.window_label, f.explain] for f in figures]
     parts = [
         f"<h1>credsim comparison: {html.escape(', '.join(labels))}</h1>",
         f'<p class="pairing"><strong>{html.escape(sentence)}</strong></p>',
         table(["run", "regime", *PAIR_KEYS, "status"], params, "runs"),
         "<section><h2>Headline</h2>"
-        + table(["figure", *full.columns, "what it means"], rows, "headline")
+        + table(["figure", *full.columns, "days covered", "what it means"], rows, "headline")
         + "</section>",
         *(section(c) for c in compare_charts(opened)),
     ]

@@ -8,13 +8,19 @@ plotly package: no external request of any kind) and the API under ``/api``:
 - ``GET /api/runs``, ``GET /api/runs/NAME``, ``GET /api/runs/NAME/status``,
   ``POST /api/runs/NAME/cancel``, ``GET /api/runs/NAME/metrics``,
   ``GET /api/runs/NAME/citizens/ID``: runs, their progress, charts' data and dossiers;
+- ``GET /api/runs/NAME/report``: a finished run's report.html, as a download;
 - ``GET /api/compare?a=NAME&b=NAME``: two runs' headline figures side by side.
+
+Colours, legend names, captions and the window of each headline figure come from
+``credsim.labels`` and reach the page through the API (a run's ``style``, ``caption`` and
+``summary``), so the page draws a tier in the same colour as the report and its PNGs.
 
 Every error is JSON ``{"error": "one line"}``. Without a token, only requests addressed to a
 loopback name (127.0.0.1, localhost, [::1]) are answered, which keeps other web sites out
 through DNS rebinding; with a token, every ``/api`` request must carry it (``Authorization:
 Bearer TOKEN`` or ``?token=TOKEN``). Run names are checked against a strict pattern and every
-run folder is resolved and checked to lie inside the runs folder.
+run folder is resolved and checked to lie inside the runs folder. A run's folder is reserved
+with one ``mkdir`` when the run is accepted, so two runs never share a folder.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import hmac
 import json
 import math
 import re
+import threading
 import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -39,6 +46,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credsim.labels import PALETTE, SERIES, caption, caption_of_runs, figure, style_table
 from credsim.web.controls import (
     DEFAULT_POPULATION,
     MAX_DAYS,
@@ -72,20 +80,6 @@ DEFAULT_COLUMNS = (
     "score_p95",
 )
 DEFAULT_PREFIXES = ("denied_", "sanctioned_", "tier_")
-FIGURE_LABELS = {
-    "citizens": "Citizens",
-    "days": "Days",
-    "score_mean": "Average score",
-    "restricted": "Restricted now",
-    "restricted_pct": "Restricted now (%)",
-    "ever_sanctioned": "Ever sanctioned",
-    "wrongful": "Wrongfully restricted",
-    "spillover_only": "Restricted only through family",
-    "misattributed_records": "Records put on the wrong person",
-    "posts_vs_baseline": "Critical posts vs. normal",
-    "infractions_vs_baseline": "Infractions vs. normal",
-    "benefits": "Green-lane benefits used",
-}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
@@ -96,17 +90,6 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-
-
-def figure_label(key: str) -> str:
-    """A headline figure's name for people."""
-    if key in FIGURE_LABELS:
-        return FIGURE_LABELS[key]
-    if key.startswith("denied_citizens_"):
-        return "Citizens refused " + key[16:].replace("_", " ")
-    if key.startswith("denied_"):
-        return "Refused attempts: " + key[7:].replace("_", " ")
-    return key.replace("_", " ").capitalize()
 
 
 class ApiError(Exception):
@@ -201,6 +184,7 @@ def create_app(
     root = root.resolve()
     runner = Runner()
     plotly_cache: dict[str, Any] = {}
+    report_lock = threading.Lock()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -296,6 +280,36 @@ def create_app(
             raise ApiError(400, f"run {name!r} is not a folder inside the runs folder")
         return path
 
+    def reserve(asked: str | None, preset: str) -> tuple[str, Path]:
+        """A new run's name and folder, made here with one ``mkdir`` (atomic: never shared).
+
+        A name asked for that is taken is refused (409); without a name, the preset and the
+        time, with "-2", "-3"... while taken.
+        """
+        if asked is not None:
+            folder = folder_of(asked)
+            try:
+                if runner.get(asked) is not None:
+                    raise FileExistsError(asked)
+                folder.mkdir()
+            except FileExistsError:
+                raise ApiError(
+                    409, f"name: a run named {asked!r} exists already; choose another name"
+                ) from None
+            return asked, folder
+        base = f"{preset}-{time.strftime('%Y%m%d-%H%M%S')}"[:58]
+        for k in range(1, 1000):
+            name = base if k == 1 else f"{base}-{k}"
+            folder = folder_of(name)
+            if runner.get(name) is not None:
+                continue
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            return name, folder
+        raise ApiError(409, "no free run name: name the run")
+
     def check_contents(folder: Path) -> None:
         """Refuse a run folder holding links that lead outside the runs folder."""
         for sub in (folder, folder / "ledger", folder / "parts"):
@@ -327,6 +341,7 @@ def create_app(
                 "queue_position": runner.position(job),
                 "error": job.error,
                 "estimated_seconds": job.estimate,
+                "phase": job.phase,
                 "elapsed_seconds": None
                 if job.started is None
                 else round((job.finished or time.time()) - job.started, 1),
@@ -366,6 +381,7 @@ def create_app(
             "queue_position": 0,
             "error": error,
             "estimated_seconds": None,
+            "phase": None,
             "elapsed_seconds": manifest.get("wall_seconds"),
             "created": _iso(created),
             "finished": manifest.get("finished"),
@@ -473,16 +489,7 @@ def create_app(
             )
         except (RegimeError, ValueError) as e:
             raise ApiError(422, one_line(e)) from None
-        if req.name is not None:
-            name = req.name
-            if (root / name).exists() or runner.get(name) is not None:
-                raise ApiError(409, f"a run named {name!r} exists already")
-        else:
-            base = f"{req.preset}-{time.strftime('%Y%m%d-%H%M%S')}"[:58]
-            name, k = base, 2
-            while (root / name).exists() or runner.get(name) is not None:
-                name, k = f"{base}-{k}", k + 1
-        folder = folder_of(name)
+        name, folder = reserve(req.name, req.preset)
         job = Job(name, folder, req.preset, req.population, req.days, req.seed, req.overrides, sim)
         try:
             job.estimate = round(float(sim.estimate().seconds), 1)
@@ -491,6 +498,7 @@ def create_app(
         try:
             position = runner.submit(job)
         except QueueFull as e:
+            folder.rmdir()  # still empty: give the name back
             raise ApiError(429, str(e)) from None
         return {"name": name, "state": job.state, "queue_position": position}
 
@@ -514,18 +522,13 @@ def create_app(
         d = public(info(name))
         if d["state"] == "done":
             from credsim.explain import find_citizens
-            from credsim.report import explain
+            from credsim.report import headline, regime_of
 
             run = finished_run(name)
-            d["summary"] = [
-                {
-                    "key": k,
-                    "label": figure_label(k),
-                    "value": v,
-                    "explain": explain(k),
-                }
-                for k, v in run.summary.items()
-            ]
+            d["summary"] = headline(run)
+            d["caption"] = caption(run.manifest)
+            d["style"] = style_table(regime_of(run)[1])
+            d["report"] = f"/api/runs/{name}/report"
             examples: dict[str, list[int]] = {}
             for kind in ("wrongful", "banned", "spillover", "permanent"):
                 try:
@@ -535,6 +538,28 @@ def create_app(
             d["examples"] = examples
             d["wall_seconds"] = run.manifest.get("wall_seconds")
         return clean(d)
+
+    @app.get("/api/runs/{name}/report")
+    def api_report(name: str) -> FileResponse:
+        """The run's report.html as a download; written first if the run has none yet."""
+        from credsim.report import write_report
+
+        run = finished_run(name)
+        path = run.path / "report.html"
+        if path.is_symlink():
+            raise ApiError(400, f"run {name!r} links outside the runs folder")
+        with report_lock:
+            if not path.is_file():
+                try:
+                    write_report(run)
+                except (OSError, ValueError) as e:
+                    raise ApiError(500, f"could not write the report: {one_line(e)}") from None
+        return FileResponse(
+            path,
+            media_type="text/html",
+            filename=f"{name}-report.html",
+            content_disposition_type="attachment",
+        )
 
     @app.get("/api/runs/{name}/status")
     def api_status(name: str) -> dict[str, Any]:
@@ -549,6 +574,7 @@ def create_app(
             "error",
             "estimated_seconds",
             "elapsed_seconds",
+            "phase",
         )
         return clean({k: d[k] for k in keys})
 
@@ -655,7 +681,6 @@ def create_app(
         a: Annotated[str, Query(max_length=200)],
         b: Annotated[str, Query(max_length=200)],
     ) -> dict[str, Any]:
-        from credsim.report import explain
         from credsim.report.compare import compare
 
         if a == b:
@@ -666,16 +691,7 @@ def create_app(
         rows = []
         for key in df.index:
             va, vb = df.at[key, ca], df.at[key, cb]
-            rows.append(
-                {
-                    "key": key,
-                    "label": figure_label(key),
-                    "a": va,
-                    "b": vb,
-                    "difference": vb - va,
-                    "explain": explain(key),
-                }
-            )
+            rows.append({**figure(key).public(), "a": va, "b": vb, "difference": vb - va})
         series = {}
         for label, run in (("a", ra), ("b", rb)):
             m = run.metrics
@@ -691,6 +707,11 @@ def create_app(
                 "pairing": df.attrs.get("pairing", ""),
                 "rows": rows,
                 "series": series,
+                "caption": caption_of_runs([("A: " + a, ra.manifest), ("B: " + b, rb.manifest)]),
+                "style": {
+                    "series": {k: v.public() for k, v in SERIES.items()},
+                    "palette": list(PALETTE),
+                },
             }
         )
 

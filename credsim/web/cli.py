@@ -1,10 +1,16 @@
-"""``credsim serve``: start the dashboard on this computer (uvicorn)."""
+"""``credsim serve``: start the dashboard on this computer (uvicorn).
+
+The port is bound before anything is printed, and the bound socket is handed to uvicorn: a
+port in use gives one line (``error: port 8000 is in use: ...``) and exit status 2, never an
+"open http://..." line followed by uvicorn's own error.
+"""
 
 from __future__ import annotations
 
 import errno
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +27,33 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; ``OSError`` if the port is taken or the host wrong."""
+    bare = host.strip("[]")
+    infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_server(app, sock: socket.socket) -> None:
+    """Serve ``app`` on an already bound socket until Ctrl-C."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def serve(
@@ -47,18 +80,33 @@ def serve(
     ] = 2_000_000,
 ) -> None:
     """Start the dashboard: choose a regime, change its rules, run it and read the results."""
-    import uvicorn
-
-    from credsim.web.app import create_app
-
     if token is not None and len(token) < 16:
         typer.echo("error: --token must be at least 16 characters", err=True)
         raise typer.Exit(2)
+    try:
+        sock = listen(host, port)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        if e.errno == errno.EADDRINUSE:
+            typer.echo(
+                f"error: port {port} is in use: {reason}; stop the program using it or "
+                f"choose another with --port",
+                err=True,
+            )
+        else:
+            typer.echo(f"error: cannot listen on {host} port {port}: {reason}", err=True)
+        raise typer.Exit(2) from None
+    from credsim.web.app import create_app
+
     if not is_loopback(host) and token is None:
         token = secrets.token_urlsafe(24)
         typer.echo(f"Listening on {host}: every request needs this access token:\n  {token}")
-    sock = bind(host, port)
-    app = create_app(runs, token=token, max_population=max_population)
+    try:
+        app = create_app(runs, token=token, max_population=max_population)
+    except OSError as e:
+        sock.close()
+        typer.echo(f"error: cannot use the runs folder {runs}: {e.strerror or e}", err=True)
+        raise typer.Exit(2) from None
     wildcard = host in ("0.0.0.0", "::", "[::]")
     shown = "127.0.0.1" if wildcard else host
     shown = f"[{shown}]" if ":" in shown and not shown.startswith("[") else shown
@@ -67,35 +115,10 @@ def serve(
     if wildcard:
         typer.echo(f"  from another computer: http://THIS-COMPUTER'S-ADDRESS:{port}/{query}")
     typer.echo(f"Runs are kept in {runs.resolve()}. Ctrl-C stops the dashboard.")
-    with sock:  # uvicorn serves on the socket bound above (fd), host and port for its messages
-        uvicorn.run(
-            app,
-            host=host.strip("[]"),
-            port=port,
-            fd=sock.fileno(),
-            log_level="warning",
-            access_log=False,
-        )
-
-
-def bind(host: str, port: int):
-    """The listening socket, bound before anything is printed: a busy port is one line and
-    exit status 2, not a link that does not work followed by the server's own error."""
-    import socket
-
-    address = host.strip("[]")
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((address, port))
-        sock.listen(128)
-    except OSError as e:
+        run_server(app, sock)
+    finally:
         sock.close()
-        why = "is in use" if e.errno == errno.EADDRINUSE else f"cannot be used ({e.strerror})"
-        typer.echo(f"error: port {port} on {host} {why}: choose another with --port", err=True)
-        raise typer.Exit(2) from None
-    return sock
 
 
 def main() -> None:

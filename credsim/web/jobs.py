@@ -2,9 +2,10 @@
 
 A job's progress callback updates its day count and raises ``Cancelled`` once the job is asked
 to stop, so a cancelled run stops after the day it is on; its folder keeps the manifest's
-status "incomplete". Each run folder gets a small ``dashboard.json`` with the request and the
-final state (done, cancelled or failed, with the error line), so the list of runs survives a
-restart of the server.
+status "incomplete". A finished run gets its report.html (the page ``credsim report`` writes)
+before it is marked done, so the dashboard can offer it at once. Each run folder gets a small
+``dashboard.json`` with the request and the final state (done, cancelled or failed, with the
+error line), so the list of runs survives a restart of the server.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Job:
     finished: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     estimate: float | None = None  # expected seconds of computing, from Sim.estimate()
+    phase: str = "simulate"  # simulate | report
 
     @property
     def fraction(self) -> float:
@@ -194,6 +196,8 @@ class Runner:
             if job.cancel.is_set():
                 raise Cancelled()
             job.sim.run()
+            job.phase = "report"
+            _write_report(job)
         except Cancelled:
             job.state = "cancelled"
         except Exception as e:  # any failure becomes the job's one-line error
@@ -202,3 +206,13 @@ class Runner:
             job.state = "done"
         finally:
             job.sim = None  # release the regime and its arrays
+
+
+def _write_report(job: Job) -> None:
+    """The finished run's report.html; a failure leaves it to be written when first asked for."""
+    from credsim.report import write_report
+
+    try:
+        write_report(job.folder)
+    except Exception as e:  # the run itself is complete; its report can be made later
+        job.error = f"report not written: {one_line(e)}"

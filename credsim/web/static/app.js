@@ -3,22 +3,16 @@
 
 const state = {
   token: sessionStorage.getItem("credsim-token") || "",
+  style: null, // the shown run's colours and labels, from the API
   controls: [],
   current: null, // name of the run shown under Results
   polling: null, // name of the run being watched
   runs: [],
 };
 
-const COLORS = {
-  restricted: "#e8590c",
-  family: "#7048e8",
-  wrongful: "#c92a2a",
-  accent: "#3451c6",
-  a: "#3451c6",
-  b: "#e8590c",
-};
-const PALETTE = ["#3451c6", "#e8590c", "#2b8a3e", "#7048e8", "#c92a2a", "#1098ad", "#a61e4d",
-  "#5c940d", "#862e9c", "#495057"];
+// Colours, legend names and captions come from the server (credsim.labels), with each run:
+// the report, its PNGs and this page draw a tier or a series the same way.
+const NEUTRAL = "#868e96";
 const PLOT_CONFIG = { displaylogo: false, responsive: true,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
 
@@ -47,6 +41,26 @@ function fmt(v, digits = 4) {
   if (typeof v !== "number") return String(v);
   if (Number.isInteger(v)) return v.toLocaleString("en-US");
   return v.toLocaleString("en-US", { maximumFractionDigits: digits });
+}
+
+function series(key) {
+  const s = state.style && state.style.series[key];
+  return s || { label: humanize(key), color: NEUTRAL };
+}
+
+function component(kind, name, i = 0) {
+  const s = state.style && state.style[kind] && state.style[kind][name];
+  if (s) return s;
+  const palette = (state.style && state.style.palette) || [NEUTRAL];
+  return { label: String(name).replace(/_/g, " "), color: palette[i % palette.length] };
+}
+
+function setCaptions(scope, text) {
+  for (const p of document.querySelectorAll(`${scope} .caption`)) p.textContent = text || "";
+}
+
+function withToken(path) {
+  return state.token ? `${path}?token=${encodeURIComponent(state.token)}` : path;
 }
 
 function humanize(s) {
@@ -224,6 +238,8 @@ function resetAll() {
 
 function collectRequest() {
   const body = { preset: $("preset").value, overrides: {} };
+  const name = $("run-name").value.trim();
+  if (name) body.name = name;
   for (const c of state.controls) {
     const v = c.get();
     if (RUN_FIELDS.includes(c.path)) {
@@ -244,6 +260,7 @@ async function startRun() {
   button.disabled = true;
   try {
     const res = await api("/api/runs", { method: "POST", body: JSON.stringify(collectRequest()) });
+    $("run-name").value = "";
     watch(res.name);
     refreshRuns();
   } catch (e) {
@@ -263,6 +280,8 @@ function setProgress(s) {
     text = s.queue_position > 1
       ? `Waiting: ${s.queue_position - 1} other run(s) go first.`
       : "Waiting for the run in progress to finish.";
+  } else if (s.state === "running" && s.phase === "report") {
+    text = "All days simulated; writing the report…";
   } else if (s.state === "running") {
     text = s.days_done
       ? `Day ${fmt(s.days_done)} of ${fmt(s.days)} simulated (${pct}%).`
@@ -284,6 +303,7 @@ async function watch(name) {
   state.current = name;
   showResults("running");
   showTab("results");
+  revealResults();
   $("cancel").disabled = false;
   while (state.polling === name) {
     let s;
@@ -325,6 +345,13 @@ async function cancelRun() {
 
 /* ---------- results ---------- */
 
+function revealResults() {
+  // one column (narrow screens): the settings come first, so bring the results into view
+  if (window.matchMedia("(max-width: 900px)").matches) {
+    document.querySelector(".content").scrollIntoView({ block: "start" });
+  }
+}
+
 function showResults(which) {
   $("results-empty").hidden = which !== "empty";
   $("results-running").hidden = which !== "running";
@@ -362,6 +389,7 @@ const CARDS = [
   ["misattributed_records", "warn"],
   ["score_mean", ""],
   ["posts_vs_baseline", ""],
+  ["posts_vs_baseline_last_7_days", ""],
 ];
 
 async function openRun(name) {
@@ -375,8 +403,12 @@ async function openRun(name) {
     return;
   }
   const m = await api(`/api/runs/${encodeURIComponent(name)}/metrics`);
+  state.style = d.style;
   $("run-title").textContent = `Run ${name}`;
   $("run-params").textContent = describeRun(d);
+  $("report-link").href = withToken(d.report);
+  $("report-link").setAttribute("download", `${name}-report.html`);
+  setCaptions("#results", d.caption);
   const byKey = Object.fromEntries(d.summary.map((s) => [s.key, s]));
   const cards = [];
   for (const [key, kind] of CARDS) {
@@ -384,17 +416,18 @@ async function openRun(name) {
     if (!s) continue;
     let value = fmt(s.value, 2);
     if (key === "restricted" && byKey.restricted_pct) value += ` (${fmt(byKey.restricted_pct.value, 2)}%)`;
-    cards.push(el("div", { class: "stat " + kind, "data-key": key },
-      el("div", { class: "label", text: s.label }),
+    cards.push(el("div", { class: "stat " + kind, "data-key": key, "data-window": s.window },
+      el("div", { class: "label" }, s.label, el("span", { class: "window", text: s.window_label })),
       el("div", { class: "value", text: value }),
       el("p", { class: "explain", text: s.explain })));
   }
   $("cards").replaceChildren(...cards);
   $("summary-table").replaceChildren(
     el("thead", {}, el("tr", {}, el("th", { text: "Figure" }), el("th", { text: "Value" }),
-      el("th", { text: "What it means" }))),
-    el("tbody", {}, d.summary.map((s) => el("tr", {},
+      el("th", { text: "Days covered" }), el("th", { text: "What it means" }))),
+    el("tbody", {}, d.summary.map((s) => el("tr", { "data-key": s.key, "data-window": s.window },
       el("td", { text: s.label }), el("td", { class: "num", text: fmt(s.value) }),
+      el("td", { class: "window", text: s.window_label }),
       el("td", { class: "explain", text: s.explain })))));
   showResults("results");
   drawCharts(m);
@@ -402,6 +435,7 @@ async function openRun(name) {
   loadBurden(name).catch((e) => showError(e.message));
   setCitizenRun(d);
   $("citizen-id").max = d.population - 1;
+  revealResults();
 }
 
 function layout(ytitle, extra = {}) {
@@ -410,7 +444,7 @@ function layout(ytitle, extra = {}) {
     margin: { t: 10, r: 10, b: 45, l: 60 },
     xaxis: { title: { text: "day" }, gridcolor: "#eef0f4", zeroline: false },
     yaxis: { title: { text: ytitle }, gridcolor: "#eef0f4", rangemode: "tozero" },
-    legend: { orientation: "h", y: -0.2 },
+    legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
     hovermode: "x unified",
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",
@@ -423,9 +457,11 @@ function plot(id, traces, lay, note) {
   const values = traces.filter((t) => !t.reference).flatMap((t) => t.y || []);
   if (!traces.length || !values.some((v) => v)) {
     if (window.Plotly) Plotly.purge(node);
+    node.classList.add("is-empty");
     node.replaceChildren(el("p", { class: "chart-note", text: note || "All values are zero on every day." }));
     return;
   }
+  node.classList.remove("is-empty");
   node.replaceChildren();
   Plotly.newPlot(node, traces.map(({ reference, ...t }) => t), lay, PLOT_CONFIG);
 }
@@ -435,50 +471,69 @@ function line(name, x, y, color, extra = {}) {
     line: { color, width: 2.2 } }, extra);
 }
 
+function rgba(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
+}
+
 function drawCharts(m) {
   const x = m.day;
   const s = m.series;
+  const restricted = series("restricted"), family = series("spillover_only"),
+    wrongful = series("wrongful");
   plot("chart-restricted", [
-    line("Restricted (own sanction)", x, s.restricted, COLORS.restricted),
-    line("Restricted only through family", x, s.spillover_only, COLORS.family),
-    line("Wrongfully restricted", x, s.wrongful, COLORS.wrongful, { line: { color: COLORS.wrongful, dash: "dot", width: 2.2 } }),
+    line(restricted.label, x, s.restricted, restricted.color),
+    line(family.label, x, s.spillover_only, family.color),
+    line(wrongful.label, x, s.wrongful, wrongful.color,
+      { line: { color: wrongful.color, dash: "dot", width: 2.2 } }),
   ], layout("citizens"), "Nobody was restricted on any day of this run.");
 
+  const bandColor = series("score_band").color;
   const band = (lo, hi, name, alpha) => [
     { type: "scatter", mode: "lines", x, y: lo, line: { width: 0 }, hoverinfo: "skip", showlegend: false },
     { type: "scatter", mode: "lines", x, y: hi, line: { width: 0 }, fill: "tonexty",
-      fillcolor: `rgba(52,81,198,${alpha})`, name, hoverinfo: "skip" },
+      fillcolor: rgba(bandColor, alpha), name, hoverinfo: "skip" },
   ];
+  const mean = series("score_mean");
   plot("chart-score", [
     ...band(s.score_p05, s.score_p95, "9 in 10 citizens", 0.15),
     ...band(s.score_p25, s.score_p75, "half of citizens", 0.3),
-    line("Average score", x, s.score_mean, COLORS.accent),
+    line(mean.label, x, s.score_mean, mean.color),
   ], layout("score", { yaxis: { title: { text: "score" }, gridcolor: "#eef0f4" } }));
 
   const tiers = Object.keys(s).filter((k) => k.startsWith("tier_"));
-  let start = null;
-  for (const k of tiers) if (start === null || s[k][0] > s[start][0]) start = k;
+  let start = state.style && state.style.start_tier ? "tier_" + state.style.start_tier : null;
+  if (!tiers.includes(start)) {
+    start = null;
+    for (const k of tiers) if (start === null || s[k][0] > s[start][0]) start = k;
+  }
   const moved = tiers.filter((k) => k !== start);
+  const startLabel = start ? component("tiers", start.slice(5)).label : "";
   $("tiers-about").textContent = "The score puts every citizen in a tier (a grade); sanctions " +
-    "and rewards follow the tiers." + (start ? ` Everyone starts in “${humanize(start.slice(5))}”` +
+    "and rewards follow the tiers." + (start ? ` Everyone starts in “${startLabel}”` +
     ` (${fmt(s[start][s[start].length - 1])} citizens there on the last day, not drawn); the ` +
     "lines count the citizens in every other tier." : "");
-  plot("chart-tiers", moved.map((k, i) => line(humanize(k.slice(5)), x, s[k],
-    PALETTE[(i + 2) % PALETTE.length])), layout("citizens"),
+  plot("chart-tiers", moved.map((k, i) => {
+    const t = component("tiers", k.slice(5), i);
+    return line(t.label, x, s[k], t.color);
+  }), layout("citizens"),
   tiers.length ? "Nobody left the starting tier." : "This regime has no tiers.");
 
   const denied = Object.keys(s).filter((k) => k.startsWith("denied_") && k.endsWith("_cumulative"));
-  plot("chart-denied", denied.map((k, i) => line(humanize(k.slice(7, -11)), x, s[k],
-    PALETTE[i % PALETTE.length])), layout("refused attempts"),
+  plot("chart-denied", denied.map((k, i) => {
+    const p = component("privileges", k.slice(7, -11), i);
+    return line(p.label, x, s[k], p.color);
+  }), layout("refused attempts"),
   "No attempt to use a privilege was refused in this run.");
 
   const posts = s.posts_vs_baseline_7d;
   $("posts-card").hidden = !posts;
   if (posts) {
+    const ratio = series("posts_vs_baseline"), none = series("no_effect");
     plot("chart-posts", [
-      line("Posts / normal", x, posts, COLORS.accent),
-      line("No effect", [x[0], x[x.length - 1]], [1, 1], "#adb5bd", { reference: true,
-        line: { color: "#adb5bd", dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
+      line("critical posts / normal (last 7 days)", x, posts, ratio.color),
+      line(none.label, [x[0], x[x.length - 1]], [1, 1], none.color, { reference: true,
+        line: { color: none.color, dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
     ], layout("posts / normal", { yaxis: { title: { text: "posts / normal" }, gridcolor: "#eef0f4" } }));
   }
 }
@@ -499,15 +554,11 @@ function renderBurdenButtons() {
 async function loadBurden(name) {
   if (!name) return;
   const b = await api(`/api/runs/${encodeURIComponent(name)}/burden?dimension=${burdenDimension}`);
-  const x = b.groups.map((g) => humanize(g.group));
+  const x = b.groups.map((g) => String(g.group).replace(/_/g, " "));
   const bar = (key, label, color) => ({ type: "bar", name: label, x, y: b.groups.map((g) => g[key]),
     marker: { color }, hovertemplate: "%{x}: %{y:.2f} per 1,000<extra>" + label + "</extra>" });
-  plot("chart-burden", [
-    bar("restricted_per_1000", "Restricted", COLORS.restricted),
-    bar("spillover_only_per_1000", "Only through family", COLORS.family),
-    bar("wrongful_per_1000", "Wrongfully restricted", COLORS.wrongful),
-    bar("misattributed_per_1000", "Records put on them by mistake", "#868e96"),
-  ], layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
+  const styled = (key) => bar(`${key}_per_1000`, series(key).label, series(key).color);
+  plot("chart-burden", ["restricted", "spillover_only", "wrongful", "misattributed"].map(styled), layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
     xaxis: { automargin: true, tickangle: burdenDimension === "province" ? -45 : 0 } }),
   `Nobody was restricted or misidentified, in any ${b.label}.`);
 }
@@ -547,7 +598,7 @@ async function showCitizen() {
     const d = r.dossier;
     const facts = [
       el("span", { class: "fact" }, "Score", el("strong", { text: fmt(d.score) })),
-      el("span", { class: "fact" }, "Tier", el("strong", { text: humanize(d.tier) })),
+      el("span", { class: "fact" }, "Tier", el("strong", { text: component("tiers", d.tier).label })),
       el("span", { class: "fact " + (d.restricted ? "bad" : "good"),
         text: d.restricted ? "Restricted" : (d.restricted_through_family ? "Restricted through family" : "Not restricted") }),
     ];
@@ -615,21 +666,25 @@ async function compareRuns() {
       el("div", {}, el("strong", { text: "A: " }), `${r.a.name}: ${describeRun(r.a)}`),
       el("div", {}, el("strong", { text: "B: " }), `${r.b.name}: ${describeRun(r.b)}`));
     $("compare-table").replaceChildren(
-      el("thead", {}, el("tr", {}, ["Figure", "A", "B", "B − A", "What it means"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, ["Figure", "A", "B", "B − A", "Days covered", "What it means"].map((h) => el("th", { text: h })))),
       el("tbody", {}, r.rows.map((row) => el("tr", { "data-key": row.key },
         el("td", { text: row.label }),
         el("td", { class: "num", text: fmt(row.a) }),
         el("td", { class: "num", text: fmt(row.b) }),
         el("td", { class: "num", text: (row.difference > 0 ? "+" : "") + fmt(row.difference) }),
+        el("td", { class: "window", text: row.window_label }),
         el("td", { class: "explain", text: row.explain })))));
     $("comparison").hidden = false;
     const sa = r.series.a, sb = r.series.b;
+    const [ca, cb] = r.style.palette;
+    const dotted = (color) => ({ line: { color, dash: "dot", width: 2 } });
     plot("chart-compare", [
-      line(`A: restricted`, sa.day, sa.restricted, COLORS.a),
-      line(`B: restricted`, sb.day, sb.restricted, COLORS.b),
-      line(`A: wrongful`, sa.day, sa.wrongful, COLORS.a, { line: { color: COLORS.a, dash: "dot", width: 2 } }),
-      line(`B: wrongful`, sb.day, sb.wrongful, COLORS.b, { line: { color: COLORS.b, dash: "dot", width: 2 } }),
+      line("A: restricted", sa.day, sa.restricted, ca),
+      line("B: restricted", sb.day, sb.restricted, cb),
+      line("A: wrongfully restricted", sa.day, sa.wrongful, ca, dotted(ca)),
+      line("B: wrongfully restricted", sb.day, sb.wrongful, cb, dotted(cb)),
     ], layout("citizens"), "Nobody was restricted in either run.");
+    setCaptions("#comparison", r.caption);
   } catch (e) {
     showError(e.message);
   }

@@ -1,0 +1,294 @@
+"""One palette and one set of labels for tiers, sanctions, privileges, series and figures.
+
+The HTML report, the PNGs and the dashboard (through its API) all take their colours and
+names from here, so a tier has one colour and one name wherever it is drawn, a legend says
+"private school" rather than ``private_school``, and every headline figure says which days it
+covers: the last day, the whole run or the last 7 days.
+
+Tier colours follow the score: the tier citizens start in is blue, tiers above it green
+(darkest at the top), tiers below it amber to red (red at the bottom). Sanctions, privileges
+and behaviours take the categorical ``PALETTE`` in regime order. Nothing here imports a
+heavy library: the functions take a parsed regime (the TOML table) and a run's manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "FIGURES",
+    "PALETTE",
+    "SERIES",
+    "WINDOWS",
+    "caption",
+    "caption_of_runs",
+    "component_styles",
+    "figure",
+    "label",
+    "style_table",
+    "tier_colors",
+]
+
+# categorical colours (sanctions, privileges, behaviours, runs side by side)
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#9467bd",
+    "#17becf",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#7f7f7f",
+    "#2ca02c",
+    "#d62728",
+)
+START_TIER = "#1c7ed6"  # the tier citizens start in
+ABOVE_START = ("#2b8a3e", "#37b24d", "#74b816")  # top tier first
+BELOW_START = ("#f59f00", "#e8590c", "#c92a2a")  # bottom tier last
+MORE_BELOW = ("#fab005", "#f08c00")  # only for regimes with more than three tiers below
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one series is drawn: its label in legends and its colour."""
+
+    label: str
+    color: str
+
+    def public(self) -> dict[str, str]:
+        return {"label": self.label, "color": self.color}
+
+
+# series that are the same thing in every regime
+SERIES: dict[str, Style] = {
+    "restricted": Style("restricted (own sanction)", "#e8590c"),
+    "spillover_only": Style("restricted only through family", "#7048e8"),
+    "wrongful": Style("wrongfully restricted", "#c92a2a"),
+    "misattributed": Style("records put on the wrong citizen", "#868e96"),
+    "denied": Style("denied attempts", "#495057"),
+    "score_mean": Style("average score", "#3451c6"),
+    "score_median": Style("median score", "#0b3d91"),
+    "score_band": Style("score band", "#3451c6"),
+    "posts_vs_baseline": Style("critical posts / without adaptation", "#3451c6"),
+    "no_effect": Style("no effect", "#adb5bd"),
+    "redress_demands": Style("demanded", "#1f77b4"),
+    "redress_complied": Style("complied", "#ff7f0e"),
+    "redress_accepted": Style("accepted", "#2b8a3e"),
+}
+
+# where a headline figure's days come from
+WINDOWS = {
+    "last_day": "last day",
+    "whole_run": "whole run",
+    "last_7_days": "last 7 days",
+}
+RECENT_DAYS = 7
+RECENT_SUFFIX = "_last_7_days"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure for people: its label, the days it covers, what it means."""
+
+    key: str
+    label: str
+    window: str  # a key of WINDOWS
+    explain: str
+
+    @property
+    def window_label(self) -> str:
+        return WINDOWS[self.window]
+
+    def public(self) -> dict[str, str]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "window": self.window,
+            "window_label": self.window_label,
+            "explain": self.explain,
+        }
+
+
+FIGURES: dict[str, Figure] = {
+    f.key: f
+    for f in (
+        Figure("citizens", "Citizens", "last_day", "Synthetic citizens in the run."),
+        Figure("days", "Days", "whole_run", "Days simulated."),
+        Figure("score_mean", "Average score", "last_day", "The average score of all citizens."),
+        Figure(
+            "restricted",
+            "Restricted now",
+            "last_day",
+            "Citizens under at least one sanction of their own.",
+        ),
+        Figure(
+            "restricted_pct",
+            "Restricted now (%)",
+            "last_day",
+            "Citizens under a sanction of their own, as a percentage of all citizens.",
+        ),
+        Figure(
+            "ever_sanctioned",
+            "Ever sanctioned",
+            "whole_run",
+            "Citizens sanctioned at least once during the run.",
+        ),
+        Figure(
+            "wrongful",
+            "Wrongfully restricted",
+            "last_day",
+            "Restricted citizens whose listing would not stand without records put on them "
+            "by mistake (misattributed).",
+        ),
+        Figure(
+            "spillover_only",
+            "Restricted only through family",
+            "last_day",
+            "Citizens restricted only because a family member was sanctioned.",
+        ),
+        Figure(
+            "misattributed_records",
+            "Records put on the wrong citizen",
+            "whole_run",
+            "Records put on the wrong citizen (e.g. a camera's false match).",
+        ),
+        Figure(
+            "posts_vs_baseline",
+            "Critical posts vs. normal",
+            "whole_run",
+            "Critical posts written, relative to how many would have been written without "
+            "adaptation (1 = no chilling; 0.8 = 20% fewer).",
+        ),
+        Figure(
+            "infractions_vs_baseline",
+            "Infractions vs. normal",
+            "whole_run",
+            "Infractions committed, relative to how many without adaptation (below 1 = deterred).",
+        ),
+        Figure(
+            "benefits",
+            "Green-lane benefits used",
+            "whole_run",
+            "Green-lane benefits used by top-tier citizens.",
+        ),
+    )
+}
+
+
+def label(item: Mapping[str, Any]) -> str:
+    """A regime component's name for people: its ``label``, else its name without underscores."""
+    text = item.get("label") or str(item.get("name", ""))
+    return text.replace("_", " ")
+
+
+def _starting_tier(regime: Mapping[str, Any]) -> int:
+    tiers = regime.get("tiers", [])
+    initial = (regime.get("score") or {}).get("initial", 1000)
+    for i, t in enumerate(tiers):
+        if t.get("min") is None or initial >= t["min"]:
+            return i
+    return max(len(tiers) - 1, 0)
+
+
+def tier_colors(regime: Mapping[str, Any]) -> dict[str, str]:
+    """tier name -> colour: blue where citizens start, green above, amber to red below."""
+    tiers = [t["name"] for t in regime.get("tiers", [])]
+    if not tiers:
+        return {}
+    start = _starting_tier(regime)
+    above, below = tiers[:start], tiers[start + 1 :]
+    ramp_up = list(ABOVE_START[: len(above)])
+    ramp_up += [ABOVE_START[-1]] * (len(above) - len(ramp_up))
+    ramp = MORE_BELOW + BELOW_START
+    ramp_down = [ramp[0]] * (len(below) - len(ramp)) + list(ramp[-len(below) :] if below else ())
+    out = dict(zip(above, ramp_up, strict=True))
+    out[tiers[start]] = START_TIER
+    out.update(zip(below, ramp_down, strict=True))
+    return out
+
+
+def component_styles(regime: Mapping[str, Any]) -> dict[str, dict[str, Style]]:
+    """kind -> name -> Style for the tiers, sanctions, privileges and behaviours of a regime."""
+    colors = tier_colors(regime)
+    out: dict[str, dict[str, Style]] = {
+        "tiers": {t["name"]: Style(label(t), colors[t["name"]]) for t in regime.get("tiers", [])}
+    }
+    for kind in ("sanctions", "privileges", "behaviours"):
+        out[kind] = {
+            x["name"]: Style(label(x), PALETTE[i % len(PALETTE)])
+            for i, x in enumerate(regime.get(kind, []))
+        }
+    return out
+
+
+def style_table(regime: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the dashboard draws with, as plain JSON: components, series, palette."""
+    return {
+        **{
+            kind: {name: s.public() for name, s in items.items()}
+            for kind, items in component_styles(regime).items()
+        },
+        "series": {k: s.public() for k, s in SERIES.items()},
+        "palette": list(PALETTE),
+        "start_tier": regime["tiers"][_starting_tier(regime)]["name"]
+        if regime.get("tiers")
+        else None,
+    }
+
+
+def figure(key: str, regime: Mapping[str, Any] | None = None) -> Figure:
+    """The label, window and meaning of a headline figure (``denied_<privilege>`` included)."""
+    if key in FIGURES:
+        return FIGURES[key]
+    privileges = {x["name"]: label(x) for x in (regime or {}).get("privileges", [])}
+    if key.endswith(RECENT_SUFFIX) and key[: -len(RECENT_SUFFIX)] in FIGURES:
+        base = FIGURES[key[: -len(RECENT_SUFFIX)]]
+        return Figure(
+            key,
+            f"{base.label}, last {RECENT_DAYS} days",
+            "last_7_days",
+            f"{base.explain} Counted over the last {RECENT_DAYS} days only.",
+        )
+    if key.startswith("denied_citizens_"):
+        name = key[len("denied_citizens_") :]
+        p = privileges.get(name, name.replace("_", " "))
+        return Figure(
+            key,
+            f"Citizens refused: {p}",
+            "whole_run",
+            f"Distinct citizens refused '{p}' at least once.",
+        )
+    if key.startswith("denied_"):
+        name = key[len("denied_") :]
+        p = privileges.get(name, name.replace("_", " "))
+        return Figure(
+            key, f"Refused attempts: {p}", "whole_run", f"Attempts to use '{p}' that were refused."
+        )
+    return Figure(key, key.replace("_", " ").capitalize(), "last_day", "")
+
+
+def caption(manifest: Mapping[str, Any]) -> str:
+    """The line every chart carries: synthetic citizens, regime, population, days, seed, version."""
+    population = manifest.get("population")
+    pop = f"{population:,}" if isinstance(population, int) else str(population)
+    return (
+        f"Synthetic citizens · regime {manifest.get('regime', '?')} · {pop} citizens · "
+        f"{manifest.get('days', '?')} days · seed {manifest.get('seed', '?')} · "
+        f"credsim {manifest.get('credsim', '?')}"
+    )
+
+
+def caption_of_runs(named: list[tuple[str, Mapping[str, Any]]]) -> str:
+    """The caption of a chart that sets several runs side by side (name, manifest each)."""
+    parts = []
+    for name, m in named:
+        population = m.get("population")
+        pop = f"{population:,}" if isinstance(population, int) else str(population)
+        parts.append(
+            f"{name}: regime {m.get('regime', '?')}, {pop} citizens, {m.get('days', '?')} days, "
+            f"seed {m.get('seed', '?')}"
+        )
+    versions = sorted({str(m.get("credsim", "?")) for _, m in named})
+    return f"Synthetic citizens · {'; '.join(parts)} · credsim {', '.join(versions)}"
