@@ -62,23 +62,11 @@ class ThresholdResult:
 
 
 def _evaluate(job: tuple) -> float:
-    regime, overrides, population, days, seed, figure = job
-    import tempfile
+    """The headline figure ``job[-1]`` of one run (NaN when the run does not report it)."""
+    from credsim.experiments.paired import _one
 
-    from credsim.sim import Sim
-
-    with tempfile.TemporaryDirectory(prefix="credsim-threshold-") as d:
-        run = Sim(
-            regime,
-            population,
-            days,
-            seed,
-            overrides=overrides,
-            out=Path(d) / "run",
-            ledger="none",
-            workers=1,
-        ).run()
-        value = run.summary.get(figure)
+    *run, figure = job
+    value = _one((*run, None)).get(figure)
     return math.nan if value is None else float(value)
 
 
@@ -139,7 +127,9 @@ def threshold(
     tol = tolerance if tolerance is not None else (hi - lo) / 1000
     seeds = list(range(seed, seed + replicates))
 
-    def jobs(values: list[float]) -> list[tuple]:
+    def jobs(values: list[float], which: list[int] | None = None) -> list[tuple]:
+        """One run per replicate in ``which`` (default: all), with the parameter at ``values``."""
+        chosen = seeds if which is None else [seeds[i] for i in which]
         return [
             (
                 str(regime),
@@ -149,7 +139,7 @@ def threshold(
                 s,
                 figure,
             )
-            for s, v in zip(seeds, values, strict=True)
+            for s, v in zip(chosen, values, strict=True)
         ]
 
     n = max(1, min(replicates, workers or os.cpu_count() or 1))
@@ -180,21 +170,7 @@ def threshold(
                 else (brackets[i][0] + brackets[i][1]) / 2
                 for i in open_
             ]
-            sub_seeds = [seeds[i] for i in open_]
-            values = run_all(
-                _evaluate,
-                [
-                    (
-                        str(regime),
-                        (*overrides, f"{vary}={toml_value(int(m) if integer else m)}"),
-                        population,
-                        days,
-                        s,
-                        figure,
-                    )
-                    for s, m in zip(sub_seeds, mids, strict=True)
-                ],
-            )
+            values = run_all(_evaluate, jobs(mids, open_))
             runs += len(open_)
             for i, m, v in zip(open_, mids, values, strict=True):
                 crossings[i].steps.append((m, v))
