@@ -142,6 +142,7 @@ class Compiled:
                     self.spill_mask[bits, 0] |= spill_house[k]
                     self.spill_mask[bits, 1] |= spill_house[k] | spill_child[k]
         self.spill_house, self.spill_child = spill_house, spill_child
+        self.priv_bits = priv_bits
         triggers = [int(t) for t in self.sanction_tier if t >= 0]
         self.lowest_trigger = min(triggers) if triggers else self.n_tiers
         self.trigger_below = self._upper(self.lowest_trigger) if triggers else self.score_min
@@ -195,6 +196,27 @@ class Compiled:
         self.redress_codes |= {
             ("rule", k): name_code(f"rule/{x.key}") for k, x in enumerate(r.rules)
         }
+
+    def own_privileges(self, sanction: np.ndarray) -> np.ndarray:
+        """The privileges (a mask) that these sanction masks deny their holders."""
+        if len(self.sanctions) <= 8:
+            return self.own_mask[sanction]
+        return self._or_bits(sanction, self.priv_bits)
+
+    def spill_privileges(self, spill: np.ndarray, child: np.ndarray) -> np.ndarray:
+        """The privileges (a mask) relatives' sanctions ``spill`` deny (children: ``child``)."""
+        if len(self.sanctions) <= 8:
+            return self.spill_mask[spill, child]
+        return self._or_bits(spill, self.spill_house) | np.where(
+            child.astype(bool), self._or_bits(spill, self.spill_child), 0
+        ).astype(self.priv_bits.dtype)
+
+    def _or_bits(self, mask: np.ndarray, per_bit: np.ndarray) -> np.ndarray:
+        out = np.zeros(mask.size, dtype=per_bit.dtype)
+        for k in range(per_bit.size):
+            has = ((mask >> mask.dtype.type(k)) & 1).astype(bool)
+            out[has] |= per_bit[k]
+        return out
 
     def behaviour_factor(self, b: int, day: int) -> float:
         """The schedule factor of behaviour ``b`` on ``day`` (1 without a schedule)."""

@@ -1,0 +1,39 @@
+"""Green lanes: rewards for the well-behaved. Citizens in a tier at or above a lane's tier
+use it at its yearly rate; their uses are drawn in aggregate (keyed by lane, shard, day)."""
+
+from __future__ import annotations
+
+from credsim.engine.keyed import binomial
+from credsim.engine.loop import Component, Figure
+
+
+class GreenLanes(Component):
+    """The GreenLanes component (see the module's docstring)."""
+
+    name = "green_lanes"
+    config = "green_lanes (schema.GreenLane): tier, uses_per_year"
+    phases = ("attempt",)
+    figures = (
+        Figure(
+            "benefits",
+            "green-lane uses",
+            "uses",
+            "flow",
+            "uses of green lanes by citizens in a rewarded tier today",
+            (14, 1),
+        ),
+    )
+
+    @classmethod
+    def keys(cls, c) -> list[str]:
+        return ["green"]
+
+    def active(self) -> bool:
+        # green lanes are counted in regimes with privileges (as the engine always has)
+        return bool(self.c.green) and bool(self.c.privileges)
+
+    def attempt(self, day: int) -> None:
+        key, shard = self.shard.keys["green"], self.shard.shard
+        for lane, t, rate in self.c.green:
+            n = int(self.m.tier_at_or_above(t))
+            self.m.add("benefits", binomial(key, n, rate, lane, shard, day))
