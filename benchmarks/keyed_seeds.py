@@ -51,8 +51,8 @@ for seed in range(1, 21):
     half = np.empty(s.state.n, dtype=np.uint16)
     unpack_propensity(s.state.words, half)
     prop = half.view(np.float16).astype(np.float64)
-    urban = bits(s.state.demo, "urban")
-    child = bits(s.state.demo, "age") == 0
+    urban = bits(s.state.demo, "urban", s.c.layout)
+    child = bits(s.state.demo, "age", s.c.layout) == 0
     for b, beh in enumerate(s.c.regime.behaviours):
         p = np.minimum(
             beh.rate

@@ -162,8 +162,8 @@ def test_act_counts_match_their_probabilities():
     prop = half.view(np.float16).astype(np.float64)
     from credsim.engine.state import bits
 
-    urban = bits(s.state.demo, "urban")
-    child = bits(s.state.demo, "age") == 0
+    urban = bits(s.state.demo, "urban", s.c.layout)
+    child = bits(s.state.demo, "age", s.c.layout) == 0
     for b, beh in enumerate(s.c.regime.behaviours):
         place = s.c.place_factor[b][urban, np.where(child, 1, 0)]
         p = beh.rate * place * (prop if beh.propensity else 1.0)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.keyed import name_code
+from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
+MAX_MASK_BITS = 64  # sanctions or privileges a regime may have (one bit each in a mask)
 KINDS = ("infraction", "speech", "purchase", "debt", "civic")
 
 
@@ -35,6 +37,14 @@ def max_factor(schedule: list) -> float:
     return max([1.0] if not schedule else [f for _, f in schedule])
 
 
+def mask_dtype(count: int) -> np.dtype:
+    """The smallest unsigned integer with one bit for each of ``count`` things."""
+    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if count <= np.iinfo(dt).bits:
+            return np.dtype(dt)
+    raise ValueError(f"{count} is more than {MAX_MASK_BITS} sanctions or privileges")
+
+
 @dataclass
 class Compiled:
     """Everything the engine needs from a regime, as plain numbers."""
@@ -45,6 +55,8 @@ class Compiled:
 
     def __post_init__(self) -> None:
         r = self.regime
+        self.layout = demo_layout(len(self.groups), len(self.provinces))
+        self.layout_array = layout_array(self.layout)
         self.behaviours = [b.name for b in r.behaviours]
         self.sources = [s.name for s in r.sources]
         self.rules = [x.key for x in r.rules]
@@ -79,14 +91,15 @@ class Compiled:
         nprov = len(self.provinces)
         self.coverage = np.ones((len(r.sources), nprov, 2))
         self.source_rollout = np.zeros((len(r.sources), 2), dtype=np.int64)
-        self.false_match = np.zeros((len(r.sources), 8, 2))  # [source, group, sex]
+        ng = 1 << self.layout["group"][1]  # every value the group bits can hold
+        self.false_match = np.zeros((len(r.sources), ng, 2))  # [source, group, sex]
         for si, s in enumerate(r.sources):
             self.coverage[si, :, 0] = s.coverage_rural
             self.coverage[si, :, 1] = s.coverage_urban
             for pname, f in s.coverage_province.items():
                 self.coverage[si, self.provinces.index(pname), :] *= f
             self.source_rollout[si] = _rollout_day(s.rollout)
-            for g in range(8):
+            for g in range(ng):
                 gname = self.groups[g] if g < len(self.groups) else None
                 fm = s.false_match * s.false_match_group.get(gname, 1.0) if gname else 0.0
                 self.false_match[si, g, 0] = min(1.0, fm)
@@ -110,7 +123,8 @@ class Compiled:
         ).reshape(-1, 2)
         self.attempt_who = [p.who for p in r.privileges]
         self._scheduled = any(p.schedule for p in r.privileges)
-        self.privilege_bits = np.arange(len(r.privileges), dtype=np.uint16)
+        pdt = np.uint16 if len(r.privileges) <= 16 else mask_dtype(len(r.privileges))
+        self.privilege_bits = np.arange(len(r.privileges), dtype=pdt)
         # the key of each privilege's attempts: its name, so that adding another privilege
         # changes no draw of this one
         self.privilege_codes = [name_code(f"privilege/{p.name}") for p in r.privileges]
@@ -123,20 +137,21 @@ class Compiled:
         self.sanction_tier = np.array(
             [self.tiers.index(s.tier) if s.tier else -1 for s in r.sanctions], dtype=np.int64
         )
-        self.own_mask = np.zeros(256, dtype=np.uint16)  # sanction bits -> privileges denied
-        self.spill_mask = np.zeros((256, 2), dtype=np.uint16)  # spill bits, child -> privileges
-        priv_bits = np.zeros(ns, dtype=np.uint16)
-        spill_house = np.zeros(ns, dtype=np.uint16)
-        spill_child = np.zeros(ns, dtype=np.uint16)
+        # sanction bits -> privileges denied, for up to 8 sanctions (else bit by bit)
+        self.own_mask = np.zeros(256, dtype=pdt)
+        self.spill_mask = np.zeros((256, 2), dtype=pdt)  # spill bits, child -> privileges
+        priv_bits = np.zeros(ns, dtype=pdt)
+        spill_house = np.zeros(ns, dtype=pdt)
+        spill_child = np.zeros(ns, dtype=pdt)
         for k, s in enumerate(r.sanctions):
             for p in s.privileges:
-                priv_bits[k] |= 1 << self.privileges.index(p)
+                priv_bits[k] |= pdt(1) << pdt(self.privileges.index(p))
             for p in s.spillover.get("household", []):
-                spill_house[k] |= 1 << self.privileges.index(p)
+                spill_house[k] |= pdt(1) << pdt(self.privileges.index(p))
             for p in s.spillover.get("children", []):
-                spill_child[k] |= 1 << self.privileges.index(p)
+                spill_child[k] |= pdt(1) << pdt(self.privileges.index(p))
         for bits in range(256):
-            for k in range(ns):
+            for k in range(min(ns, 8)):
                 if bits >> k & 1:
                     self.own_mask[bits] |= priv_bits[k]
                     self.spill_mask[bits, 0] |= spill_house[k]

@@ -19,7 +19,7 @@ from credsim.engine.context import Day
 from credsim.engine.kernels import unpack_propensity
 from credsim.engine.keyed import component_key
 from credsim.engine.loop import PHASES, Loop
-from credsim.engine.state import EVER, HEAD, PERMANENT, WRONGFUL, State, bits
+from credsim.engine.state import EVER, HEAD, PERMANENT, WRONGFUL, State
 from credsim.ledger import Ledger
 from credsim.population import Population
 
@@ -120,20 +120,20 @@ class Shard:
 
         def cat(codes: np.ndarray, names) -> pa.Array:
             return pa.DictionaryArray.from_arrays(
-                pa.array(codes.astype(np.int8)), pa.array(list(names))
+                pa.array(codes.astype(np.int8 if len(names) <= 127 else np.int16)),
+                pa.array(list(names)),
             )
 
-        demo = self.state.demo[idx]
         score = self.state.score[idx]
         cols = {
             "citizen": self.state.gid(idx),
             "household": self.state.gid(house),
             "head": head,
-            "sex": cat(bits(demo, "sex"), SEX),
-            "age_band": cat(bits(demo, "age"), AGE_BANDS),
-            "region": cat(bits(demo, "urban"), ("rural", "urban")),
-            "province": cat(bits(demo, "province"), c.provinces),
-            "group": cat(bits(demo, "group"), c.groups),
+            "sex": cat(self.state.bits(idx, "sex"), SEX),
+            "age_band": cat(self.state.bits(idx, "age"), AGE_BANDS),
+            "region": cat(self.state.bits(idx, "urban"), ("rural", "urban")),
+            "province": cat(self.state.bits(idx, "province"), c.provinces),
+            "group": cat(self.state.bits(idx, "group"), c.groups),
             "propensity": propensity[idx].astype(np.float32),
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),

@@ -12,29 +12,22 @@ from collections import defaultdict
 
 import numpy as np
 
+from credsim.engine.compiled import mask_dtype
 from credsim.engine.sampling import propensity_buckets
 from credsim.metrics import DayMetrics
-from credsim.population import DEMO_BITS, Population
+from credsim.population import Population
 
 # flags bits
 HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
 LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level (0 none, 1 household, 2 own)
-MAX_MASK_BITS = 64
 _EMPTY = np.empty(0, dtype=np.int64)
 
 
-def bits(demo: np.ndarray, what: str) -> np.ndarray:
-    """One demographic attribute (``DEMO_BITS``) of packed demographics, as int64."""
-    shift, width = DEMO_BITS[what]
+def bits(demo: np.ndarray, what: str, layout: dict[str, tuple[int, int]]) -> np.ndarray:
+    """One demographic attribute of packed demographics (``population.demo_layout``), as
+    int64."""
+    shift, width = layout[what]
     return ((demo >> shift) & ((1 << width) - 1)).astype(np.int64)
-
-
-def mask_dtype(count: int) -> np.dtype:
-    """The smallest unsigned integer with one bit for each of ``count`` things."""
-    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
-        if count <= np.iinfo(dt).bits:
-            return np.dtype(dt)
-    raise ValueError(f"{count} is more than {MAX_MASK_BITS} sanctions or privileges")
 
 
 def lowest_bit(mask: np.ndarray) -> np.ndarray:
@@ -107,8 +100,12 @@ class State:
         """Global citizen ids of local indices."""
         return local.astype(np.int64) + self.offset
 
+    def bits(self, ids: np.ndarray, what: str) -> np.ndarray:
+        """One demographic attribute of these citizens, as int64."""
+        return bits(self.demo[ids], what, self.c.layout)
+
     def child(self, ids: np.ndarray) -> np.ndarray:
-        return bits(self.demo[ids], "age") == 0
+        return self.bits(ids, "age") == 0
 
     def log(self, kind: str, day: int, ids: np.ndarray, **columns) -> np.ndarray:
         """Ledger rows that do not change the score (their score is today's)."""

@@ -237,8 +237,8 @@ class Regime(Strict):
     sources: list[Source] = Field(default_factory=list, max_length=32)
     rules: list[Rule] = Field(default_factory=list, max_length=255)
     tiers: list[Tier] = Field(default_factory=list, max_length=16)
-    privileges: list[Privilege] = Field(default_factory=list, max_length=8)
-    sanctions: list[Sanction] = Field(default_factory=list, max_length=8)
+    privileges: list[Privilege] = Field(default_factory=list, max_length=64)
+    sanctions: list[Sanction] = Field(default_factory=list, max_length=64)
     green_lanes: list[GreenLane] = Field(default_factory=list, max_length=8)
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
 

@@ -8,7 +8,6 @@ import numpy as np
 
 from credsim.engine.keyed import binomial, uniforms
 from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import bits
 
 
 class Attempts(Component):
@@ -80,9 +79,8 @@ class Attempts(Component):
             s.restricted_ids = ids
         denied_total = np.zeros(len(c.privileges), dtype=np.int64)
         if ids.size:
-            demo = s.demo[ids]
-            urban = bits(demo, "urban")
-            child = (bits(demo, "age") == 0).astype(np.int64)
+            urban = s.bits(ids, "urban")
+            child = s.child(ids).astype(np.int64)
             own = c.own_privileges(s.sanction[ids])
             mask = own | c.spill_privileges(s.spill[ids], child)
             gids = s.gid(ids)
@@ -108,7 +106,7 @@ class Attempts(Component):
                         "denied", day, s.gid(who_ids), privilege=int(p), before=s.score[who_ids]
                     )
         # attempts by everyone else succeed; their number is drawn in aggregate
-        restricted = np.bincount(bits(s.demo[ids], "urban"), minlength=2) if ids.size else 0
+        restricted = np.bincount(s.bits(ids, "urban"), minlength=2) if ids.size else 0
         allowed = np.maximum(m.eligible_matrix - restricted, 0)
         key = keys["attempt/allowed"]
         for p, name in enumerate(c.privileges):

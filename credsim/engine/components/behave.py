@@ -88,6 +88,7 @@ class Behave(Component):
                 beh.rate * self._fmax[b],
                 beh.propensity,
                 c.adaptation,
+                c.layout_array,
                 buf,
                 self._mark,
                 self._empty,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from credsim.engine.context import Records
 from credsim.engine.loop import Component
-from credsim.engine.state import bits
 
 
 class Rollout(Component):
@@ -24,7 +23,7 @@ class Rollout(Component):
         for i, r in enumerate(ctx.batches):
             for ri in c.rules_of[r.behaviour]:
                 if c.rule_rollout[ri].max() > day:
-                    urban = bits(self.s.demo[r.citizen], "urban")
+                    urban = self.s.bits(r.citizen, "urban")
                     keep = day >= c.rule_rollout[ri, urban]
                     ctx.gated[(i, ri)] = Records(
                         r.citizen[keep], r.actor[keep], r.behaviour, r.source, r.mis[keep]

@@ -60,6 +60,7 @@ class Sense(Component):
                     c.false_match[si],
                     c.false_match_any[si],
                     s.pop.province_start,
+                    c.layout_array,
                     cit,
                     actor,
                     mis,
