@@ -85,6 +85,7 @@ class Sanctions(Component):
     def __init__(self, shard):
         super().__init__(shard)
         self.fresh: set[int] = set()  # listings a new qualifying record reached this term
+        self.relist: list[Listings] = []  # today's deductions of citizens marked for life
         c = self.c
         self.watch_fresh = [k for k, r in enumerate(c.renewal) if r == "if_new_record"]
         self.watch_relist = np.flatnonzero(c.relist_below > 0)
@@ -108,7 +109,7 @@ class Sanctions(Component):
             hit = ((s.flags[ids] & PERMANENT) != 0) & (s.score[ids] < c.relist_below[k])
             hit &= ~s.has(ids, k)
             if hit.any():
-                self.ctx.rule_listings.append(
+                self.relist.append(
                     Listings(
                         ids[hit], np.full(int(hit.sum()), k), sc.rows[down][hit], sc.mis[down][hit]
                     )
@@ -204,6 +205,13 @@ class Sanctions(Component):
                 if new.any():
                     n = int(new.sum())
                     starts.append((ids[new], np.full(n, k), cause[new], np.zeros(n, dtype=bool)))
+        for lst in self.relist:  # still below the bar once the day's records are in
+            keep = s.score[lst.citizen] < c.relist_below[lst.sanction]
+            if keep.any():
+                starts.append(
+                    (lst.citizen[keep], lst.sanction[keep], lst.cause[keep], lst.mis[keep])
+                )
+        self.relist = []
         for lst in ctx.rule_listings:
             new = ~s.has(lst.citizen, lst.sanction)
             if self.watch_fresh and (~new).any():
