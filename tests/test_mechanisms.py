@@ -197,6 +197,9 @@ def false_match_run(tmp_path_factory, multiplier):
             f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
             "behaviours.jaywalking.rate=0.02",
             "rules.jaywalking.delta=0",
+            # the camera's rules everywhere from day 0, so that no record is held back by its rollout
+            'rules.jaywalking.rollout=[{region = "all", day = 0}]',
+            'rules.smoking_in_nonsmoking_area.rollout=[{region = "all", day = 0}]',
         ],
     )
 
@@ -351,6 +354,7 @@ def ceiling_run(tmp_path_factory):
 def no_ceiling_run(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     d["sanctions"][0]["ceiling"] = None
+    d["sanctions"][0]["relist_below"] = None  # the relisting bar needs the lifetime mark
     return simulate(
         tmp_path_factory,
         "noceiling",
