@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.keyed import name_code
+from credsim.engine.layout import mask_dtype
 from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
-MAX_MASK_BITS = 64  # sanctions or privileges a regime may have (one bit each in a mask)
 KINDS = ("infraction", "speech", "purchase", "debt", "civic")
 
 
@@ -35,14 +35,6 @@ def _factor(schedule: list, day: int) -> float:
 def max_factor(schedule: list) -> float:
     """The largest factor a schedule reaches (at least 1)."""
     return max([1.0] if not schedule else [f for _, f in schedule])
-
-
-def mask_dtype(count: int) -> np.dtype:
-    """The smallest unsigned integer with one bit for each of ``count`` things."""
-    for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
-        if count <= np.iinfo(dt).bits:
-            return np.dtype(dt)
-    raise ValueError(f"{count} is more than {MAX_MASK_BITS} sanctions or privileges")
 
 
 @dataclass

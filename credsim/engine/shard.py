@@ -18,8 +18,9 @@ from credsim.engine.components import COMPONENTS
 from credsim.engine.context import Day
 from credsim.engine.kernels import unpack_propensity
 from credsim.engine.keyed import component_key
+from credsim.engine.layout import EVER, HEAD, PERMANENT, WRONGFUL
 from credsim.engine.loop import PHASES, Loop
-from credsim.engine.state import EVER, HEAD, PERMANENT, WRONGFUL, State
+from credsim.engine.state import State
 from credsim.ledger import Ledger
 from credsim.population import Population
 

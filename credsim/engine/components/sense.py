@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from credsim.engine.context import Records
-from credsim.engine.kernels import sense_acts
 from credsim.engine.loop import Component, Figure
 
 
@@ -39,6 +38,8 @@ class Sense(Component):
 
     def sense(self, day: int) -> None:
         """Sources record acts where they cover the citizen; cameras sometimes misidentify."""
+        from credsim.engine.kernels import sense_acts
+
         c, s, ctx = self.c, self.s, self.ctx
         for b, acts in enumerate(ctx.acts):
             for si, p in c.observers[b]:
