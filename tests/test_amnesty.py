@@ -75,3 +75,13 @@ def test_an_unknown_sanction_is_one_clear_problem():
     data["amnesties"] = [{"name": "x", "day": 3, "sanctions": ["nope"]}]
     with pytest.raises(RegimeError, match=r"amnesties\[0\]\.sanctions: unknown sanction 'nope'"):
         load_regime(data)
+
+
+def test_the_documented_model_is_the_schema_s():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    page = (root / "docs" / "adding-a-mechanism.md").read_text("utf-8")
+    block = page.split("```python\nclass Amnesty(Strict):", 1)[1].split("```", 1)[0]
+    schema = (root / "credsim" / "regime" / "schema.py").read_text("utf-8")
+    assert "class Amnesty(Strict):" + block in schema
