@@ -10,7 +10,7 @@ from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Spillover(Component):
-    """The Spillover component (see the module's docstring)."""
+    """Recomputes which relatives' sanctions restrict each member of a household."""
 
     name = "spillover"
     config = "sanctions.spillover (schema.Sanction)"
