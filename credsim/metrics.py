@@ -21,39 +21,10 @@ HIST_BINS_MAX = 2048
 
 
 def columns(c) -> tuple[list[str], list[str]]:
-    """The level and flow column names of a compiled regime's metrics."""
-    levels = ["citizens", "score_sum"] + [f"tier_{t}" for t in c.tiers]
-    levels += [f"sanctioned_{k}" for k in c.sanctions]
-    levels += [
-        "restricted",
-        "spillover_only",
-        "wrongful",
-        "ever_sanctioned",
-        "permanent",
-        "adapted_household",
-        "adapted_own",
-    ]
-    levels += [f"denied_citizens_{p}" for p in c.privileges]
-    flows = []
-    for b in c.behaviours:
-        flows += [f"acts_{b}", f"baseline_acts_{b}", f"records_{b}"]
-    flows += [f"records_source_{s}" for s in c.sources]
-    flows += ["misattributed"]
-    for p in c.privileges:
-        flows += [f"attempts_{p}", f"denied_{p}"]
-    flows += [
-        "denied_spillover",
-        "benefits",
-        "redress_demands",
-        "redress_complied",
-        "redress_accepted",
-        "sanctions_started",
-        "sanctions_renewed",
-        "sanctions_ended",
-    ]
-    for k in c.sanctions:
-        flows += [f"started_{k}", f"ended_{k}"]
-    return levels, flows
+    """The level and flow column names of a compiled regime's metrics (``credsim.figures``)."""
+    from credsim.figures import columns as declared
+
+    return declared(c)
 
 
 def dimension_labels(c) -> list[tuple[str, str]]:

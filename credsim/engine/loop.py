@@ -15,34 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from credsim.figures import Figure, Headline, LedgerKind
+
+__all__ = ["EVENTS", "PHASES", "Component", "Entry", "Figure", "Headline", "LedgerKind", "Loop"]
+
 PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "redress", "adapt")
 EVENTS = ("scored", "listing", "listed", "delisted")
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One metrics column (or one per behaviour, source, privilege, sanction or tier).
-
-    ``name`` may hold ``{item}``, filled with each name of the regime's list ``per``;
-    ``order`` places the column in the metrics table: (section, position within an item).
-    """
-
-    name: str
-    label: str
-    unit: str
-    kind: str  # "level": a count on the day; "flow": events during the day
-    explain: str
-    order: tuple[int, int]
-    per: str | None = None  # "behaviours", "sources", "privileges", "sanctions", "tiers"
-    chart: str | None = None  # the report chart that draws it
-
-
-@dataclass(frozen=True)
-class LedgerKind:
-    """A kind of ledger row and the sentence ``explain`` tells of it."""
-
-    kind: str
-    explain: str
 
 
 class Component:
@@ -57,7 +35,8 @@ class Component:
     columns: tuple[str, ...] = ()  # state columns it writes (credsim.engine.state)
     phases: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
-    figures: tuple[Figure, ...] = ()
+    figures: tuple[Figure, ...] = ()  # its metrics columns
+    headlines: tuple[Headline, ...] = ()  # the headline figures computed from them
     ledger: tuple[LedgerKind, ...] = ()
 
     def __init__(self, shard: Any):
@@ -145,3 +124,19 @@ class Loop:
             [(e.phase, e.component, e.method, e.calls, e.seconds) for e in self.rows()],
             columns=["phase", "component", "method", "calls", "seconds"],
         )
+
+    def plot_cpu(self):
+        """The seconds of each step as horizontal bars (a matplotlib Figure; the viz extra)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        df = self.to_df()
+        names = [f"{p} / {c}" for p, c in zip(df["phase"], df["component"], strict=True)]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(df) + 1))
+        ax.barh(names[::-1], df["seconds"].to_numpy()[::-1], color="#3451c6")
+        ax.set_xlabel("seconds (own time, summed over the days run)")
+        ax.set_title("time per step of the day")
+        fig.tight_layout()
+        return fig

@@ -18,8 +18,9 @@ from credsim.engine.components import COMPONENTS
 from credsim.engine.context import Day
 from credsim.engine.kernels import unpack_propensity
 from credsim.engine.keyed import component_key
+from credsim.engine.layout import EVER, HEAD, PERMANENT, WRONGFUL
 from credsim.engine.loop import PHASES, Loop
-from credsim.engine.state import EVER, HEAD, PERMANENT, WRONGFUL, State
+from credsim.engine.state import State
 from credsim.ledger import Ledger
 from credsim.population import Population
 
@@ -49,8 +50,7 @@ class Shard:
         self.ctx = Day()
         names = [name for cls in components for name in cls.keys(c)]
         self.keys = {name: component_key(seed, name) for name in names}
-        self.loop = None
-        built = [cls(self) for cls in components]
+        built = [cls(self) for cls in components]  # they read shard.loop only when a day runs
         self.components = [x for x in built if x.active()]
         self.loop = Loop(self.components)
         self.day = 0

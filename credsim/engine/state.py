@@ -12,28 +12,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from credsim.engine.compiled import mask_dtype
+from credsim.engine.layout import HEAD, LEVEL_SHIFT, WRONGFUL, bits, mask_dtype
 from credsim.engine.sampling import propensity_buckets
 from credsim.metrics import DayMetrics
 from credsim.population import Population
 
-# flags bits
-HEAD, EVER, PERMANENT, WRONGFUL, CEILING = 1, 2, 4, 8, 16
-LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level (0 none, 1 household, 2 own)
 _EMPTY = np.empty(0, dtype=np.int64)
-
-
-def bits(demo: np.ndarray, what: str, layout: dict[str, tuple[int, int]]) -> np.ndarray:
-    """One demographic attribute of packed demographics (``population.demo_layout``), as
-    int64."""
-    shift, width = layout[what]
-    return ((demo >> shift) & ((1 << width) - 1)).astype(np.int64)
-
-
-def lowest_bit(mask: np.ndarray) -> np.ndarray:
-    """Index of the lowest set bit of each (non-zero) mask."""
-    m = mask.astype(np.uint64)
-    return np.log2((m & (~m + np.uint64(1))).astype(np.float64)).astype(np.int64)
 
 
 class State:

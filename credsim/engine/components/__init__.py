@@ -8,6 +8,7 @@ spillover is recomputed and redress is demanded, in that order.
 from __future__ import annotations
 
 from credsim.engine.components.adaptation import Adaptation
+from credsim.engine.components.amnesty import Amnesty
 from credsim.engine.components.attempts import Attempts
 from credsim.engine.components.behave import Behave
 from credsim.engine.components.green_lanes import GreenLanes
@@ -28,6 +29,7 @@ COMPONENTS = (
     Rollout,
     Score,
     Tiers,
+    Amnesty,
     Sanctions,
     Marks,
     Adaptation,

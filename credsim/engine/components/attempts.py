@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.keyed import binomial, uniforms
-from credsim.engine.loop import Component, Figure, LedgerKind
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Attempts(Component):
-    """The Attempts component (see the module's docstring)."""
+    """Counts restricted citizens' denied attempts, and everyone else's attempts in aggregate."""
 
     name = "attempts"
     config = "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule"
@@ -59,7 +58,30 @@ class Attempts(Component):
             "denied",
         ),
     )
-    ledger = (LedgerKind("denied", "denied {privilege}"),)
+    headlines = (
+        Headline(
+            "denied_{item}",
+            "Refused attempts: {label}",
+            "whole_run",
+            "attempts",
+            "Attempts to use '{label}' that were refused.",
+            (9, 0),
+            how="sum",
+            of="denied_{item}",
+            per="privileges",
+        ),
+        Headline(
+            "denied_citizens_{item}",
+            "Citizens refused: {label}",
+            "whole_run",
+            "citizens",
+            "Distinct citizens refused '{label}' at least once.",
+            (9, 1),
+            of="denied_citizens_{item}",
+            per="privileges",
+        ),
+    )
+    ledger = (LedgerKind("denied", "{day}: denied {privilege}"),)
 
     @classmethod
     def keys(cls, c) -> list[str]:
@@ -70,6 +92,8 @@ class Attempts(Component):
 
     def attempt(self, day: int) -> None:
         """Restricted citizens try their privileges; every denied attempt is counted."""
+        from credsim.engine.keyed import binomial, uniforms
+
         c, s, m = self.c, self.s, self.m
         keys = self.shard.keys
         rates = c.attempt_rates(day)  # [privilege, rural/urban], daily probabilities

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.compiled import max_factor
-from credsim.engine.kernels import empty_chances, sample_acts
-from credsim.engine.loop import Component, Figure
+from credsim.engine.loop import Component, Figure, Headline
 
 
 class Behave(Component):
-    """The Behave component (see the module's docstring)."""
+    """Samples each day's acts of each behaviour."""
 
     name = "behave"
     config = "behaviours (schema.Behaviour)"
@@ -40,11 +38,40 @@ class Behave(Component):
         ),
     )
 
+    headlines = (
+        Headline(
+            "posts_vs_baseline",
+            "Critical posts vs. normal",
+            "whole_run",
+            "ratio",
+            "Critical posts written, relative to how many would have been written without "
+            "adaptation (1 = no chilling; 0.8 = 20% fewer).",
+            (10, 0),
+            how="ratio",
+            when="speech",
+            digits=4,
+        ),
+        Headline(
+            "infractions_vs_baseline",
+            "Infractions vs. normal",
+            "whole_run",
+            "ratio",
+            "Infractions committed, relative to how many without adaptation (below 1 = deterred).",
+            (11, 0),
+            how="ratio",
+            when="infraction",
+            digits=4,
+        ),
+    )
+
     @classmethod
     def keys(cls, c) -> list[str]:
         return [f"behave/{b}" for b in c.behaviours]
 
     def __init__(self, shard):
+        from credsim.engine.compiled import max_factor
+        from credsim.engine.kernels import empty_chances
+
         super().__init__(shard)
         s, c = self.s, self.c
         n = s.n
@@ -68,6 +95,8 @@ class Behave(Component):
 
     def behave(self, day: int) -> None:
         """Sample each behaviour's acts exactly: geometric skips within buckets, then thinning."""
+        from credsim.engine.kernels import sample_acts
+
         c, s, keys = self.c, self.s, self.shard.keys
         for b, beh in enumerate(c.regime.behaviours):
             kind = c.kind[b]

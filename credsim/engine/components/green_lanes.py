@@ -3,12 +3,11 @@ use it at its yearly rate; their uses are drawn in aggregate (keyed by lane, sha
 
 from __future__ import annotations
 
-from credsim.engine.keyed import binomial
-from credsim.engine.loop import Component, Figure
+from credsim.engine.loop import Component, Figure, Headline
 
 
 class GreenLanes(Component):
-    """The GreenLanes component (see the module's docstring)."""
+    """Counts green-lane uses by citizens in a rewarded tier."""
 
     name = "green_lanes"
     config = "green_lanes (schema.GreenLane): tier, uses_per_year"
@@ -24,15 +23,30 @@ class GreenLanes(Component):
         ),
     )
 
+    headlines = (
+        Headline(
+            "benefits",
+            "Green-lane benefits used",
+            "whole_run",
+            "uses",
+            "Green-lane benefits used by top-tier citizens.",
+            (12, 0),
+            how="sum",
+            of="benefits",
+        ),
+    )
+
     @classmethod
     def keys(cls, c) -> list[str]:
         return ["green"]
 
     def active(self) -> bool:
-        # green lanes are counted in regimes with privileges (as the engine always has)
+        # counted only in regimes with privileges, as the attempt phase has always done
         return bool(self.c.green) and bool(self.c.privileges)
 
     def attempt(self, day: int) -> None:
+        from credsim.engine.keyed import binomial
+
         key, shard = self.shard.keys["green"], self.shard.shard
         for lane, t, rate in self.c.green:
             n = int(self.m.tier_at_or_above(t))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import CEILING, EVER, PERMANENT
+from credsim.engine.layout import CEILING, EVER, PERMANENT
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Marks(Component):
-    """The Marks component (see the module's docstring)."""
+    """Marks a listed citizen as ever sanctioned, and for life where the sanction says so."""
 
     name = "marks"
     config = "sanctions.permanent, sanctions.ceiling (schema.Sanction)"
@@ -35,7 +35,18 @@ class Marks(Component):
             (3, 4),
         ),
     )
-    ledger = (LedgerKind("ceiling", "a lifetime ceiling cut the score"),)
+    headlines = (
+        Headline(
+            "ever_sanctioned",
+            "Ever sanctioned",
+            "whole_run",
+            "citizens",
+            "Citizens sanctioned at least once during the run.",
+            (5, 0),
+            of="ever_sanctioned",
+        ),
+    )
+    ledger = (LedgerKind("ceiling", "{day}: lifetime ceiling applied, {delta:+d} -> {after}"),)
 
     def on_listing(self, day: int, lst) -> None:
         c, s, m = self.c, self.s, self.m

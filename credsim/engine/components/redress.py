@@ -8,9 +8,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from credsim.engine.keyed import uniforms
+from credsim.engine.layout import CEILING
 from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import CEILING
 
 
 def _flow(name: str, label: str, explain: str, pos: int) -> Figure:
@@ -18,7 +17,7 @@ def _flow(name: str, label: str, explain: str, pos: int) -> Figure:
 
 
 class Redress(Component):
-    """The Redress component (see the module's docstring)."""
+    """Makes redress demands, and accepts or rejects compliance when it arrives."""
 
     name = "redress"
     config = "sanctions.redress, rules.redress (schema.Redress): comply, respond_days, accept"
@@ -30,11 +29,11 @@ class Redress(Component):
         _flow("redress_accepted", "accepted", "compliance accepted today", 4),
     )
     ledger = (
-        LedgerKind("redress_demand", "removal and apology demanded"),
-        LedgerKind("redress_complied", "complied with the demand"),
-        LedgerKind("redress_rejected", "compliance judged insincere"),
-        LedgerKind("redress_accepted", "compliance accepted"),
-        LedgerKind("refund", "points given back after accepted redress"),
+        LedgerKind("redress_demand", "{day}: redress ({target}): demand made"),
+        LedgerKind("redress_complied", "{day}: redress ({target}): complied"),
+        LedgerKind("redress_rejected", "{day}: redress ({target}): judged insincere, rejected"),
+        LedgerKind("redress_accepted", "{day}: redress ({target}): accepted"),
+        LedgerKind("refund", "{day}: accepted redress restored points, {delta:+d} -> {after}"),
     )
 
     @classmethod
@@ -69,6 +68,8 @@ class Redress(Component):
         self, day: int, ids: np.ndarray, target: tuple, rows: np.ndarray, delta: np.ndarray | None
     ) -> None:
         """Make a redress demand; compliers are scheduled for the day they comply."""
+        from credsim.engine.keyed import uniforms
+
         s, keys = self.s, self.shard.keys
         red = self._config(target)
         code = self.c.redress_codes[target]
@@ -106,6 +107,8 @@ class Redress(Component):
 
     def redress(self, day: int) -> None:
         """Compliance arrives; it is accepted or judged insincere (opaque), then takes effect."""
+        from credsim.engine.keyed import uniforms
+
         c, s = self.c, self.s
         batches: dict[tuple, list] = {}
         for target, ids, rows, delta in self.due.pop(day, []):

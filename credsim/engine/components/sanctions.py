@@ -14,8 +14,8 @@ import numpy as np
 
 from credsim.engine.context import Delistings, Listings
 from credsim.engine.keyed import uniforms
-from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import PERMANENT, WRONGFUL
+from credsim.engine.layout import PERMANENT, WRONGFUL
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 def _flow(name: str, label: str, explain: str, order: tuple[int, int], per=None) -> Figure:
@@ -23,7 +23,7 @@ def _flow(name: str, label: str, explain: str, order: tuple[int, int], per=None)
 
 
 class Sanctions(Component):
-    """The Sanctions component (see the module's docstring)."""
+    """Reviews expiries, lifts listings, starts new ones, and judges them wrongful."""
 
     name = "sanctions"
     config = (
@@ -72,10 +72,42 @@ class Sanctions(Component):
         ),
         _flow("ended_{item}", "ended", "listings of this sanction ended", (15, 1), "sanctions"),
     )
+    headlines = (
+        Headline(
+            "restricted",
+            "Restricted now",
+            "last_day",
+            "citizens",
+            "Citizens under at least one sanction of their own.",
+            (3, 0),
+            of="restricted",
+        ),
+        Headline(
+            "restricted_pct",
+            "Restricted now (%)",
+            "last_day",
+            "% of citizens",
+            "Citizens under a sanction of their own, as a percentage of all citizens.",
+            (4, 0),
+            how="pct",
+            of="restricted",
+            digits=4,
+        ),
+        Headline(
+            "wrongful",
+            "Wrongfully restricted",
+            "last_day",
+            "citizens",
+            "Restricted citizens whose listing would not stand without records put on them "
+            "by mistake (misattributed).",
+            (6, 0),
+            of="wrongful",
+        ),
+    )
     ledger = (
-        LedgerKind("sanction_start", "listed under {sanction}"),
-        LedgerKind("sanction_renew", "{sanction} renewed on review"),
-        LedgerKind("sanction_end", "{sanction} ended"),
+        LedgerKind("sanction_start", "{day}: put on {sanction} at score {after}{cause}{mis_cause}"),
+        LedgerKind("sanction_renew", "{day}: {sanction} renewed at review (score {after})"),
+        LedgerKind("sanction_end", "{day}: {sanction} ended (score {after})"),
     )
 
     @classmethod

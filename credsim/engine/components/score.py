@@ -6,13 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from credsim.engine.context import Listings, Scored
-from credsim.engine.kernels import apply_records
-from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import CEILING
+from credsim.engine.layout import CEILING
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Score(Component):
-    """The Score component (see the module's docstring)."""
+    """Applies each rule to the records that reach it."""
 
     name = "score"
     config = "score (schema.Score), rules (schema.Rule)"
@@ -31,7 +30,34 @@ class Score(Component):
             "score",
         ),
     )
-    ledger = (LedgerKind("record", "a record of {behaviour} by {source} moved the score"),)
+    headlines = (
+        Headline(
+            "citizens",
+            "Citizens",
+            "last_day",
+            "citizens",
+            "Synthetic citizens in the run.",
+            (0, 0),
+            of="citizens",
+        ),
+        Headline("days", "Days", "whole_run", "days", "Days simulated.", (1, 0), how="days"),
+        Headline(
+            "score_mean",
+            "Average score",
+            "last_day",
+            "points",
+            "The average score of all citizens.",
+            (2, 0),
+            of="score_mean",
+            digits=2,
+        ),
+    )
+    ledger = (
+        LedgerKind(
+            "record",
+            "{day}: {source} record{lookalike}, {rule}, {delta:+d} -> {after} [record {id}]",
+        ),
+    )
 
     def score(self, day: int) -> None:
         """Apply each rule to its records, one record at a time, clamped."""
@@ -43,6 +69,8 @@ class Score(Component):
                     self._apply(day, ri, take)
 
     def _apply(self, day: int, ri: int, r) -> None:
+        from credsim.engine.kernels import apply_records
+
         c, m, s, ctx = self.c, self.m, self.s, self.ctx
         delta = int(c.rule_delta[ri])
         ids = r.citizen

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from credsim.engine.context import Records
-from credsim.engine.kernels import sense_acts
 from credsim.engine.loop import Component, Figure
 
 
 class Sense(Component):
-    """The Sense component (see the module's docstring)."""
+    """Turns acts into sources' records, some put on the wrong citizen."""
 
     name = "sense"
     config = "sources (schema.Source): observes, coverage, false_match, delay, shares"
@@ -39,6 +38,8 @@ class Sense(Component):
 
     def sense(self, day: int) -> None:
         """Sources record acts where they cover the citizen; cameras sometimes misidentify."""
+        from credsim.engine.kernels import sense_acts
+
         c, s, ctx = self.c, self.s, self.ctx
         for b, acts in enumerate(ctx.acts):
             for si, p in c.observers[b]:

@@ -3,11 +3,11 @@ arrive; records put on the wrong citizen are counted here."""
 
 from __future__ import annotations
 
-from credsim.engine.loop import Component, Figure
+from credsim.engine.loop import Component, Figure, Headline
 
 
 class Share(Component):
-    """The Share component (see the module's docstring)."""
+    """Gathers the records that reach the score today."""
 
     name = "share"
     config = "sources (schema.Source): shares, delay"
@@ -32,6 +32,19 @@ class Share(Component):
             (12, 0),
             None,
             "misattributed",
+        ),
+    )
+
+    headlines = (
+        Headline(
+            "misattributed_records",
+            "Records put on the wrong citizen",
+            "whole_run",
+            "records",
+            "Records put on the wrong citizen (e.g. a camera's false match).",
+            (8, 0),
+            how="sum",
+            of="misattributed",
         ),
     )
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.loop import Component, Figure, LedgerKind
-from credsim.engine.state import lowest_bit
+from credsim.engine.layout import lowest_bit
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Spillover(Component):
-    """The Spillover component (see the module's docstring)."""
+    """Recomputes which relatives' sanctions restrict each member of a household."""
 
     name = "spillover"
     config = "sanctions.spillover (schema.Sanction)"
@@ -28,9 +28,20 @@ class Spillover(Component):
             "restricted",
         ),
     )
+    headlines = (
+        Headline(
+            "spillover_only",
+            "Restricted only through family",
+            "last_day",
+            "citizens",
+            "Citizens restricted only because a family member was sanctioned.",
+            (7, 0),
+            of="spillover_only",
+        ),
+    )
     ledger = (
-        LedgerKind("spillover_start", "a relative's {sanction} began to restrict them"),
-        LedgerKind("spillover_end", "no relative's sanction restricts them any more"),
+        LedgerKind("spillover_start", "{day}: restricted because a family member is on {sanction}"),
+        LedgerKind("spillover_end", "{day}: no longer restricted through family"),
     )
 
     def active(self) -> bool:
