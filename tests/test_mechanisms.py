@@ -197,7 +197,7 @@ def false_match_run(tmp_path_factory, multiplier):
             f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
             "behaviours.jaywalking.rate=0.02",
             "rules.jaywalking.delta=0",
-            # the camera's rules everywhere from day 0, so that no record is held back by its rollout
+            # the camera's rules everywhere from day 0: no record is held back by their rollout
             'rules.jaywalking.rollout=[{region = "all", day = 0}]',
             'rules.smoking_in_nonsmoking_area.rollout=[{region = "all", day = 0}]',
         ],
