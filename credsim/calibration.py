@@ -46,6 +46,9 @@ class Target(Strict):
     source: str
     note: str = ""
     weight: Annotated[float, Field(ge=0, le=100)] = 1.0
+    role: Literal["fit", "validation"] = Field(
+        "fit", description="fit: calibrated to; validation: only compared with forecasts"
+    )
 
 
 class TargetsMeta(Strict):
