@@ -278,6 +278,7 @@ def evaluate(
             "p95": np.percentile(sims, 95, axis=0),
             "tolerance": [x.tolerance for x in t.targets],
             "source": [x.source for x in t.targets],
+            "role": [x.role for x in t.targets],
         }
     )
     df["relative_error"] = df["simulated"] / df["published"] - 1

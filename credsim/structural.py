@@ -25,11 +25,13 @@ stock times the probe's attempts per listed person-day times the schedule factor
 is linear in counts the engine produces, so the emulator is unbiased where the probe is; a
 test checks it against a simulation. The objective weights each target by its tolerance and
 by the sampling variance of the probe (scaled to the real population) and of a scaled-down
-checking run. Uncertainty: a bootstrap over probe replicates (seeds) and target residuals.
+checking run. Uncertainty: a bootstrap over probe replicates (seeds), with the published
+figures redrawn within their standard deviations.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
@@ -121,12 +123,12 @@ def travel_schedule(
 
 def hazard_schedule(s: Structure) -> list[list[float]]:
     """The ``debt_default`` schedule: early level, a 60-day ramp from ``switch_day``, late."""
-    sw = int(round(s.switch_day))
-    return [
-        [0, round(s.inflow_early, 5)],
-        [sw, round(s.inflow_early, 5)],
-        [sw + RAMP, round(s.inflow_late, 5)],
-    ]
+    sw, early, late = (
+        int(round(s.switch_day)),
+        round(float(s.inflow_early), 5),
+        round(float(s.inflow_late), 5),
+    )
+    return [[0, early], [sw, early], [sw + RAMP, late]]
 
 
 def regime_of(base: Regime, s: Structure) -> Regime:
@@ -151,8 +153,11 @@ def regime_of(base: Regime, s: Structure) -> Regime:
     )
 
 
-def probe_regime(base: Regime, comply: float = 0.8, repay_days: float = 180.0) -> Regime:
-    """``base`` at unit factors (the emulator's probe): constant hazard and attempt rates."""
+def probe_regime(
+    base: Regime, comply: float = 0.8, repay_days: float = 180.0, boost: float = 1.0
+) -> Regime:
+    """``base`` at unit factors (the emulator's probe): constant attempt rates, a constant
+    listing hazard ``boost`` times the base rate (more listings per probe, less noise)."""
     return with_values(
         base,
         [
@@ -162,11 +167,16 @@ def probe_regime(base: Regime, comply: float = 0.8, repay_days: float = 180.0) -
             Parameter("privileges.flight.schedule", 0, 1),
             Parameter("privileges.rail.schedule", 0, 1),
         ],
-        [[[0, 1.0]], comply, repay_days, [[0, 1.0]], [[0, 1.0]]],
+        [[[0, boost]], comply, repay_days, [[0, 1.0]], [[0, 1.0]]],
     )
 
 
-PROBE_COLUMNS = ("started_defaulter_list", "sanctioned_defaulter_list", "denied_flight", "denied_rail")
+PROBE_COLUMNS = (
+    "started_defaulter_list",
+    "sanctioned_defaulter_list",
+    "denied_flight",
+    "denied_rail",
+)
 
 
 @dataclass
@@ -180,11 +190,12 @@ class Probe:
     runs: np.ndarray
     scale: float
     population: int
+    boost: float = 1.0
 
     def resample(self, rng: np.random.Generator) -> Probe:
         """A bootstrap copy: replicates drawn with replacement."""
         pick = rng.integers(0, self.runs.shape[0], self.runs.shape[0])
-        return Probe(self.runs[pick], self.scale, self.population)
+        return Probe(self.runs[pick], self.scale, self.population, self.boost)
 
 
 def run_probe(
@@ -195,13 +206,14 @@ def run_probe(
     replicates: int = 4,
     seed: int = 100,
     workers: int = 2,
+    boost: float = 1.0,
 ) -> Probe:
     """Simulate the probe ``replicates`` times (seeds ``seed``, ``seed + 1``, ...)."""
     from concurrent.futures import ProcessPoolExecutor
 
     from credsim.calibration import _simulate
 
-    reg = probe_regime(base).model_dump(mode="json")
+    reg = probe_regime(base, boost=boost).model_dump(mode="json")
     jobs = [(reg, population, days, seed + i) for i in range(replicates)]
     if workers > 1 and replicates > 1:
         with ProcessPoolExecutor(min(workers, replicates)) as pool:
@@ -209,14 +221,16 @@ def run_probe(
     else:
         results = [_simulate(j) for j in jobs]
     runs = np.array([[r[c].astype(np.float64) for c in PROBE_COLUMNS] for r in results])
-    return Probe(runs, real_population / population, population)
+    return Probe(runs, real_population / population, population, boost)
 
 
 @dataclass
 class Emulator:
     """Expected per-day counts of the structural model, from a probe."""
 
-    per_hazard: np.ndarray  # new listings per day per unit hazard factor (real population)
+    per_hazard: np.ndarray  # new listings per day per unit hazard factor, nobody listed
+    saturation: float  # relative fall of that rate per listed share of the population
+    population: float  # the real population
     per_listed: dict[str, float]  # denied attempts per listed person-day at unit factor
     rel_var: dict[str, float]  # relative sampling variance of these coefficients
     days: int
@@ -224,22 +238,27 @@ class Emulator:
 
     @classmethod
     def from_probe(cls, probe: Probe, start: str = "2013-10-01") -> Emulator:
-        """Coefficients from the probe: listings per day (a straight-line fit over days, the
-        expectation being smooth), attempts per listed person-day (ratio of totals)."""
+        """Coefficients from the probe: listings per day per unit hazard as a straight line
+        in the listed share a court delay earlier (the listed cannot be listed again, and
+        listing deters their households and province), attempts per listed person-day
+        (ratio of totals)."""
         mean = probe.runs.mean(axis=0) * probe.scale
         days = mean.shape[1]
         d = np.arange(days)
         live = d >= COURT_DELAY
-        starts = mean[0]
-        slope, icept = np.polyfit(d[live], starts[live], 1)
-        per_hazard = np.where(live, np.maximum(icept + slope * d, 0.0), 0.0)
-        stock = mean[1]
+        starts, stock = mean[0] / probe.boost, mean[1]
+        total = probe.scale * probe.population
+        share = np.concatenate([np.zeros(COURT_DELAY), stock[:-COURT_DELAY]]) / total
+        x = np.stack([np.ones(int(live.sum())), -share[live]], axis=1)
+        alpha, ak = np.linalg.lstsq(x, starts[live], rcond=None)[0]
+        per_hazard = np.where(live, max(alpha, 0.0), 0.0)
+        saturation = float(np.clip(ak / alpha, 0.0, 50.0)) if alpha > 0 else 0.0
         n_starts = probe.runs[:, 0].sum()
         per_listed, rel_var = {}, {"listing": 1.0 / max(n_starts, 1.0)}
         for i, mode in ((2, "flight"), (3, "rail")):
             per_listed[mode] = float(mean[i].sum() / max(stock.sum(), 1e-9))
             rel_var[mode] = 2.0 / max(probe.runs[:, i].sum(), 1.0)  # overdispersed about 2x
-        return cls(per_hazard, per_listed, rel_var, days, start)
+        return cls(per_hazard, saturation, total, per_listed, rel_var, days, start)
 
     def hazard(self, s: Structure) -> np.ndarray:
         """The listing-hazard factor on each day (the engine's interpolation, unrounded)."""
@@ -247,31 +266,68 @@ class Emulator:
         ramp = np.clip((d - s.switch_day) / RAMP, 0.0, 1.0)
         return s.inflow_early + (s.inflow_late - s.inflow_early) * ramp
 
+    def _travel_unit(self, mode: str, traffic: str) -> tuple[np.ndarray, np.ndarray]:
+        """Daily schedule factors at unit propensity before and from the 2018 rules (the
+        schedule is linear in the two propensities)."""
+        cache = self.__dict__.setdefault("_unit", {})
+        if mode not in cache:
+            cache[mode] = (
+                schedule_values(travel_schedule(1.0, 0.0, traffic, self.start), self.days),
+                schedule_values(travel_schedule(0.0, 1.0, traffic, self.start), self.days),
+            )
+        return cache[mode]
+
     def flows(self, s: Structure) -> dict[str, np.ndarray]:
         """Expected daily listings, delistings, end-of-day stock, denied flights and trains."""
-        from scipy.signal import lfilter
-
-        h = self.hazard(s)
-        shifted = np.concatenate([np.full(COURT_DELAY, h[0]), h[:-COURT_DELAY]])
-        starts = self.per_hazard * shifted
-        q = min(1.0, 1.0 / s.repay_days)
-        # compliers repay after a geometric wait w >= 1 (P = q(1-q)^(w-1)), delisted 3 days on
-        lag = 1 + LIFT_DELAY
-        src = np.concatenate([np.zeros(lag), starts[:-lag]])
-        ends = s.comply * lfilter([q], [1.0, -(1.0 - q)], src)
-        stock = np.cumsum(starts - ends)
-        out = {
-            "started_defaulter_list": starts,
-            "ended_defaulter_list": ends,
-            "sanctioned_defaulter_list": stock,
-        }
+        key = tuple(getattr(s, k) for k in STOCK)
+        memo = self.__dict__.setdefault("_memo", {})
+        if key not in memo:
+            memo.clear()
+            memo[key] = self._stock(s)
+        out = dict(memo[key])
+        stock = out["sanctioned_defaulter_list"]
         for mode, traffic, pre, post in (
             ("flight", "air", s.flight, s.flight_2018),
             ("rail", "rail", s.rail, s.rail_2018),
         ):
-            f = schedule_values(travel_schedule(pre, post, traffic, self.start), self.days)
-            out[f"denied_{mode}"] = self.per_listed[mode] * f * stock
+            u_pre, u_post = self._travel_unit(mode, traffic)
+            out[f"denied_{mode}"] = self.per_listed[mode] * (pre * u_pre + post * u_post) * stock
         return out
+
+    def _stock(self, s: Structure) -> dict[str, np.ndarray]:
+        """Expected daily listings, delistings and end-of-day stock."""
+        from scipy.signal import lfilter
+
+        h = self.hazard(s)
+        shifted = np.concatenate([np.full(COURT_DELAY, h[0]), h[:-COURT_DELAY]])
+        q = min(1.0, 1.0 / s.repay_days)
+        lag = 1 + LIFT_DELAY
+        n = self.days
+        starts, ends, stock = np.zeros(n), np.zeros(n), np.zeros(n)
+        zi = np.zeros(1)
+        # day blocks of one court delay: a block's listings depend on the stock (listed
+        # share) a delay earlier, known from the blocks before it
+        for a in range(0, n, COURT_DELAY):
+            b = min(a + COURT_DELAY, n)
+            share = np.zeros(b - a)
+            if a >= COURT_DELAY:
+                share = stock[a - COURT_DELAY : b - COURT_DELAY] / self.population
+            starts[a:b] = self.per_hazard[a:b] * shifted[a:b] * np.exp(-self.saturation * share)
+            # compliers repay after a geometric wait w >= 1 (P = q(1-q)^(w-1)), delisted
+            # 3 days on
+            src = np.zeros(b - a)
+            lo = max(a - lag, 0)
+            if b - lag > lo:
+                src[lo + lag - a :] = starts[lo : b - lag]
+            y, zi = lfilter([q], [1.0, -(1.0 - q)], src, zi=zi)
+            ends[a:b] = s.comply * y
+            prev = stock[a - 1] if a else 0.0
+            stock[a:b] = prev + np.cumsum(starts[a:b] - ends[a:b])
+        return {
+            "started_defaulter_list": starts,
+            "ended_defaulter_list": ends,
+            "sanctioned_defaulter_list": stock,
+        }
 
 
 def schedule_values(schedule: list, days: int) -> np.ndarray:
@@ -309,7 +365,9 @@ def sigma(t: Targets, em: Emulator, check_population: int) -> np.ndarray:
     return np.array(out) / np.sqrt([max(x.weight, 1e-9) for x in t.targets])
 
 
-def _travel_fit(em: Emulator, s: Structure, t: Targets, sd: np.ndarray) -> Structure:
+def _travel_fit(
+    em: Emulator, s: Structure, t: Targets, sd: np.ndarray, bounds: dict | None = None
+) -> Structure:
     """The travel propensities given the stock: weighted least squares (they enter linearly).
     Without a target a month past 2018-05-01 a mode's post-2018 factor equals its earlier one.
     """
@@ -341,7 +399,7 @@ def _travel_fit(em: Emulator, s: Structure, t: Targets, sd: np.ndarray) -> Struc
             r = np.abs(a0 @ v - y0)
             w = np.sqrt(np.where(r <= HUBER, 1.0, HUBER / np.maximum(r, 1e-12)))
         v = [float(v[0]), float(v[0])] if tied else [float(v[0]), float(v[1])]
-        hi = BOUNDS[mode][1]
+        hi = (bounds or BOUNDS)[mode][1]
         values[mode], values[f"{mode}_2018"] = (min(float(x), hi) for x in v)
     return replace(s, **values)
 
@@ -358,6 +416,7 @@ def fit(
     t: Targets,
     start: Structure | None = None,
     check_population: int = 200_000,
+    bounds: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[Structure, float]:
     """The structure that best matches the targets (fit targets only) and its loss.
 
@@ -368,6 +427,7 @@ def fit(
     """
     from scipy.optimize import least_squares
 
+    bounds = {**BOUNDS, **(bounds or {})}
     t = fitting_targets(t)
     sd = sigma(t, em, check_population)
     y = np.array([x.value for x in t.targets])
@@ -376,15 +436,15 @@ def fit(
     def unpack(v: np.ndarray) -> Structure:
         return replace(
             s0,
-            inflow_early=v[0],
-            inflow_late=v[1],
-            switch_day=v[2],
-            comply=v[3],
-            repay_days=math.exp(v[4]),
+            inflow_early=float(v[0]),
+            inflow_late=float(v[1]),
+            switch_day=float(v[2]),
+            comply=float(v[3]),
+            repay_days=math.exp(float(v[4])),
         )
 
     def residuals(v: np.ndarray) -> np.ndarray:
-        s = _travel_fit(em, unpack(v), t, sd)
+        s = _travel_fit(em, unpack(v), t, sd, bounds)
         r = (predict(em, s, t) - y) / sd
         prior = [
             (v[3] - PRIOR["comply"][0]) / PRIOR["comply"][1],
@@ -392,17 +452,30 @@ def fit(
         ]
         return np.concatenate([r, prior])
 
-    lo = [BOUNDS[k][0] for k in STOCK[:4]] + [math.log(BOUNDS["repay_days"][0])]
-    hi = [BOUNDS[k][1] for k in STOCK[:4]] + [math.log(BOUNDS["repay_days"][1])]
+    lo = [bounds[k][0] for k in STOCK[:4]] + [math.log(bounds["repay_days"][0])]
+    hi = [bounds[k][1] for k in STOCK[:4]] + [math.log(bounds["repay_days"][1])]
     # the switch must leave at least four months of listing figures after its ramp
     last_list = max(
         (d for x, (_, d) in zip(t.targets, target_days(t)) if x.metric == "started_defaulter_list"),
-        default=int(BOUNDS["switch_day"][1]),
+        default=int(bounds["switch_day"][1]),
     )
     hi[2] = max(lo[2] + 1.0, min(hi[2], last_list - RAMP - 120.0))
+    # a first guess of the hazard from the listings: the last one over listings per unit
+    lists = [
+        (x.value, d)
+        for x, (_, d) in zip(t.targets, target_days(t))
+        if x.metric == "started_defaulter_list" and x.kind == "cumulative"
+    ]
+    if lists and start is None:
+        value, d = max(lists, key=lambda v: v[1])
+        level = value / max(float(em.per_hazard[: d + 1].sum()), 1e-9)
+        guesses = [(0.6 * level, 1.3 * level)]
+    else:
+        guesses = [(s0.inflow_early, s0.inflow_late)]
     best = None
-    for sw in (700.0, 900.0, 1100.0):  # the switch makes the loss multimodal: a few starts
-        x0 = [s0.inflow_early, s0.inflow_late, sw, s0.comply, math.log(s0.repay_days)]
+    # the switch makes the loss multimodal: a few starts
+    for (early, late), sw in itertools.product(guesses, (700.0, 900.0, 1100.0)):
+        x0 = [early, late, sw, s0.comply, math.log(s0.repay_days)]
         x0 = np.clip(x0, np.array(lo) + 1e-6, np.array(hi) - 1e-6)
         r = least_squares(
             residuals,
@@ -414,7 +487,7 @@ def fit(
         )
         if best is None or r.cost < best.cost:
             best = r
-    s = _travel_fit(em, unpack(best.x), t, sd)
+    s = _travel_fit(em, unpack(best.x), t, sd, bounds)
     return s, float(2 * best.cost)
 
 
@@ -439,18 +512,19 @@ def bootstrap(
     seed: int = 7,
     check_population: int = 200_000,
 ) -> list[Structure]:
-    """Refits on bootstrap copies: probe replicates resampled (seeds), and the targets moved
-    by resampled standardised residuals of the best fit (residual bootstrap)."""
+    """Refits on bootstrap copies: probe replicates resampled (seeds), and each published
+    figure redrawn around its value with its standard deviation in the objective (tolerance,
+    probe and checking-run sampling error). The residuals of the best fit are not resampled:
+    where they are large they are the model's misfit, not noise."""
     rng = np.random.default_rng(seed)
     ft = fitting_targets(t)
     em = Emulator.from_probe(probe, t.meta.start_date)
     sd = sigma(ft, em, check_population)
-    pred = predict(em, best, ft)
-    z = (np.array([x.value for x in ft.targets]) - pred) / sd
+    y = np.array([x.value for x in ft.targets])
     out = []
     for _ in range(draws):
         em_b = Emulator.from_probe(probe.resample(rng), t.meta.start_date)
-        y_b = np.maximum(pred + rng.choice(z, z.size) * sd, 1.0)
+        y_b = np.maximum(y + rng.standard_normal(y.size) * sd, 1.0)
         t_b = Targets(
             meta=ft.meta,
             targets=[x.model_copy(update={"value": float(v)}) for x, v in zip(ft.targets, y_b)],
@@ -522,7 +596,13 @@ def baselines(known: list[tuple[int, float]], day: int) -> dict[str, float]:
     return out
 
 
-def validate(probe: Probe, t: Targets, origins=ORIGINS, check_population: int = 200_000):
+def validate(
+    probe: Probe,
+    t: Targets,
+    origins=ORIGINS,
+    check_population: int = 200_000,
+    bounds: dict[str, tuple[float, float]] | None = None,
+):
     """Rolling-origin evaluation: for each origin, fit on the fit targets dated up to it and
     forecast every later target, against the naive baselines. One row per forecast."""
     import pandas as pd
@@ -535,7 +615,7 @@ def validate(probe: Probe, t: Targets, origins=ORIGINS, check_population: int = 
         past = until(fitting_targets(t), origin)
         if past is None:
             continue
-        s, _ = fit(em, past, check_population=check_population)
+        s, _ = fit(em, past, check_population=check_population, bounds=bounds)
         pred = predict(em, s, t)
         for i, x in enumerate(t.targets):
             first, last = days[i]
