@@ -454,12 +454,13 @@ def fit(
 
     lo = [bounds[k][0] for k in STOCK[:4]] + [math.log(bounds["repay_days"][0])]
     hi = [bounds[k][1] for k in STOCK[:4]] + [math.log(bounds["repay_days"][1])]
-    # the switch must leave at least four months of listing figures after its ramp
-    last_list = max(
-        (d for x, (_, d) in zip(t.targets, target_days(t)) if x.metric == "started_defaulter_list"),
-        default=int(bounds["switch_day"][1]),
+    # the scale-up must end before the last two listing figures, so that the late level
+    # is measured by at least two of them, not extrapolated from one
+    list_days = sorted(
+        d for x, (_, d) in zip(t.targets, target_days(t)) if x.metric == "started_defaulter_list"
     )
-    hi[2] = max(lo[2] + 1.0, min(hi[2], last_list - RAMP - 120.0))
+    if len(list_days) >= 2:
+        hi[2] = max(lo[2] + 1.0, min(hi[2], list_days[-2] - RAMP))
     # a first guess of the hazard from the listings: the last one over listings per unit
     lists = [
         (x.value, d)
