@@ -167,7 +167,8 @@ counts the engine produces; the nine parameters are fitted jointly to listings, 
 monthly flows and blocked purchases (Huber loss; each target's standard deviation combines its
 tolerance, the probe's sampling error and the Poisson error of one {population:,}-citizen
 run, overdispersed twice for denied attempts); the travel propensities are profiled out by
-weighted least squares. Weighted loss at the optimum: {loss:.1f} over {len(check)} figures.
+weighted least squares. Weighted loss at the optimum: {loss:.1f} over
+{int((check["role"] == "fit").sum())} fit figures.
 
 ## Parameters
 
