@@ -41,7 +41,11 @@ def default_fraction(population: int) -> float:
 
 
 class Sim:
-    """A simulation: ``Sim(regime="press", population=100_000, days=365, seed=1).run()``."""
+    """A simulation: ``Sim(regime="press", population=100_000, days=365, seed=1).run()``.
+
+    ``replicates=R`` runs seeds ``seed ... seed + R - 1`` into one run folder, whose summary
+    holds the means and ``Run.intervals`` their 95% intervals (``credsim.replicates``).
+    """
 
     def __init__(
         self,
@@ -58,8 +62,14 @@ class Sim:
         backend: str = "local",
         backend_options: dict | None = None,
         progress: Callable[[int, int], None] | None = None,
+        replicates: int = 1,
     ):
         self.regime = load_regime(regime, overrides)
+        if isinstance(replicates, bool) or not isinstance(replicates, int):
+            raise ValueError("replicates must be a whole number")
+        if not 1 <= replicates <= 1000:
+            raise ValueError("replicates must be between 1 and 1000")
+        self.replicates = replicates
         if population < 1:
             raise ValueError("population must be at least 1")
         if not 1 <= days <= 32_000:
@@ -116,6 +126,13 @@ class Sim:
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
         from credsim.scale.budget import check
+
+        if self.replicates > 1:
+            if resume:
+                raise ValueError("a run with replicates cannot be resumed; run it again")
+            from credsim.replicates import run_replicates
+
+            return run_replicates(self, self.replicates, self.progress)
 
         folder = self.out
         temporary = folder is None

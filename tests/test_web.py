@@ -539,7 +539,7 @@ def test_headline_figures_say_which_days_and_charts_carry_a_caption(client, smal
     assert rows["posts_vs_baseline_last_7_days"]["window"] == "last_7_days"
     assert rows["denied_private_school"]["label"] == "Refused attempts: private school"
     assert d["caption"] == (
-        f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · "
+        f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · 1 replicate · "
         f"credsim {__version__}"
     )
     c = client.get("/api/compare", params={"a": small_run, "b": small_run + "-x"})

@@ -211,7 +211,10 @@ def test_page_asks_for_a_token(tmp_path, chromium):
 
 
 WIDTHS = {"phone": 390, "tablet": 768}
-CAPTION = "Synthetic citizens · regime press · 5,000 citizens · 120 days · seed 1 · credsim "
+CAPTION = (
+    "Synthetic citizens · regime press · 5,000 citizens · 120 days · seed 1 · 1 replicate · "
+    "credsim "
+)
 
 # boxes of the settings panel and of every chart drawn, in page coordinates
 BOXES = """() => {

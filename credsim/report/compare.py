@@ -32,7 +32,7 @@ from credsim.run import Run
 __all__ = ["compare", "compare_text", "pairing"]
 
 PAIRED = "paired (common random numbers: same acts where behaviour did not adapt)"
-PAIR_KEYS = ("seed", "population", "days", "shard_size")
+PAIR_KEYS = ("seed", "seeds", "population", "days", "shard_size")  # seeds: of replicates
 
 
 def run_names(runs: list[Run]) -> list[str]:
