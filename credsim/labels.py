@@ -23,6 +23,7 @@ __all__ = [
     "SERIES",
     "WINDOWS",
     "caption",
+    "caption_of_experiment",
     "caption_of_runs",
     "component_styles",
     "figure",
@@ -278,8 +279,31 @@ def seeds_text(seeds: list[Any]) -> str:
         isinstance(a, int) and isinstance(b, int) and b == a + 1
         for a, b in zip(seeds, seeds[1:], strict=False)
     )
-    listed = f"{seeds[0]} to {seeds[-1]}" if consecutive else ", ".join(str(s) for s in seeds)
+    if consecutive:
+        listed = f"{seeds[0]} to {seeds[-1]}"
+    elif len(seeds) > 3:
+        listed = f"{seeds[0]}, {seeds[1]}, … {seeds[-1]}"
+    else:
+        listed = ", ".join(str(s) for s in seeds)
     return f"seeds {listed} · {len(seeds)} replicates"
+
+
+def caption_of_experiment(
+    regime: str, population: int, days: int, seeds: list[int], what: str = ""
+) -> str:
+    """The caption of a sweep's or a sensitivity analysis's chart (``what``: the design)."""
+    from credsim import __version__
+
+    line = caption(
+        {
+            "regime": regime,
+            "population": population,
+            "days": days,
+            "seeds": seeds,
+            "credsim": __version__,
+        }
+    )
+    return line.replace(" · credsim ", f" · {what} · credsim ") if what else line
 
 
 def caption(manifest: Mapping[str, Any]) -> str:
