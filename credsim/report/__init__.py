@@ -30,6 +30,7 @@ from credsim.replicates import band
 from credsim.report.charts import (
     Chart,
     Series,
+    fmt,
     output_path,
     page,
     rolling_ratio,
@@ -263,14 +264,45 @@ TEXT = {
         "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
         "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
     ),
+    # the dashboard's own views of the same figures
+    "restricted": (
+        "Who is restricted, day by day",
+        "Citizens under a sanction of their own; relatives restricted only because a family "
+        "member is listed; and citizens whose listing rests on a record that was put on them "
+        "by mistake (wrongfully restricted).",
+        "Nobody was restricted on any day of this run.",
+    ),
+    "moved": (
+        "Citizens who left the starting tier",
+        "The score puts every citizen in a tier (a grade); sanctions and rewards follow the "
+        "tiers.{label}",
+        "Nobody left the starting tier.",
+    ),
+    "posts": (
+        "Chilling: critical posts compared with normal",
+        "Critical posts written, divided by how many would have been written if nobody had "
+        "changed their behaviour (1 = no effect; 0.8 = one in five fewer), over a trailing "
+        "7-day window. The figure for the whole run is among the headline figures.",
+        "This regime has no critical posts to compare.",
+    ),
 }
 
+DASHBOARD = ("restricted", "score", "burden", "moved", "denied", "posts")
 
-def charts(run: Run | str | Path, published: Published | None = None) -> list[Chart]:
+
+def charts(
+    run: Run | str | Path,
+    published: Published | None = None,
+    dashboard: bool = False,
+    dimension: str = "group",
+) -> list[Chart]:
     """Every chart of a run's report, in page order (ids ``chart-score``, ``chart-tiers``...).
 
     Colours and legend names come from ``credsim.labels``; every chart carries the run's
-    caption (synthetic citizens, regime, population, days, seed, credsim version).
+    caption (synthetic citizens, regime, population, days, seeds, replicates, credsim
+    version). With ``dashboard``, the dashboard's charts instead (``DASHBOARD``: restricted,
+    score, burden by ``dimension``, tiers other than the starting one, denied, posts), drawn
+    by the page from these specifications.
     """
     run = open_run(run)
     df = metrics_of(run)
@@ -458,7 +490,83 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             empty_note=None if adapted else TEXT["adaptation"][2],
         )
     )
-    return out
+    if not dashboard:
+        return out
+
+    # the dashboard's views: restricted in one chart, tiers other than the start, chilling
+    own = {c.id: c for c in out}
+    restricted_chart = chart(
+        "restricted",
+        "day",
+        "citizens",
+        [
+            s
+            for k in ("restricted", "spillover_only", "wrongful")
+            for s in spread(SERIES[k].label, column(k), SERIES[k].color, dash=k == "wrongful")
+        ],
+    )
+    start = _starting_tier_name(regime, tiers, df)
+    moved = [t for t in tiers if t != start]
+    sentence = ""
+    if start is not None:
+        st = styles["tiers"].get(start)
+        sentence = (
+            f" Everyone starts in “{st.label if st else start}” "
+            f"({fmt(round(float(df[f'tier_{start}'].iloc[-1]), 1))} citizens there on the last "
+            "day, not drawn); the lines count the citizens in every other tier."
+        )
+    moved_chart = chart(
+        "moved",
+        "day",
+        "citizens",
+        [s for t in moved for s in styled("tiers", t, column(f"tier_{t}"))],
+        label=sentence,
+    )
+    moved_chart.id = "chart-tiers"
+    speech = [b for b in speech_behaviours(regime) if all(f"baseline_acts_{b}" in d for d in reps)]
+
+    def posts_ratio(d: pd.DataFrame) -> np.ndarray:
+        base = d[[f"baseline_acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+        acts = d[[f"acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+        return rolling_ratio(acts, base)
+
+    has_posts = bool(speech) and all(
+        d[[f"baseline_acts_{b}" for b in speech]].to_numpy().sum() > 0 for d in reps
+    )
+    ratio, none = SERIES["posts_vs_baseline"], SERIES["no_effect"]
+    posts_chart = chart(
+        "posts",
+        "day",
+        "posts / normal",
+        [
+            *(spread(ratio.label, posts_ratio, ratio.color) if has_posts else []),
+            Series(
+                none.label, [day[0], day[-1]], [1, 1], color=none.color, dash=True, reference=True
+            ),
+        ],
+        empty_note=None if has_posts else TEXT["posts"][2],
+    )
+    picked = {
+        "restricted": restricted_chart,
+        "score": own["chart-score"],
+        "burden": own[f"chart-burden-{dimension}"],
+        "moved": moved_chart,
+        "denied": own["chart-denied"],
+        "posts": posts_chart,
+    }
+    return [picked[k] for k in DASHBOARD]
+
+
+def _starting_tier_name(regime: dict[str, Any], tiers: list[str], df: pd.DataFrame) -> str | None:
+    """The tier citizens start in (by the regime's initial score, else the largest on day 0)."""
+    from credsim.labels import style_table
+
+    start = style_table(regime).get("start_tier") if regime.get("tiers") else None
+    if start in tiers:
+        return start
+    if not tiers:
+        return None
+    return max(tiers, key=lambda t: float(df[f"tier_{t}"].iloc[0]))
 
 
 def _burden_tables(b: pd.DataFrame) -> dict[str, str]:
