@@ -180,6 +180,9 @@ def to_plotly(chart: Chart, compact: bool = False):
             plot_bgcolor="rgba(0,0,0,0)",
             font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif"},
         )
+        # bands keep their colour and hover off the legend: the sentence under the title says
+        # what they are, and a narrow screen keeps room for the plot
+        fig.for_each_trace(lambda t: t.update(showlegend=False), selector={"fill": "tonexty"})
         fig.update_xaxes(automargin=True, gridcolor="#eef0f4", zeroline=False)
         fig.update_yaxes(gridcolor="#eef0f4")
     if chart.logy:
