@@ -193,6 +193,13 @@ def to_plotly(chart: Chart, compact: bool = False):
 def _plain(value):
     """Plotly JSON as plain lists and numbers (arrays unpacked, NaN as null)."""
     if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's packed typed array
+            import base64
+
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            if "shape" in value:
+                arr = arr.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return _plain(arr)
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
