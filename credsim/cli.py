@@ -489,26 +489,14 @@ def compare(
 
 
 def _compare_folders(paths: list[Path], out: Path | None):
-    """Run folders as they are: one replicate each, paired when seed and size agree."""
-    from credsim.experiments.paired import Side, compare_summaries
-    from credsim.report import regime_of
+    """Run folders as they are: their replicates, paired when seeds and size agree."""
+    from credsim.experiments.paired import compare_summaries
+    from credsim.experiments.paired import side_of_run as side
     from credsim.report.compare import compare as _compare
     from credsim.report.compare import pairing
 
     opened = [_open_run(p) for p in paths]
     is_paired, sentence = pairing(opened)
-
-    def side(run) -> Side:
-        score = regime_of(run)[1].get("score", {})
-        m = run.manifest
-        return Side(  # a run with replicates: one summary per replicate
-            run.path.name,
-            [dict(x) for x in run.summaries],
-            int(m.get("population", 0)),
-            int(m.get("days", 0)),
-            [int(x) for x in run.seeds],
-            (score.get("min", 0), score.get("max", 1300)),
-        )
 
     rows = []
     first = side(opened[0])

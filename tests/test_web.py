@@ -628,3 +628,16 @@ def test_app_js_draws_the_servers_charts_and_has_no_chart_logic_of_its_own():
     assert "/charts?dimension=" in js and "Plotly.newPlot(node, spec.figure.data" in js
     for own in ('type: "scatter"', 'type: "bar"', 'fill: "tonexty"', "fillcolor"):
         assert own not in js, own
+
+
+def test_comparing_runs_with_replicates_gives_intervals(client):
+    """Two runs of 2 replicates on the same seeds: a paired difference and its interval."""
+    body = {"preset": "press", "population": 2000, "days": 30, "seed": 11, "replicates": 2}
+    a = start(client, **body)["name"]
+    b = start(client, **body, overrides={"sources.camera.false_match": 0.05})["name"]
+    assert wait(client, a)["state"] == wait(client, b)["state"] == "done"
+    r = client.get("/api/compare", params={"a": a, "b": b}).json()
+    assert r["paired"]
+    row = next(x for x in r["rows"] if x["key"] == "misattributed_records")
+    assert row["replicates"] == 2 and row["ci_low"] <= row["difference"] <= row["ci_high"]
+    assert r["chart"]["id"] == "chart-compare" and "2 replicates" in r["chart"]["caption"]

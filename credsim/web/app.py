@@ -723,6 +723,7 @@ def create_app(
         a: Annotated[str, Query(max_length=200)],
         b: Annotated[str, Query(max_length=200)],
     ) -> dict[str, Any]:
+        from credsim.experiments.paired import compare_summaries, side_of_run
         from credsim.report.charts import spec
         from credsim.report.compare import both_restricted, compare
 
@@ -731,10 +732,22 @@ def create_app(
         ra, rb = finished_run(a), finished_run(b)
         df, _ = compare([ra, rb])
         ca, cb = df.columns[0], df.columns[1]
+        # with replicates: the mean paired (or Welch) difference and its 95% interval
+        same_size = ra.manifest.get("population") == rb.manifest.get("population")
+        found = {
+            r.metric: r
+            for r in compare_summaries(
+                side_of_run(ra, "A"), side_of_run(rb, "B"), bool(df.attrs.get("paired"))
+            )
+        }
         rows = []
         for key in df.index:
             va, vb = df.at[key, ca], df.at[key, cb]
-            rows.append({**figure(key).public(), "a": va, "b": vb, "difference": vb - va})
+            row = {**figure(key).public(), "a": va, "b": vb, "difference": vb - va}
+            r = found.get(key) if same_size else None  # else the interval is per 1,000
+            row["ci_low"], row["ci_high"] = (r.ci_low, r.ci_high) if r else (None, None)
+            row["replicates"] = r.replicates if r else 1
+            rows.append(row)
         series = {}
         for label, run in (("a", ra), ("b", rb)):
             m = run.metrics

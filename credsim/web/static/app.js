@@ -599,13 +599,19 @@ async function compareRuns() {
     $("compare-params").replaceChildren(
       el("div", {}, el("strong", { text: "A: " }), `${r.a.name}: ${describeRun(r.a)}`),
       el("div", {}, el("strong", { text: "B: " }), `${r.b.name}: ${describeRun(r.b)}`));
+    const spread = r.rows.some((row) => row.ci_low !== null && row.ci_low !== undefined);
+    const reps = spread ? Math.max(...r.rows.map((row) => row.replicates || 1)) : 1;
+    const heads = ["Figure", "A", "B", "B − A"].concat(
+      spread ? [`95% interval of B − A (${reps} replicates)`] : [], ["Days covered", "What it means"]);
     $("compare-table").replaceChildren(
-      el("thead", {}, el("tr", {}, ["Figure", "A", "B", "B − A", "Days covered", "What it means"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, heads.map((h) => el("th", { text: h })))),
       el("tbody", {}, r.rows.map((row) => el("tr", { "data-key": row.key },
         el("td", { text: row.label }),
         el("td", { class: "num", text: fmt(row.a) }),
         el("td", { class: "num", text: fmt(row.b) }),
         el("td", { class: "num", text: (row.difference > 0 ? "+" : "") + fmt(row.difference) }),
+        spread ? el("td", { class: "num interval", text: row.ci_low === null ? "–"
+          : `${fmt(row.ci_low, 3)} to ${fmt(row.ci_high, 3)}` }) : null,
         el("td", { class: "window", text: row.window_label }),
         el("td", { class: "explain", text: row.explain })))));
     $("comparison").hidden = false;
