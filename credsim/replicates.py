@@ -123,9 +123,18 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
         folder = Path(tempfile.mkdtemp(prefix="credsim-run-"))
     folder = Path(folder)
     seeds = seeds_of(sim.seed, replicates)
+    if sim.replicates == replicates:  # the whole run fits the machine, or is refused now
+        from credsim.scale.budget import check
+        from credsim.scale.shards import DEFAULT_SHARD_SIZE
+
+        size = sim.shard_size or DEFAULT_SHARD_SIZE
+        check(sim.estimate(), folder, size, sim.workers, sim.ledger_mode)
     folder.mkdir(parents=True, exist_ok=True)
-    if (folder / SUBFOLDER).exists():
-        shutil.rmtree(folder / SUBFOLDER)
+    for sub in (SUBFOLDER, "parts", "ledger"):  # a run written here before
+        if (folder / sub).is_dir():
+            shutil.rmtree(folder / sub)
+    if (folder / "citizens.parquet").exists():
+        (folder / "citizens.parquet").unlink()
     manifest: dict[str, Any] = {
         "credsim": __version__,
         "regime": sim.regime.regime.name,
@@ -157,8 +166,8 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
         )
         for s in seeds
     ]
-    parallel = min(replicates, sim.workers)
-    if sim.backend == "dask" or parallel <= 1:
+    parallel = sim.replicates_at_once() if sim.replicates == replicates else 1
+    if parallel <= 1:
         # one after another, each with the workers asked for; progress adds up over replicates
         for i, job in enumerate(jobs):
             sub = Sim(

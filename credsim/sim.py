@@ -109,19 +109,31 @@ class Sim:
         ]
 
     def estimate(self):
-        """Expected peak memory, wall time and disk of this run."""
+        """Expected peak memory, wall time and disk of this run (of all its replicates)."""
         from credsim.scale.budget import estimate
 
         size = self.shard_size or DEFAULT_SHARD_SIZE
-        return estimate(
+        side_by_side = self.replicates_at_once()
+        est = estimate(
             self.regime,
             self.population,
             self.days,
             size,
-            self.workers,
+            1 if side_by_side > 1 else self.workers,
             self.ledger_fraction,
             self.citizens_fraction,
         )
+        if self.replicates > 1:  # replicates side by side, in rounds; each keeps its folder
+            est.seconds *= -(-self.replicates // side_by_side)
+            est.peak_bytes *= side_by_side
+            est.disk_bytes *= self.replicates
+        return est
+
+    def replicates_at_once(self) -> int:
+        """How many replicates run side by side (each in its own worker process)."""
+        if self.replicates <= 1 or self.backend == "dask":
+            return 1
+        return min(self.replicates, self.workers)
 
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
