@@ -75,10 +75,26 @@ def dossier() -> str:
     return credsim("explain", "runs/press", "92")
 
 
+def replicates_run() -> str:
+    """Comparing regimes: three replicates of the press regime at 20,000 citizens."""
+    return credsim(
+        "run",
+        "press",
+        "--population",
+        "20000",
+        "--replicates",
+        "3",
+        "--out",
+        "runs/press-r3",
+        "--no-report",
+    )
+
+
 OUTPUTS: dict[str, Callable[[], str]] = {
     "presets": presets,
     "first-run": first_run,
     "dossier": dossier,
+    "replicates-run": replicates_run,
     "apologies-accepted": lambda: example("apologies_accepted"),
     "camera-errors": lambda: example("camera_errors_by_group"),
     "press-vs-national": lambda: example("press_vs_national"),

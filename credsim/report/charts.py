@@ -99,8 +99,9 @@ def _xs(x: Sequence) -> np.ndarray | list:
     return arr if arr.dtype.kind in "iuf" else arr.tolist()
 
 
-def to_plotly(chart: Chart):
-    """The chart as a plotly Figure."""
+def to_plotly(chart: Chart, compact: bool = False):
+    """The chart as a plotly Figure; ``compact``: the dashboard's card layout (no title, the
+    page shows it and the caption; legend above the plot)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -169,9 +170,66 @@ def to_plotly(chart: Chart):
         hovermode="x unified" if chart.series and chart.series[0].kind != "bar" else "closest",
         margin={"t": 75, "b": 50, "l": 60, "r": 20},
     )
+    if compact:
+        fig.update_layout(
+            title=None,
+            height=340,
+            margin={"t": 10, "r": 10, "b": 45, "l": 60},
+            legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+            paper_bgcolor="rgba(0,0,0,0)",
+            plot_bgcolor="rgba(0,0,0,0)",
+            font={"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif"},
+        )
+        # bands keep their colour and hover off the legend: the sentence under the title says
+        # what they are, and a narrow screen keeps room for the plot
+        fig.for_each_trace(lambda t: t.update(showlegend=False), selector={"fill": "tonexty"})
+        fig.update_xaxes(automargin=True, gridcolor="#eef0f4", zeroline=False)
+        fig.update_yaxes(gridcolor="#eef0f4")
     if chart.logy:
         fig.update_yaxes(type="log")
     return fig
+
+
+def _plain(value):
+    """Plotly JSON as plain lists and numbers (arrays unpacked, NaN as null)."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's packed typed array
+            import base64
+
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            if "shape" in value:
+                arr = arr.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return _plain(arr)
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def spec(chart: Chart) -> dict:
+    """The chart for the dashboard: its texts and, unless empty, the plotly figure (data and
+    layout) the page draws as it is."""
+    out = {
+        "id": chart.id,
+        "title": chart.title,
+        "about": chart.about,
+        "caption": chart.caption_text,
+        "empty": chart.empty,
+        "note": chart.note() if chart.empty else None,
+        "figure": None,
+    }
+    if not chart.empty:
+        fig = to_plotly(chart, compact=True).to_plotly_json()
+        layout = fig["layout"]
+        layout.pop("template", None)  # the page's own look; keeps the answer small
+        out["figure"] = {"data": _plain(fig["data"]), "layout": _plain(layout)}
+    return out
 
 
 def png_figure(chart: Chart):
