@@ -136,11 +136,11 @@ def print_summary(run) -> None:
     from rich.table import Table
 
     h = run.summary
-    t = Table(
-        title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
-        f"seed {run.manifest['seed']}",
-        show_header=True,
+    title = (
+        f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
+        f"seed {run.manifest['seed']}"
     )
+    t = Table(title=title, show_header=True, min_width=len(title))  # the title on one line
     t.add_column("figure")
     t.add_column("value", justify="right")
     for k, v in h.items():
