@@ -9,6 +9,7 @@ and system: on a loaded machine it moves far less than the wall time); then, fro
 own times summed, so the packages add up to the whole import time).
 
     python benchmarks/startup.py            # 7 runs each
+    python benchmarks/startup.py --against /tmp/old   # and paired against another version
     python benchmarks/startup.py --smoke    # 2 runs of --version, --help and the REF-1 year;
                                             # exit 1 above generous bounds (CI is noisy)
 """
@@ -38,19 +39,39 @@ SMOKE_BOUNDS = {
 }
 
 
+def one(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the process and its children) of a run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    subprocess.run(argv, capture_output=True, check=True, env=env)
+    elapsed = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
 def wall(argv: list[str], runs: int) -> tuple[list[float], list[float]]:
-    """Wall seconds and CPU seconds (user + system, the process and its children) of each
-    run. On a loaded machine the CPU time moves far less than the wall time."""
-    subprocess.run(argv, capture_output=True, check=True)  # warm-up
-    walls, cpus = [], []
+    """Wall and CPU seconds of each run after a warm-up. On a loaded machine the CPU time
+    moves far less than the wall time."""
+    one(argv)  # warm-up
+    walls, cpus = zip(*(one(argv) for _ in range(runs)), strict=True)
+    return list(walls), list(cpus)
+
+
+def paired(argv: list[str], runs: int, against: Path) -> dict[str, float]:
+    """This checkout (A) against another source checkout (B, on PYTHONPATH), run in turn
+    A B A B ...: the medians of the ratios A/B, pair by pair, hold when the load drifts."""
+    env_b = {**os.environ, "PYTHONPATH": str(against)}
+    one(argv), one(argv, env_b)  # warm-up (B may compile its own kernels)
+    a, b = [], []
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True)
-        walls.append(time.perf_counter() - t)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return walls, cpus
+        a.append(one(argv))
+        b.append(one(argv, env_b))
+    return {
+        "a_cpu_median": statistics.median(x[1] for x in a),
+        "b_cpu_median": statistics.median(x[1] for x in b),
+        "cpu_ratio_median": statistics.median(x[1] / y[1] for x, y in zip(a, b, strict=True)),
+        "wall_ratio_median": statistics.median(x[0] / y[0] for x, y in zip(a, b, strict=True)),
+    }
 
 
 def import_costs(argv: list[str], top: int = 14) -> tuple[list[tuple[str, float]], float]:
@@ -73,6 +94,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        help="a source checkout of another credsim version (for example from `git archive "
+        "COMMIT | tar -x -C DIR`): each run command is also run paired against it",
+    )
     args = ap.parse_args()
     runs = 2 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="credsim-startup-") as d:
@@ -111,6 +138,18 @@ def main() -> int:
                 f"{name:52} {f['median']:11.3f} {f['min']:6.2f} {f['max']:6.2f} "
                 f"{f['cpu_median']:11.3f}"
             )
+        if args.against:
+            print(f"\npaired against {args.against} (A = this checkout, B = that one)")
+            print(f"{'command':52} {'A cpu':>7} {'B cpu':>7} {'A/B cpu':>8} {'A/B wall':>9}")
+            for name, argv in cases.items():
+                if " run " not in f" {' '.join(argv)} ":
+                    continue
+                f = paired(argv, runs, args.against.resolve())
+                figures[f"{name} against"] = f
+                print(
+                    f"{name:52} {f['a_cpu_median']:7.3f} {f['b_cpu_median']:7.3f} "
+                    f"{f['cpu_ratio_median']:8.3f} {f['wall_ratio_median']:9.3f}"
+                )
         figures["load_average"] = [load, os.getloadavg()[0]]  # before and after
         if not args.smoke:
             press = cases["credsim run press -n 1000 -d 365 (ledger, report)"]
