@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 CREDSIM = [sys.executable, "-m", "credsim.cli"]
+RUN_FROM = [tempfile.gettempdir()]  # the folder commands run from (main sets an empty one)
 # CPU seconds (user + system), whole process; generous: they catch a heavy import at start-up
 # or a run path several times slower, not a few per cent. CPU time, not wall time: on a loaded
 # machine (CI, or five people testing on two cores) the wall time of a 2 s run reached 10 s.
@@ -43,7 +44,9 @@ def one(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
     """Wall seconds and CPU seconds (user + system, the process and its children) of a run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(argv, capture_output=True, check=True, env=env)
+    # from a folder outside any checkout, so that `python -m` imports the installed credsim
+    # (or the one on PYTHONPATH), never a credsim/ folder of the current directory
+    subprocess.run(argv, capture_output=True, check=True, env=env, cwd=RUN_FROM[0])
     elapsed = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return elapsed, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -77,7 +80,10 @@ def paired(argv: list[str], runs: int, against: Path) -> dict[str, float]:
 def import_costs(argv: list[str], top: int = 14) -> tuple[list[tuple[str, float]], float]:
     """Seconds of import by top-level package (each module's own time, summed), and the total."""
     err = subprocess.run(
-        [sys.executable, "-X", "importtime", *argv[1:]], capture_output=True, text=True
+        [sys.executable, "-X", "importtime", *argv[1:]],
+        capture_output=True,
+        text=True,
+        cwd=RUN_FROM[0],
     ).stderr
     by_package: dict[str, float] = {}
     for line in err.splitlines():
@@ -103,6 +109,7 @@ def main() -> int:
     args = ap.parse_args()
     runs = 2 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="credsim-startup-") as d:
+        RUN_FROM[0] = d
         cases = {
             "credsim --version": [*CREDSIM, "--version"],
             "credsim --help": [*CREDSIM, "--help"],
