@@ -32,7 +32,7 @@ CREDSIM = [sys.executable, "-m", "credsim.cli"]
 RUN_FROM = [tempfile.gettempdir()]  # the folder commands run from (main sets an empty one)
 # CPU seconds (user + system), whole process; generous: they catch a heavy import at start-up
 # or a run path several times slower, not a few per cent. CPU time, not wall time: on a loaded
-# machine (CI, or five people testing on two cores) the wall time of a 2 s run reached 10 s.
+# machine (CI, or other jobs on the same two cores) the wall time of a 2 s run reached 10 s.
 SMOKE_BOUNDS = {
     "credsim --version": 1.0,
     "credsim --help": 1.5,
