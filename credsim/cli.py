@@ -63,7 +63,10 @@ def _main(
 
 
 class Progress:
-    """A rich progress bar on a terminal; plain periodic lines otherwise."""
+    """A rich progress bar on a terminal; plain periodic lines otherwise, once the run has
+    lasted ``QUIET_SECONDS`` (a run of a second or two prints no progress lines at all)."""
+
+    QUIET_SECONDS = 2.0
 
     def __init__(self, label: str):
         self.label = label
@@ -100,12 +103,14 @@ class Progress:
             self.bar.update(self.task, completed=done, total=total)
             return
         frac = done / max(total, 1)
-        if frac >= 1.0 or frac - self.last >= 0.1:
+        if frac >= 1.0 or frac - self.last >= 0.1 - 1e-9:  # every tenth, rounding aside
             el = time.perf_counter() - self.t0
             # the time to the first report holds start-up (imports, compiled kernels, the
             # population): the remaining time comes from the pace since then
             if self.first is None:
                 self.first = (el, frac)
+            if self.last < 0 and el < self.QUIET_SECONDS:
+                return  # nothing printed yet, and too soon to need a line
             e0, f0 = self.first
             if frac >= 1.0:
                 eta = "eta 0.0s"
@@ -144,7 +149,7 @@ def summary_table(run) -> str:
     )
     if reps > 1:
         title += f"; means and 95% intervals (t over {reps} replicates)"
-    t = Table(title=title, show_header=True)
+    t = Table(title=title, show_header=True, min_width=len(title))  # the title on one line
     t.add_column("figure")
     t.add_column("mean" if reps > 1 else "value", justify="right")
     if reps > 1:

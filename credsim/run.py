@@ -112,6 +112,7 @@ class Run:
         except ValueError as e:
             raise ValueError(f"{mf}: not a valid manifest ({e})") from None
         self._metrics = None
+        self._groups = None
 
     def __repr__(self) -> str:
         m = self.manifest
@@ -135,10 +136,12 @@ class Run:
 
     @property
     def groups(self):
-        """Per-day metrics by group (sex, age band, region, province, group)."""
-        import pandas as pd
+        """Per-day metrics by group (sex, age band, region, province, group), read once."""
+        if self._groups is None:
+            import pandas as pd
 
-        return pd.read_parquet(self.path / "metrics_groups.parquet")
+            self._groups = pd.read_parquet(self.path / "metrics_groups.parquet")
+        return self._groups
 
     @property
     def citizens(self):
