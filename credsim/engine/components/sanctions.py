@@ -1,13 +1,12 @@
 """Sanctions and renewal: listings start from a tier or a rule, run for their duration, are
-renewed or end, and lift early when redress is accepted. A listing is wrongful if it would
-not stand without misattributed records."""
+renewed or end, and lift early when redress is accepted. Whether a listing is wrongful is
+judged by ``credsim.engine.components.harm`` on the events this component emits."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from credsim.engine.context import Delistings, Listings
-from credsim.engine.layout import WRONGFUL
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
@@ -20,7 +19,7 @@ class Sanctions(Component):
 
     name = "sanctions"
     config = "sanctions (schema.Sanction): tier, duration, renewal, privileges"
-    columns = ("sanction", "flags: WRONGFUL")
+    columns = ("sanction",)
     phases = ("sanction",)
     figures = (
         Figure(
@@ -40,16 +39,6 @@ class Sanctions(Component):
             "level",
             "citizens under at least one sanction of their own at the end of the day",
             (3, 0),
-            None,
-            "restricted",
-        ),
-        Figure(
-            "wrongful",
-            "wrongfully restricted",
-            "citizens",
-            "level",
-            "restricted citizens whose listing would not stand without misattributed records",
-            (3, 2),
             None,
             "restricted",
         ),
@@ -128,15 +117,18 @@ class Sanctions(Component):
                 renew[sel] = c.tier_of(s.score[ids[sel]]) >= c.sanction_tier[kk]
         if renew.any():
             self._schedule(day, ids[renew], k[renew])
+            n = int(renew.sum())
+            lst = Listings(ids[renew], k[renew], np.full(n, -1), np.zeros(n, dtype=bool))
+            self.shard.loop.emit("renewed", day, lst)
             s.ledger.add(
                 "sanction_renew",
                 day,
-                s.gid(ids[renew]),
-                sanction=k[renew],
-                before=s.score[ids[renew]],
+                s.gid(lst.citizen),
+                sanction=lst.sanction,
+                before=s.score[lst.citizen],
+                misattributed=lst.mis,
             )
-            self.m.add("sanctions_renewed", int(renew.sum()))
-            self._set_wrongful(ids[renew], k[renew])
+            self.m.add("sanctions_renewed", n)
         if (~renew).any():
             self._end(day, ids[~renew], k[~renew])
 
@@ -168,6 +160,7 @@ class Sanctions(Component):
                 delta=after - before,
                 before=before,
             )
+            self.shard.loop.emit("refunded", day, rid)
         self._end(day, ids, k)
 
     def _list(self, day: int) -> None:
@@ -187,18 +180,22 @@ class Sanctions(Component):
                 new = (tiers >= c.sanction_tier[k]) & ~s.has(ids, k)
                 if new.any():
                     n = int(new.sum())
-                    starts.append((ids[new], np.full(n, k), cause[new], np.zeros(n, dtype=bool)))
+                    no = np.zeros(n, dtype=bool)
+                    starts.append((ids[new], np.full(n, k), cause[new], no, no))
         for lst in ctx.rule_listings:
             new = ~s.has(lst.citizen, lst.sanction)
             if new.any():
-                starts.append((lst.citizen[new], lst.sanction[new], lst.cause[new], lst.mis[new]))
+                yes = np.ones(int(new.sum()), dtype=bool)
+                starts.append(
+                    (lst.citizen[new], lst.sanction[new], lst.cause[new], lst.mis[new], yes)
+                )
         if starts:
-            ids = np.concatenate([x[0] for x in starts])
-            k = np.concatenate([x[1] for x in starts]).astype(np.int64)
-            cause = np.concatenate([x[2] for x in starts])
-            mis = np.concatenate([x[3] for x in starts])
+            ids, k, cause, mis, by_rule = (np.concatenate(x) for x in zip(*starts))
+            k = k.astype(np.int64)
             _, first = np.unique(s.key(ids, k), return_index=True)
-            self._start(day, Listings(ids[first], k[first], cause[first], mis[first]))
+            lst = Listings(ids[first], k[first], cause[first], mis[first])
+            lst.by_rule = by_rule[first]
+            self._start(day, lst)
 
     def _cause(self, targets: np.ndarray) -> np.ndarray:
         """Ledger id of the last record today of each (sorted, unique) target citizen."""
@@ -218,27 +215,12 @@ class Sanctions(Component):
             if e < s.days:
                 s.expiries[int(e)].append(keys[end == e])
 
-    def _set_wrongful(
-        self, ids: np.ndarray, k: np.ndarray, mis_cause: np.ndarray | None = None
-    ) -> None:
-        """A listing is wrongful if it would not stand without misattributed records."""
-        c, s = self.c, self.s
-        th = c.sanction_threshold[k]
-        mp = np.array([s.mis_points.get(i, 0) for i in ids.tolist()], dtype=np.int64)
-        by_tier = (c.sanction_tier[k] >= 0) & (s.score[ids].astype(np.int64) - mp >= th)
-        wrong = by_tier if mis_cause is None else by_tier | mis_cause
-        before = s.status(ids)
-        if mis_cause is None:  # a review: a tier listing is judged again on today's score
-            s.flags[ids[(c.sanction_tier[k] >= 0) & ~wrong]] &= ~np.uint8(WRONGFUL)
-        s.flags[ids[wrong]] |= WRONGFUL
-        self.m.status_change(ids, before, s.status(ids))
-
     def _start(self, day: int, lst: Listings) -> None:
         s, m = self.s, self.m
         ids, k = lst.citizen, lst.sanction
         before = s.status(ids)
         np.bitwise_or.at(s.sanction, ids, s.bit(k))  # ids may repeat
-        self.shard.loop.emit("listing", day, lst)
+        self.shard.loop.emit("listing", day, lst)  # marks, and whether it is wrongful
         m.status_change(ids, before, s.status(ids))
         self._schedule(day, ids, k)
         lst.rows = s.ledger.add(
@@ -253,7 +235,6 @@ class Sanctions(Component):
         m.add("sanctions_started", ids.size)
         m.per_sanction("started", k)
         m.sanctioned(k, +1)
-        self._set_wrongful(ids, k, lst.mis)
         s.add_restricted(ids)
         self.shard.loop.emit("listed", day, lst)
 
@@ -263,8 +244,6 @@ class Sanctions(Component):
         np.bitwise_and.at(s.sanction, ids, ~s.bit(k))  # ids may repeat
         for key in s.key(ids, k).tolist():
             s.until.pop(key, None)
-        still = s.sanction[ids] != 0
-        s.flags[ids[~still]] &= ~np.uint8(WRONGFUL)
         m.status_change(ids, before, s.status(ids))
         m.sanctioned(k, -1)
         m.add("sanctions_ended", ids.size)
