@@ -140,6 +140,7 @@ class Shard:
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": self.state.mis_points_of(idx),
+            "points_on_others": self.state.mask_of(self.state.escape_points, idx, np.int32),
         }
         for k, name in enumerate(c.sanctions):
             cols[f"sanction_{name}"] = self.state.has(idx, k)

@@ -104,7 +104,7 @@ class Attempts(Component):
             per="privileges",
         ),
     )
-    ledger = (LedgerKind("denied", "{day}: denied {privilege}"),)
+    ledger = (LedgerKind("denied", "{day}: denied {privilege}{wrongly}"),)
 
     @classmethod
     def keys(cls, c) -> list[str]:

@@ -301,6 +301,7 @@ class Harm(Component):
             for a in actors.tolist():
                 s.escape_points[a] = s.escape_points.get(a, 0) + d
             self._escape(actors)
+            self._rejudge(day, np.unique(actors))  # their score without errors moved
         if s.escape_points:  # true records move the score without errors of those who escape
             keep = np.fromiter(
                 (i in s.escape_points for i in sc.citizen.tolist()),

@@ -71,20 +71,10 @@ class Sanctions(Component):
             of="restricted",
             digits=4,
         ),
-        Headline(
-            "wrongful",
-            "Wrongfully restricted",
-            "last_day",
-            "citizens",
-            "Restricted citizens whose listing would not stand without records put on them "
-            "by mistake (misattributed).",
-            (6, 0),
-            of="wrongful",
-        ),
     )
     ledger = (
-        LedgerKind("sanction_start", "{day}: put on {sanction} at score {after}{cause}{mis_cause}"),
-        LedgerKind("sanction_renew", "{day}: {sanction} renewed at review (score {after})"),
+        LedgerKind("sanction_start", "{day}: put on {sanction} at score {after}{cause}{rests}"),
+        LedgerKind("sanction_renew", "{day}: {sanction} renewed at review (score {after}){rests}"),
         LedgerKind("sanction_end", "{day}: {sanction} ended (score {after})"),
     )
 
