@@ -47,12 +47,13 @@ def find_reasons(run, kind: str, limit: int = 5) -> tuple[str, int, list[tuple[i
     """The heading of ``--find kind``, how many citizens are of that kind, and (citizen, one
     reason) for the first ``limit``, each read from that citizen's dossier."""
     ids = find_citizens(run, kind, limit)
-    con = connect(run.path)
+    con, regime = connect(run.path), run.regime()
     try:
         total = con.sql(f"SELECT count(*) FROM citizens WHERE {FIND[kind]}").fetchall()[0][0]
+        rows = [(i, reason(dossier(run, i, con, regime), kind)) for i in ids]
     finally:
         con.close()
-    return HEADING[kind], int(total), [(i, reason(dossier(run, i), kind)) for i in ids]
+    return HEADING[kind], int(total), rows
 
 
 def reason(d: dict[str, Any], kind: str) -> str:
@@ -175,12 +176,16 @@ def _listings(records: list[dict], causes: dict, regime, labels) -> list[dict[st
     return out
 
 
-def dossier(run, citizen: int) -> dict[str, Any]:
-    """Attributes, household, timeline, sanctions with causes, and whether they would stand."""
-    regime = run.regime()
+def dossier(run, citizen: int, con=None, regime=None) -> dict[str, Any]:
+    """Attributes, household, timeline, each listing judged on its own, the family.
+
+    ``con`` (from ``credsim.query.connect``) and ``regime`` (``run.regime()``) may be given
+    to explain many citizens of one run without opening it again for each."""
+    regime = regime or run.regime()
     labels = {b.name: (b.label or b.name.replace("_", " ")) for b in regime.behaviours}
     labels.update({r.key: labels.get(r.behaviour, r.key) for r in regime.rules})
-    con = connect(run.path)
+    own = con is None
+    con = connect(run.path) if own else con
     try:
         me = con.execute("SELECT * FROM citizens WHERE citizen = ?", [int(citizen)]).df()
         if me.empty:
@@ -213,7 +218,8 @@ def dossier(run, citizen: int) -> dict[str, Any]:
                 .to_dict("records")
             }
     finally:
-        con.close()
+        if own:
+            con.close()
     records = rows.to_dict("records")
     for r in records:
         for k, v in list(r.items()):
