@@ -317,7 +317,7 @@ def test_layout_on_a_phone_and_a_tablet(layout_server, chromium, shots):
             expect(caption).to_have_text(re.compile("^" + CAPTION))
         for card in page.locator("#cards .stat").all():
             expect(card.locator(".window")).to_have_text(
-                re.compile("^(last day|whole run|last 7 days)$")
+                re.compile("^(last day|whole run|last 30 days)$")
             )
         # the tiers in the colours of the report (credsim.labels)
         drawn = page.evaluate(

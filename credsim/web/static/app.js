@@ -384,12 +384,16 @@ function when(iso) {
 const CARDS = [
   ["restricted", "bad"],
   ["wrongful", "bad"],
+  ["wrongful_listings", "bad"],
+  ["ever_wrongful", "bad"],
+  ["wrongful_spillover", "family"],
+  ["escaped", "warn"],
   ["spillover_only", "family"],
   ["ever_sanctioned", "warn"],
   ["misattributed_records", "warn"],
   ["score_mean", ""],
   ["posts_vs_baseline", ""],
-  ["posts_vs_baseline_last_7_days", ""],
+  ["posts_vs_baseline_last_30_days", ""],
 ];
 
 async function openRun(name) {
@@ -486,6 +490,9 @@ function drawCharts(m) {
     line(family.label, x, s.spillover_only, family.color),
     line(wrongful.label, x, s.wrongful, wrongful.color,
       { line: { color: wrongful.color, dash: "dot", width: 2.2 } }),
+    ...["ever_wrongful", "wrongful_spillover", "escaped"].filter((k) => s[k])
+      .map((k) => line(series(k).label, x, s[k], series(k).color,
+        { line: { color: series(k).color, dash: "dash", width: 1.6 } })),
   ], layout("citizens"), "Nobody was restricted on any day of this run.");
 
   const bandColor = series("score_band").color;
@@ -531,7 +538,7 @@ function drawCharts(m) {
   if (posts) {
     const ratio = series("posts_vs_baseline"), none = series("no_effect");
     plot("chart-posts", [
-      line("critical posts / normal (last 7 days)", x, posts, ratio.color),
+      line("critical posts / normal (last 30 days)", x, posts, ratio.color),
       line(none.label, [x[0], x[x.length - 1]], [1, 1], none.color, { reference: true,
         line: { color: none.color, dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
     ], layout("posts / normal", { yaxis: { title: { text: "posts / normal" }, gridcolor: "#eef0f4" } }));
@@ -558,7 +565,9 @@ async function loadBurden(name) {
   const bar = (key, label, color) => ({ type: "bar", name: label, x, y: b.groups.map((g) => g[key]),
     marker: { color }, hovertemplate: "%{x}: %{y:.2f} per 1,000<extra>" + label + "</extra>" });
   const styled = (key) => bar(`${key}_per_1000`, series(key).label, series(key).color);
-  plot("chart-burden", ["restricted", "spillover_only", "wrongful", "misattributed"].map(styled), layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
+  const keys = ["restricted", "spillover_only", "wrongful", "wrongful_spillover", "ever_wrongful",
+    "escaped", "wrongly_denied", "misattributed"].filter((k) => b.groups.length && (`${k}_per_1000` in b.groups[0]));
+  plot("chart-burden", keys.map(styled), layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
     xaxis: { automargin: true, tickangle: burdenDimension === "province" ? -45 : 0 } }),
   `Nobody was restricted or misidentified, in any ${b.label}.`);
 }
@@ -567,6 +576,8 @@ async function loadBurden(name) {
 
 const EXAMPLES = [
   ["wrongful", "Wrongfully restricted"],
+  ["ever_wrongful", "Ever wrongfully listed"],
+  ["escaped", "Escaped their own listing"],
   ["banned", "Under a sanction now"],
   ["spillover", "Restricted through family"],
   ["permanent", "Marked for life"],
@@ -603,6 +614,9 @@ async function showCitizen() {
         text: d.restricted ? "Restricted" : (d.restricted_through_family ? "Restricted through family" : "Not restricted") }),
     ];
     if (d.wrongful) facts.push(el("span", { class: "fact bad", text: "Wrongfully restricted" }));
+    else if (d.ever_wrongful) facts.push(el("span", { class: "fact bad", text: "Ever wrongfully listed" }));
+    if (d.wrongful_spillover) facts.push(el("span", { class: "fact bad", text: "Restricted through a relative's wrongful listing" }));
+    if (d.escaped) facts.push(el("span", { class: "fact warn", text: "Escaped their own listing" }));
     if (d.misattributed_points) {
       facts.push(el("span", { class: "fact bad" }, "Points from mistaken records",
         el("strong", { text: fmt(d.misattributed_points) })));
