@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-PER = ("behaviours", "sources", "privileges", "sanctions", "tiers")
+PER = ("behaviours", "sources", "privileges", "sanctions", "tiers", "amnesties")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Figure:
     kind: str  # "level": a count at the end of the day; "flow": events during the day
     explain: str
     order: tuple[int, int]
-    per: str | None = None
+    per: str | None = None  # a list of PER
     chart: str | None = None  # the report chart that draws it
 
 

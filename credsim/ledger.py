@@ -29,6 +29,7 @@ KINDS = (
     "redress_accepted",
     "redress_rejected",
     "refund",  # accepted redress restored points
+    "amnesty",  # an amnesty lifted the listing
     "judged",  # a listing's wrongfulness changed: misattributed is its new state
 )
 PHASE_OF = {  # the phase that writes each kind
@@ -45,6 +46,7 @@ PHASE_OF = {  # the phase that writes each kind
     "redress_accepted": "redress",
     "redress_rejected": "redress",
     "refund": "redress",
+    "amnesty": "tier",
     "judged": "sanction",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence

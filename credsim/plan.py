@@ -11,13 +11,12 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["plan", "plan_command"]
+__all__ = ["plan", "plan_command", "shard_of"]
 
 
-def plan(regime: Any, population: int = 20_000, days: int = 30, seed: int = 1):
-    """Run ``regime`` (a preset name, a file or a Regime) on one shard of ``population``
-    citizens for ``days`` days; the plan as a DataFrame: phase, component, method, calls,
-    seconds and share (of the day loop's time)."""
+def shard_of(regime: Any, population: int = 20_000, days: int = 30, seed: int = 1):
+    """One shard of ``population`` citizens that has run ``regime`` (a preset name, a file
+    or a Regime) for ``days`` days, without a ledger; ``shard.loop`` is its plan."""
     from credsim.engine.compiled import Compiled
     from credsim.engine.sampling import stream
     from credsim.engine.shard import Shard
@@ -35,7 +34,13 @@ def plan(regime: Any, population: int = 20_000, days: int = 30, seed: int = 1):
     shard = Shard(c, pop, seed, 0, 0, days, ledger)
     for day in range(days):
         shard.run_day(day)
-    df = shard.loop.to_df()
+    return shard
+
+
+def plan(regime: Any, population: int = 20_000, days: int = 30, seed: int = 1):
+    """The plan of ``regime`` run on one shard (``shard_of``) as a DataFrame: phase,
+    component, method, calls, seconds and share (of the day loop's time)."""
+    df = shard_of(regime, population, days, seed).loop.to_df()
     total = float(df["seconds"].sum())
     df["share"] = df["seconds"] / total if total > 0 else 0.0
     return df

@@ -27,7 +27,7 @@ def test_every_phase_runs_in_order_with_its_components(press_plan):
     for comp in COMPONENTS:
         for phase in comp.phases:
             row = steps[(steps["component"] == comp.name) & (steps["phase"] == phase)]
-            if comp.name == "rollout":  # press rolls nothing out: left out of the plan
+            if comp.name in ("rollout", "amnesty"):  # press has neither: left out of the plan
                 assert row.empty
                 continue
             assert len(row) == 1, (comp.name, phase)
@@ -80,3 +80,13 @@ def test_plan_command_prints_every_step(capsys):
         assert name in out.output
     bad = CliRunner().invoke(app, ["plan", "no-such-regime"])
     assert bad.exit_code == 2
+
+
+def test_plot_cpu_draws_one_bar_a_step(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path))
+    from credsim.plan import shard_of
+
+    shard = shard_of("press", population=1_000, days=3)
+    fig = shard.loop.plot_cpu()
+    assert len(fig.axes[0].patches) == len(shard.loop.rows())

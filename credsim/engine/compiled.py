@@ -55,6 +55,7 @@ class Compiled:
         self.tiers = [t.name for t in r.tiers] or ["all"]
         self.privileges = [p.name for p in r.privileges]
         self.sanctions = [s.name for s in r.sanctions]
+        self.amnesties = [a.name for a in r.amnesties]
         self.score_min, self.score_max, self.score_initial = (
             r.score.min,
             r.score.max,
@@ -64,6 +65,15 @@ class Compiled:
         mins = [t.min for t in r.tiers[:-1]]
         self.tier_bounds = np.array(sorted(mins), dtype=np.int64)  # ascending, for searchsorted
         self.n_tiers = len(self.tiers)
+        self._behaviours(r)
+        self._sources(r)
+        self._rules(r)
+        self._privileges(r)
+        self._sanctions(r)
+        self._adaptation(r)
+
+    def _behaviours(self, r: Regime) -> None:
+        """Behaviours: kinds and [behaviour, urban, child] rate factors."""
         # behaviours
         self.kind = np.array([KINDS.index(b.kind) for b in r.behaviours])
         # [behaviour, urban, child] rate factors
@@ -75,6 +85,9 @@ class Compiled:
                 self.place_factor[i, :, 1] = 0.0
             elif b.who == "children":
                 self.place_factor[i, :, 0] = 0.0
+
+    def _sources(self, r: Regime) -> None:
+        """Sources: who observes what, where, from when, with which errors."""
         # sources: who observes what, with which probability
         self.observers: list[list[tuple[int, float]]] = [[] for _ in r.behaviours]
         for si, s in enumerate(r.sources):
@@ -97,6 +110,9 @@ class Compiled:
                 self.false_match[si, g, 0] = min(1.0, fm)
                 self.false_match[si, g, 1] = min(1.0, fm * s.false_match_female)
         self.false_match_any = self.false_match.reshape(len(r.sources), -1).max(axis=1) > 0
+
+    def _rules(self, r: Regime) -> None:
+        """Rules by behaviour: deltas, the sanction each starts, rollout."""
         # rules by behaviour
         self.rules_of: list[list[int]] = [[] for _ in r.behaviours]
         for ri, x in enumerate(r.rules):
@@ -109,6 +125,9 @@ class Compiled:
         self.rule_rollout = np.array(
             [_rollout_day(x.rollout) for x in r.rules], dtype=np.int64
         ).reshape(-1, 2)
+
+    def _privileges(self, r: Regime) -> None:
+        """Privileges: attempt rates, who attempts, keys."""
         # privileges: daily attempt probability [privilege, urban], and who attempts
         self.attempt_rate = np.array(
             [[p.attempts_rural / 365.0, p.attempts_urban / 365.0] for p in r.privileges]
@@ -124,8 +143,12 @@ class Compiled:
         self.who_allows = np.array(
             [[w != "children", w != "adults"] for w in self.attempt_who], dtype=bool
         ).reshape(-1, 2)
+
+    def _sanctions(self, r: Regime) -> None:
+        """Sanctions: triggers, masks of privileges denied, durations, marks."""
         # sanctions
         ns = len(r.sanctions)
+        pdt = self.privilege_bits.dtype.type
         self.sanction_tier = np.array(
             [self.tiers.index(s.tier) if s.tier else -1 for s in r.sanctions], dtype=np.int64
         )
@@ -169,6 +192,9 @@ class Compiled:
         self.sanction_threshold = np.array(
             [self._upper(int(t)) if t >= 0 else 0 for t in self.sanction_tier], dtype=np.int64
         )
+
+    def _adaptation(self, r: Regime) -> None:
+        """Adaptation, green lanes and the keys of redress demands."""
         # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
         a = r.adaptation
         know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]

@@ -124,3 +124,19 @@ class Loop:
             [(e.phase, e.component, e.method, e.calls, e.seconds) for e in self.rows()],
             columns=["phase", "component", "method", "calls", "seconds"],
         )
+
+    def plot_cpu(self):
+        """The seconds of each step as horizontal bars (a matplotlib Figure; the viz extra)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        df = self.to_df()
+        names = [f"{p} / {c}" for p, c in zip(df["phase"], df["component"], strict=True)]
+        fig, ax = plt.subplots(figsize=(7, 0.3 * len(df) + 1))
+        ax.barh(names[::-1], df["seconds"].to_numpy()[::-1], color="#3451c6")
+        ax.set_xlabel("seconds (own time, summed over the days run)")
+        ax.set_title("time per step of the day")
+        fig.tight_layout()
+        return fig

@@ -51,8 +51,7 @@ class Shard:
         self.ctx = Day()
         names = [name for cls in components for name in cls.keys(c)]
         self.keys = {name: component_key(seed, name) for name in names}
-        self.loop = None
-        built = [cls(self) for cls in components]
+        built = [cls(self) for cls in components]  # they read shard.loop only when a day runs
         self.components = [x for x in built if x.active()]
         self.loop = Loop(self.components)
         self.day = 0

@@ -9,6 +9,7 @@ order.
 from __future__ import annotations
 
 from credsim.engine.components.adaptation import Adaptation
+from credsim.engine.components.amnesty import Amnesty
 from credsim.engine.components.attempts import Attempts
 from credsim.engine.components.behave import Behave
 from credsim.engine.components.green_lanes import GreenLanes
@@ -30,6 +31,7 @@ COMPONENTS = (
     Rollout,
     Score,
     Tiers,
+    Amnesty,
     Sanctions,
     Marks,
     Harm,

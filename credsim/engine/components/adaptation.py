@@ -10,7 +10,7 @@ from credsim.engine.loop import Component, Figure
 
 
 class Adaptation(Component):
-    """The Adaptation component (see the module's docstring)."""
+    """Raises the adaptation level of listed citizens and their households; deters provinces."""
 
     name = "adaptation"
     config = "adaptation (schema.Adaptation), regime.transparency"

@@ -10,7 +10,7 @@ from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Attempts(Component):
-    """The Attempts component (see the module's docstring)."""
+    """Counts restricted citizens' denied attempts, and everyone else's attempts in aggregate."""
 
     name = "attempts"
     config = "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule"

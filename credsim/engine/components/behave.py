@@ -9,7 +9,7 @@ from credsim.engine.loop import Component, Figure, Headline
 
 
 class Behave(Component):
-    """The Behave component (see the module's docstring)."""
+    """Samples each day's acts of each behaviour."""
 
     name = "behave"
     config = "behaviours (schema.Behaviour)"

@@ -7,7 +7,7 @@ from credsim.engine.loop import Component, Figure, Headline
 
 
 class GreenLanes(Component):
-    """The GreenLanes component (see the module's docstring)."""
+    """Counts green-lane uses by citizens in a rewarded tier."""
 
     name = "green_lanes"
     config = "green_lanes (schema.GreenLane): tier, uses_per_year"
@@ -41,7 +41,7 @@ class GreenLanes(Component):
         return ["green"]
 
     def active(self) -> bool:
-        # green lanes are counted in regimes with privileges (as the engine always has)
+        # counted only in regimes with privileges, as the attempt phase has always done
         return bool(self.c.green) and bool(self.c.privileges)
 
     def attempt(self, day: int) -> None:

@@ -11,7 +11,7 @@ from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Marks(Component):
-    """The Marks component (see the module's docstring)."""
+    """Marks a listed citizen as ever sanctioned, and for life where the sanction says so."""
 
     name = "marks"
     config = "sanctions.permanent, sanctions.ceiling (schema.Sanction)"

@@ -17,7 +17,7 @@ def _flow(name: str, label: str, explain: str, pos: int) -> Figure:
 
 
 class Redress(Component):
-    """The Redress component (see the module's docstring)."""
+    """Makes redress demands, and accepts or rejects compliance when it arrives."""
 
     name = "redress"
     config = "sanctions.redress, rules.redress (schema.Redress): comply, respond_days, accept"

@@ -8,7 +8,7 @@ from credsim.engine.loop import Component
 
 
 class Rollout(Component):
-    """The Rollout component (see the module's docstring)."""
+    """Holds back the records a rule does not yet take where the citizen lives."""
 
     name = "rollout"
     config = "rules.rollout, sources.rollout (schema.Rollout)"

@@ -15,7 +15,7 @@ def _flow(name: str, label: str, explain: str, order: tuple[int, int], per=None)
 
 
 class Sanctions(Component):
-    """The Sanctions component (see the module's docstring)."""
+    """Reviews expiries, lifts listings, starts new ones, and judges them wrongful."""
 
     name = "sanctions"
     config = "sanctions (schema.Sanction): tier, duration, renewal, privileges"

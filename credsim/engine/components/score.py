@@ -11,7 +11,7 @@ from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
 class Score(Component):
-    """The Score component (see the module's docstring)."""
+    """Applies each rule to the records that reach it."""
 
     name = "score"
     config = "score (schema.Score), rules (schema.Rule)"

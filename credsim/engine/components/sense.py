@@ -10,7 +10,7 @@ from credsim.engine.loop import Component, Figure
 
 
 class Sense(Component):
-    """The Sense component (see the module's docstring)."""
+    """Turns acts into sources' records, some put on the wrong citizen."""
 
     name = "sense"
     config = "sources (schema.Source): observes, coverage, false_match, delay, shares"

@@ -7,7 +7,7 @@ from credsim.engine.loop import Component, Figure, Headline
 
 
 class Share(Component):
-    """The Share component (see the module's docstring)."""
+    """Gathers the records that reach the score today."""
 
     name = "share"
     config = "sources (schema.Source): shares, delay"

@@ -11,7 +11,7 @@ from credsim.metrics import GROUP_LEVELS
 
 
 class Spillover(Component):
-    """The Spillover component (see the module's docstring)."""
+    """Recomputes which relatives' sanctions restrict each member of a household."""
 
     name = "spillover"
     config = "sanctions.spillover (schema.Sanction)"

@@ -9,7 +9,7 @@ from credsim.engine.loop import Component, Figure
 
 
 class Tiers(Component):
-    """The Tiers component (see the module's docstring)."""
+    """Finds the citizens whose score fell into a tier that starts a sanction."""
 
     name = "tiers"
     config = "tiers (schema.Tier)"
