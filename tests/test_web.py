@@ -142,7 +142,14 @@ def test_small_run_metrics_and_dossier(client, runs_dir, small_run):
     keys = {row["key"]: row for row in d["summary"]}
     assert keys["citizens"]["value"] == 2000
     assert keys["wrongful"]["explain"]
-    assert set(d["examples"]) == {"wrongful", "banned", "spillover", "permanent"}
+    assert set(d["examples"]) == {
+        "wrongful",
+        "ever_wrongful",
+        "escaped",
+        "banned",
+        "spillover",
+        "permanent",
+    }
 
     # the overrides reached the run
     regime = load_regime(runs_dir / name / "regime.toml")
