@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     for fm in a.false_match:
         sel = [r for r in rows if r["false_match"] == fm]
-        for key in ("ever_wrongful_agreement", "escaped_agreement"):
+        for key in (
+            "ever_wrongful_agreement",
+            "ever_wrongful_vs_only_with_errors",
+            "escaped_agreement",
+        ):
             v = [r[key] for r in sel]
             print(
                 f"false match {fm:.2f}: {key.replace('_', ' ')} median {statistics.median(v):.3f}, "
