@@ -130,6 +130,8 @@ def print_summary(run) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from credsim.report import headline
+
     h = run.summary
     t = Table(
         title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
@@ -137,9 +139,11 @@ def print_summary(run) -> None:
         show_header=True,
     )
     t.add_column("figure")
+    t.add_column("window")
     t.add_column("value", justify="right")
-    for k, v in h.items():
-        t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
+    for row in headline(run):
+        v = row["value"]
+        t.add_row(row["label"], row["window_label"], f"{v:,}" if isinstance(v, int) else str(v))
     Console(stderr=False).print(t)
 
 

@@ -140,7 +140,7 @@ class Harm(Component):
         ),
         Headline(
             "wrongful_spillover",
-            "Restricted only through a relative's wrongful listing now",
+            "Restricted via a relative's wrongful listing now",
             "last_day",
             "citizens",
             "Family members restricted only because a relative's listing, itself wrongful, "
@@ -150,7 +150,7 @@ class Harm(Component):
         ),
         Headline(
             "ever_wrongful_spillover",
-            "Ever restricted through a relative's wrongful listing",
+            "Ever restricted via a relative's wrongful listing",
             "whole_run",
             "citizens",
             "Family members restricted only through a relative's wrongful listing at least "
