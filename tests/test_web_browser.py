@@ -135,7 +135,7 @@ def test_dashboard_end_to_end(server, chromium, shots):
     chips = page.locator("#examples .chip[data-kind='banned']")
     if chips.count():
         chips.first.click()
-        expect(page.locator("#dossier-text")).to_contain_text("Sanctions now:")
+        expect(page.locator("#dossier-text")).to_contain_text("Listings:")
     else:
         page.locator("#citizen-id").fill("12")
         page.get_by_role("button", name="Show dossier").click()
