@@ -171,6 +171,10 @@ class Harm(Component):
     )
     ledger = (LedgerKind("judged", "{day}: {sanction} judged {judged}{cause}"),)
 
+    def __init__(self, shard):
+        super().__init__(shard)
+        self._keys = np.empty(0, dtype=np.int64)  # sorted keys of State.escape_points
+
     def active(self) -> bool:
         return bool(self.c.sanctions)
 
@@ -246,6 +250,10 @@ class Harm(Component):
         s = self.s
         if not s.wrong or ids.size == 0:
             return
+        listed = s.sanction[ids] != 0
+        if not listed.any():
+            return
+        ids, cause = ids[listed], None if cause is None else cause[listed]
         w = s.mask_of(s.wrong, ids, s.sanction.dtype)
         hit = (w & s.sanction[ids]) != 0
         if not hit.any():
@@ -293,8 +301,8 @@ class Harm(Component):
     def on_scored(self, day: int, sc) -> None:
         """A record arrived: listings it makes rightful, and whose own records it was."""
         s, c = self.s, self.c
-        order = np.argsort(sc.citizen, kind="stable")
-        self._rejudge(day, sc.citizen[order], sc.rows[order])
+        if s.wrong:
+            self._rejudge(day, sc.citizen, sc.rows)
         if sc.actor is not None and sc.mis.any():
             actors = sc.actor[sc.mis]
             d = int(c.rule_delta[sc.rule])
@@ -303,13 +311,18 @@ class Harm(Component):
             self._escape(actors)
             self._rejudge(day, np.unique(actors))  # their score without errors moved
         if s.escape_points:  # true records move the score without errors of those who escape
-            keep = np.fromiter(
-                (i in s.escape_points for i in sc.citizen.tolist()),
-                dtype=bool,
-                count=sc.citizen.size,
-            )
+            keys = self._escape_keys()
+            at = np.minimum(np.searchsorted(keys, sc.citizen), keys.size - 1)
+            keep = keys[at] == sc.citizen
             if keep.any():
                 self._escape(sc.citizen[keep])
+
+    def _escape_keys(self) -> np.ndarray:
+        """The citizens with points on others, sorted (rebuilt only when one is added)."""
+        d = self.s.escape_points
+        if self._keys.size != len(d):
+            self._keys = np.sort(np.fromiter(d.keys(), dtype=np.int64, count=len(d)))
+        return self._keys
 
     def on_refunded(self, day: int, ids: np.ndarray) -> None:
         self._rejudge(day, np.unique(ids))
