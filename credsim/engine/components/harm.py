@@ -2,19 +2,20 @@
 listing, and who escaped a listing because their own records were put on others.
 
 A listing is wrongful when, without the misattributed records on that citizen, it would not
-have started or would not have been renewed. Without them the citizen's score would be
-``score - mis_points`` (``State.mis_points``): a tier's listing stands if that score is
-still in the tier; a rule's listing stands if a record of the rule that was not
-misattributed started it. A listing is judged when it starts and when it is renewed, and
-again whenever a record of that citizen arrives or points are refunded: a wrongful listing
-becomes rightful once the citizen's own records alone would hold it (a true record, or the
-score without the misattributed points, reaching the tier). Between reviews a rightful
-listing stays rightful: it started, or was renewed, on the citizen's own records. Every
-change is a ledger row (``judged``, ``misattributed`` its new state).
+have started or would not have been renewed. The score without camera errors is
+``score - mis_points + escape_points`` (``State``): without the misattributed records on the
+citizen, and with the citizen's own records that were put on lookalikes (in the world
+without errors those would have been theirs). A tier's listing stands if that score is in
+the tier; a rule's listing stands if a record of the rule that was not misattributed started
+it. A listing is judged when it starts and when it is renewed on review, and again whenever
+a record of that citizen arrives, one of their records is put on a lookalike, or points are
+refunded: a wrongful listing becomes rightful once the citizen's own records alone would
+hold it. Between reviews a rightful listing stays rightful: it started, or was renewed, on
+the citizen's own records. Every change is a ledger row (``judged``, ``misattributed`` its
+new state).
 
 A citizen escaped when they were never listed while their own records, put on lookalikes,
-would have listed them: their score without errors (``score - mis_points +
-escape_points``) reached a listing tier, or a misattributed record of a listing rule was
+would have listed them: their score without camera errors reached a listing tier, or a misattributed record of a listing rule was
 theirs.
 """
 
@@ -179,21 +180,20 @@ class Harm(Component):
         return bool(self.c.sanctions)
 
     # --- the score without errors -----------------------------------------------------
-    def _cf_score(self, ids: np.ndarray, escape: bool = False) -> np.ndarray:
-        """Score without the misattributed records on these citizens (and, if ``escape``,
-        with their own records that were put on others)."""
+    def _cf_score(self, ids: np.ndarray) -> np.ndarray:
+        """The score without camera errors: without the misattributed records on these
+        citizens, and with their own records that were put on lookalikes."""
         s = self.s
         out = s.score[ids].astype(np.int64) - s.mask_of(s.mis_points, ids, np.int64)
-        if escape:
-            out += s.mask_of(s.escape_points, ids, np.int64)
+        out += s.mask_of(s.escape_points, ids, np.int64)
         return np.clip(out, self.c.score_min, self.c.score_max)
 
     def _tier_holds(self, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Whether the score without misattributed records keeps each (citizen, sanction) in
-        the sanction's tier (False for a sanction without a tier)."""
+        """Whether the score without camera errors keeps each (citizen, sanction) in the
+        sanction's tier (False for a sanction without a tier)."""
         c = self.c
         tier = c.sanction_tier[k]
-        return (tier >= 0) & (c.tier_of(self._cf_score(ids, escape=True)) >= tier)
+        return (tier >= 0) & (c.tier_of(self._cf_score(ids)) >= tier)
 
     def _wrong_bits(self, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
         w = self.s.mask_of(self.s.wrong, ids, self.s.sanction.dtype)
@@ -370,7 +370,7 @@ class Harm(Component):
         if not tiers.size:
             return
         ids = np.unique(ids)
-        low = c.tier_of(self._cf_score(ids, escape=True)) >= tiers.min()
+        low = c.tier_of(self._cf_score(ids)) >= tiers.min()
         if low.any():
             self._would_list(ids[low])
 
