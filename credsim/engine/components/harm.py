@@ -15,8 +15,8 @@ the citizen's own records. Every change is a ledger row (``judged``, ``misattrib
 new state).
 
 A citizen escaped when they were never listed while their own records, put on lookalikes,
-would have listed them: their score without camera errors reached a listing tier, or a misattributed record of a listing rule was
-theirs.
+would have listed them: their score without camera errors reached a listing tier, or a
+misattributed record of a listing rule was theirs.
 """
 
 from __future__ import annotations
