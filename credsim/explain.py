@@ -27,12 +27,25 @@ HEADING = {
 }
 
 
-def find_citizens(run, kind: str, limit: int = 5) -> list[int]:
+def one_replicate(run, replicate: int = 1):
+    """(the run that holds the citizens, a phrase naming it): a replicated run's replicate
+    ``replicate``, or a plain run itself (phrase None)."""
+    if not getattr(run, "replicated", False):
+        if replicate != 1:
+            raise ValueError(f"{run.path}: one run, no replicate {replicate}")
+        return run, None
+    one = run.replicate(replicate)
+    return one, f"replicate {replicate} of {len(run.seeds)} (seed {one.manifest.get('seed')})"
+
+
+def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
     """Example citizens of a kind (``FIND``): wrongful, ever_wrongful, escaped, spillover
     (restricted only through family), wrongful_spillover, banned (under a sanction now) or
-    permanent (marked for life)."""
+    permanent (marked for life); of a replicated run, in one replicate (the first by
+    default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
+    run, _ = one_replicate(run, replicate)
     con = connect(run.path)
     try:
         rows = con.sql(
@@ -50,7 +63,7 @@ def find_reasons(run, kind: str, limit: int = 5) -> tuple[str, int, list[tuple[i
     con, regime = connect(run.path), run.regime()
     try:
         total = con.sql(f"SELECT count(*) FROM citizens WHERE {FIND[kind]}").fetchall()[0][0]
-        rows = [(i, reason(dossier(run, i, con, regime), kind)) for i in ids]
+        rows = [(i, reason(dossier(run, i, con=con, regime=regime), kind)) for i in ids]
     finally:
         con.close()
     return HEADING[kind], int(total), rows
@@ -176,11 +189,13 @@ def _listings(records: list[dict], causes: dict, regime, labels) -> list[dict[st
     return out
 
 
-def dossier(run, citizen: int, con=None, regime=None) -> dict[str, Any]:
+def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> dict[str, Any]:
     """Attributes, household, timeline, each listing judged on its own, the family.
 
+    Of a replicated run, from one replicate (the first by default), named in ``replicate``.
     ``con`` (from ``credsim.query.connect``) and ``regime`` (``run.regime()``) may be given
     to explain many citizens of one run without opening it again for each."""
+    run, which = one_replicate(run, replicate)
     regime = regime or run.regime()
     labels = {b.name: (b.label or b.name.replace("_", " ")) for b in regime.behaviours}
     labels.update({r.key: labels.get(r.behaviour, r.key) for r in regime.rules})
@@ -246,7 +261,7 @@ def dossier(run, citizen: int, con=None, regime=None) -> dict[str, Any]:
         for t, r in zip(timeline, records)
         if r["kind"].startswith("redress_") or r["kind"] == "refund"
     ]
-    return {
+    out = {
         "citizen": int(citizen),
         "attributes": {
             k: (v.item() if hasattr(v, "item") else v)
@@ -275,12 +290,16 @@ def dossier(run, citizen: int, con=None, regime=None) -> dict[str, Any]:
         "redress": redress,
         "ledgered": bool(len(records)) or run.manifest.get("ledger") == "full",
     }
+    if which:
+        out["replicate"] = which
+    return out
 
 
 def render(d: dict[str, Any]) -> str:
     """The dossier as plain text."""
     a = d["attributes"]
-    lines = [
+    lines = [f"From {d['replicate']} of this run."] if d.get("replicate") else []
+    lines += [
         f"Citizen {d['citizen']} (synthetic): {a['sex']}, age {a['age_band']}, {a['region']}, "
         f"{a['province'].replace('_', ' ')}, group {a['group']}; household {a['household']}",
         f"Score {d['score']}, tier {d['tier']}"

@@ -154,7 +154,7 @@ def test_every_dossier_agrees_with_the_flags(small):
     flags = cit.set_index("citizen")
     con = connect(errors.path)
     for cid in who:
-        d = dossier(errors, cid, con, regime)
+        d = dossier(errors, cid, con=con, regime=regime)
         f = flags.loc[cid]
         now = [x for x in d["listings"] if x["ended_day"] is None]
         assert (
