@@ -63,7 +63,10 @@ def _main(
 
 
 class Progress:
-    """A rich progress bar on a terminal; plain periodic lines otherwise."""
+    """A rich progress bar on a terminal; plain periodic lines otherwise, once the run has
+    lasted ``QUIET_SECONDS`` (a run of a second or two prints no progress lines at all)."""
+
+    QUIET_SECONDS = 2.0
 
     def __init__(self, label: str):
         self.label = label
@@ -100,12 +103,14 @@ class Progress:
             self.bar.update(self.task, completed=done, total=total)
             return
         frac = done / max(total, 1)
-        if frac >= 1.0 or frac - self.last >= 0.1:
+        if frac >= 1.0 or frac - self.last >= 0.1 - 1e-9:  # every tenth, rounding aside
             el = time.perf_counter() - self.t0
             # the time to the first report holds start-up (imports, compiled kernels, the
             # population): the remaining time comes from the pace since then
             if self.first is None:
                 self.first = (el, frac)
+            if self.last < 0 and el < self.QUIET_SECONDS:
+                return  # nothing printed yet, and too soon to need a line
             e0, f0 = self.first
             if frac >= 1.0:
                 eta = "eta 0.0s"
@@ -125,22 +130,44 @@ class Progress:
             self.bar.stop()
 
 
-def print_summary(run) -> None:
-    """The headline figures of a run as a table."""
+def summary_table(run) -> str:
+    """The headline figures of a run as a terminal table: label, value, days covered, and with
+    replicates the mean and its 95% interval (t over replicates)."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
-    h = run.summary
-    t = Table(
-        title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
-        f"seed {run.manifest['seed']}",
-        show_header=True,
+    from credsim.labels import seeds_text
+    from credsim.report import headline, interval_text, value_text
+
+    m = run.manifest
+    reps = len(run.seeds)
+    title = (
+        f"{m['regime']}: {m['population']:,} synthetic citizens, {m['days']} days, "
+        f"{seeds_text(run.seeds)}"
     )
+    if reps > 1:
+        title += f"; means and 95% intervals (t over {reps} replicates)"
+    t = Table(title=title, show_header=True, min_width=len(title))  # the title on one line
     t.add_column("figure")
-    t.add_column("value", justify="right")
-    for k, v in h.items():
-        t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
-    Console(stderr=False).print(t)
+    t.add_column("mean" if reps > 1 else "value", justify="right")
+    if reps > 1:
+        t.add_column("95% interval", justify="right")
+    t.add_column("days covered")
+    for f in headline(run):
+        if f["key"] in ("citizens", "days"):
+            continue
+        cells = [f["label"], value_text(f)] + ([interval_text(f)] if reps > 1 else [])
+        t.add_row(*cells, f["window_label"])
+    buf = io.StringIO()
+    Console(file=buf, width=120, color_system=None).print(t)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def print_summary(run) -> None:
+    """The headline figures of a run as a table, on standard output."""
+    typer.echo(summary_table(run), nl=False)
 
 
 @app.command()
@@ -175,6 +202,15 @@ def run(
     ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run folder.")] = None,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Replicates: seeds SEED ... SEED+R-1 in one run folder (replicates/seed-S), "
+            "with means and 95% intervals.",
+        ),
+    ] = 1,
 ) -> None:
     """Run a regime on a synthetic population and write a run folder."""
     from credsim.regime.load import RegimeError
@@ -189,6 +225,8 @@ def run(
             keys = {"population": int, "days": int, "seed": int, "ledger": str}
             if not isinstance(old, dict) or any(type(old.get(k)) is not t for k, t in keys.items()):
                 fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
+            if old.get("replicates"):
+                fail(f"{resume}: a run with replicates cannot be resumed; run it again")
             sim = Sim(
                 resume / "regime.toml",
                 old["population"],
@@ -215,6 +253,7 @@ def run(
                 workers=workers,
                 backend=backend,
                 backend_options=options,
+                replicates=replicates,
             )
     except RegimeError as e:
         fail(str(e))
@@ -289,6 +328,23 @@ def _open_run(path: Path):
         fail(str(e))
 
 
+REPLICATE_HELP = "Of a run with replicates: which replicate to read (1 = the first seed)."
+
+
+def _replicate(run, k: int):
+    """The run that holds the citizens and ledger: replicate ``k`` of a replicated run, said
+    on stderr, or the run itself."""
+    from credsim.explain import one_replicate
+
+    try:
+        one, which = one_replicate(run, k)
+    except ValueError as e:
+        fail(str(e))
+    if which:
+        typer.echo(f"{run.path}: reading {which}, {one.path}", err=True)
+    return one
+
+
 @app.command()
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
@@ -298,11 +354,13 @@ def explain(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
 ) -> None:
     """Explain one citizen's standing from the ledger, or find example citizens."""
     from credsim.explain import dossier, find_citizens, render
 
-    r = _open_run(run_dir)
+    top = _open_run(run_dir)
+    r = _replicate(top, replicate)
     if find is not None:
         try:
             ids = find_citizens(r, find, limit)
@@ -316,7 +374,7 @@ def explain(
     if citizen is None:
         fail("give a CITIZEN id or --find KIND")
     try:
-        d = dossier(r, citizen)
+        d = dossier(top, citizen, replicate) if top.replicated else dossier(r, citizen)
     except (KeyError, ValueError) as e:
         fail(str(e).strip("'\""))
     typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
@@ -327,8 +385,9 @@ def query(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over metrics, groups, citizens, ledger.")],
     format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
 ) -> None:
-    """Run SQL over a run folder's tables."""
+    """Run SQL over a run folder's tables (of a run with replicates, one replicate's)."""
     from credsim.query import QueryError
     from credsim.query import query as _query
 
@@ -336,7 +395,7 @@ def query(
         fail(f"--format: unknown format {format!r}; use table, csv or json")
     if not sql.strip():
         fail('SQL is empty: give a query, e.g. "SELECT count(*) FROM citizens WHERE restricted"')
-    r = _open_run(run_dir)
+    r = _replicate(_open_run(run_dir), replicate)
     try:
         df = _query(r.path, sql)
     except QueryError as e:
@@ -435,26 +494,14 @@ def compare(
 
 
 def _compare_folders(paths: list[Path], out: Path | None):
-    """Run folders as they are: one replicate each, paired when seed and size agree."""
-    from credsim.experiments.paired import Side, compare_summaries
-    from credsim.report import regime_of
+    """Run folders as they are: their replicates, paired when seeds and size agree."""
+    from credsim.experiments.paired import compare_summaries
+    from credsim.experiments.paired import side_of_run as side
     from credsim.report.compare import compare as _compare
     from credsim.report.compare import pairing
 
     opened = [_open_run(p) for p in paths]
     is_paired, sentence = pairing(opened)
-
-    def side(run) -> Side:
-        score = regime_of(run)[1].get("score", {})
-        m = run.manifest
-        return Side(
-            run.path.name,
-            [dict(run.summary)],
-            int(m.get("population", 0)),
-            int(m.get("days", 0)),
-            [int(m.get("seed", 0))],
-            (score.get("min", 0), score.get("max", 1300)),
-        )
 
     rows = []
     first = side(opened[0])
