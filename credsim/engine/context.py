@@ -81,6 +81,8 @@ class Day:
     pending: dict[int, list[Records]] = field(default_factory=lambda: defaultdict(list))
     batches: list[Records] = field(default_factory=list)  # reaching the score today
     gated: dict[tuple[int, int], Records] = field(default_factory=dict)  # (batch, rule)
+    # (rule, actors) of misattributed records a rule did not take where the receiver lives
+    withheld: list[tuple[int, np.ndarray]] = field(default_factory=list)
     touched: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # ids, after
     last_row: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # ids, rows
     rule_listings: list[Listings] = field(default_factory=list)
@@ -90,4 +92,5 @@ class Day:
     def clear(self) -> None:
         self.acts, self.records, self.batches = [], [], []
         self.gated, self.touched, self.last_row, self.rule_listings = {}, [], [], []
+        self.withheld = []
         self.tier_ids = self.tier_of = _EMPTY

@@ -308,22 +308,32 @@ class Harm(Component):
 
     def on_scored(self, day: int, sc) -> None:
         """A record arrived: listings it makes rightful, and whose own records it was."""
-        s, c = self.s, self.c
+        s = self.s
         if s.wrong:
             self._rejudge(day, sc.citizen, sc.rows)
         if sc.actor is not None and sc.mis.any():
-            actors = sc.actor[sc.mis]
-            d = int(c.rule_delta[sc.rule])
-            for a in actors.tolist():
-                s.escape_points[a] = s.escape_points.get(a, 0) + d
-            self._escape(actors)
-            self._rejudge(day, np.unique(actors))  # their score without errors moved
+            self._credit(day, sc.rule, sc.actor[sc.mis])
         if s.escape_points:  # true records move the score without errors of those who escape
             keys = self._escape_keys()
             at = np.minimum(np.searchsorted(keys, sc.citizen), keys.size - 1)
             keep = keys[at] == sc.citizen
             if keep.any():
-                self._escape(sc.citizen[keep])
+                self._escape(day, sc.citizen[keep])
+
+    def _credit(self, day: int, rule: int, actors: np.ndarray) -> None:
+        """Records of ``rule`` put on lookalikes count for those who acted, where the rule
+        applies to them (its rollout where the actor lives)."""
+        c, s = self.c, self.s
+        ro = c.rule_rollout[rule] if c.rule_rollout.size else None
+        if ro is not None and int(ro.max()) > day:
+            actors = actors[day >= ro[s.bits(actors, "urban")]]
+        if not actors.size:
+            return
+        d = int(c.rule_delta[rule])
+        for a in actors.tolist():
+            s.escape_points[a] = s.escape_points.get(a, 0) + d
+        self._escape(day, actors)
+        self._rejudge(day, np.unique(actors))  # their score without errors moved
 
     def _escape_keys(self) -> np.ndarray:
         """The citizens with points on others, sorted (rebuilt only when one is added)."""
@@ -355,6 +365,8 @@ class Harm(Component):
         """A rule's true record holds a wrongful listing of that rule's sanction; a rule's
         misattributed record would have listed the citizen who acted."""
         s = self.s
+        for rule, actors in self.ctx.withheld:  # held back where they landed, not for the actor
+            self._credit(day, rule, actors)
         for lst in self.ctx.rule_listings:
             true = ~lst.mis
             if true.any() and s.wrong:
@@ -371,14 +383,23 @@ class Harm(Component):
             if lst.actor is not None and lst.mis.any():
                 self._would_list(lst.actor[lst.mis])
 
-    def _escape(self, ids: np.ndarray) -> None:
-        """Citizens whose score without errors reaches a listing tier would have been listed."""
+    def _escape(self, day: int, ids: np.ndarray) -> None:
+        """Citizens whose score without errors reaches a listing tier where and when that
+        sanction has rolled out would have been listed."""
         c = self.c
-        tiers = c.sanction_tier[c.sanction_tier >= 0]
-        if not tiers.size:
+        ks = np.flatnonzero(c.sanction_tier >= 0)
+        if not ks.size:
             return
         ids = np.unique(ids)
-        low = c.tier_of(self._cf_score(ids)) >= tiers.min()
+        tier = c.tier_of(self._cf_score(ids))
+        low = np.zeros(ids.size, dtype=bool)
+        ro = c.sanction_rollout
+        urban = self.s.bits(ids, "urban") if ro.size and int(ro.max()) > day else None
+        for k in ks.tolist():
+            hit = tier >= c.sanction_tier[k]
+            if urban is not None:
+                hit &= day >= ro[k, urban]
+            low |= hit
         if low.any():
             self._would_list(ids[low])
 

@@ -25,6 +25,9 @@ class Rollout(Component):
                 if c.rule_rollout[ri].max() > day:
                     urban = self.s.bits(r.citizen, "urban")
                     keep = day >= c.rule_rollout[ri, urban]
+                    lost = ~keep & r.mis
+                    if lost.any():  # the actor's own record, held back where it landed
+                        ctx.withheld.append((ri, r.actor[lost]))
                     ctx.gated[(i, ri)] = Records(
                         r.citizen[keep], r.actor[keep], r.behaviour, r.source, r.mis[keep]
                     )
