@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from credsim.facts import china
-from credsim.regime.schema import AGE_BANDS
+from credsim.regime.schema import AGE_BANDS, GROUPS
 
 # Bit layout of the packed demographics column.
 DEMO_BITS = {"sex": (0, 1), "urban": (1, 1), "age": (2, 2), "group": (4, 3), "province": (7, 5)}
@@ -66,7 +66,7 @@ class Census:
             adult_age_shares=adults / adults.sum(),
             household_mean=f["households"]["avg_family_household_size"],
             single_share=f["households"]["one_person_household_share_pct"] / 100,
-            groups=("han", "minority"),
+            groups=GROUPS,
             group_shares=np.array([eth["han_pct"], eth["minority_pct"]]) / 100,
             sources={
                 "provinces": f["provinces"]["source"],

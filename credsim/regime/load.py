@@ -18,6 +18,7 @@ from credsim.regime.schema import Regime
 os.environ.setdefault("PYDANTIC_ERRORS_INCLUDE_URL", "0")
 
 MAX_FILE_BYTES = 1_000_000
+_PATH_TOKEN = re.compile(r"(?:^|\.)([^.\[\]=]+)|\[([^.\[\]=]+)\]")
 _PROBLEM = re.compile(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)*): (.*)$")
 
 
@@ -125,10 +126,20 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     path, text = assignment.split("=", 1)
     path = path.strip()
     parts: list[str | int] = []
-    for token in path.replace("]", "").replace("[", ".").split("."):
-        if not token:
-            raise RegimeError([f"--set {assignment}: malformed path {path!r}"])
+    end = 0
+    for m in _PATH_TOKEN.finditer(path):
+        if m.start() != end or (end == 0 and m.group(0).startswith(".")):
+            break
+        token = m.group(1) or m.group(2)
         parts.append(int(token) if token.isascii() and token.isdigit() else token)
+        end = m.end()
+    if not path or end != len(path):
+        raise RegimeError(
+            [
+                f"--set {assignment}: malformed path {path!r} "
+                "(expected names and [index] joined by dots, e.g. sanctions[0].duration)"
+            ]
+        )
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
