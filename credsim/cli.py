@@ -143,21 +143,50 @@ def print_summary(run) -> None:
     Console(stderr=False).print(t)
 
 
+def default_folder(regime: str, seed: int) -> Path:
+    """``runs/<regime>-<seed>``, or the first of ``-2``, ``-3``... not taken by another run.
+
+    The run locks the folder and checks it is still empty under the lock, so two runs
+    choosing one name at once never share it (the second is refused).
+    """
+    base = Path("runs") / f"{Path(regime).stem}-{seed}"
+    for k in range(1, 10_000):
+        folder = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        if folder.exists() and not (folder.is_dir() and not any(folder.iterdir())):
+            continue
+        if k > 1:
+            typer.echo(f"{base} holds an earlier run: writing {folder}", err=True)
+        return folder
+    fail(f"{base}: no free run folder name; give --out")
+    raise AssertionError  # unreachable
+
+
 @app.command()
 def run(
-    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")] = "press",
+    regime: Annotated[
+        str | None, typer.Argument(help="A preset name or a regime TOML file (default press).")
+    ] = None,
     population: Annotated[
-        int, typer.Option("--population", "-n", min=1, help="Number of synthetic citizens.")
-    ] = DEFAULT_POPULATION,
-    days: Annotated[
-        int, typer.Option("--days", "-d", min=1, max=32000, help="Days simulated (1 to 32000).")
-    ] = DEFAULT_DAYS,
-    seed: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--seed", "-s", min=0, help="Seed of every random decision (same seed: paired runs)."
+            "--population", "-n", min=1, help="Number of synthetic citizens (default 1,000,000)."
         ),
-    ] = 1,
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", "-d", min=1, max=32000, help="Days simulated (1 to 32000; default 365)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            "-s",
+            min=0,
+            help="Seed of every random decision (same seed: paired runs; default 1).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")
     ] = None,
@@ -175,9 +204,17 @@ def run(
     ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run folder.")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an earlier run in --out, and run past the time and shard budget.",
+        ),
+    ] = False,
 ) -> None:
     """Run a regime on a synthetic population and write a run folder."""
     from credsim.regime.load import RegimeError
+    from credsim.run import RunFolderError
     from credsim.sim import Sim
 
     options = {"scheduler": scheduler} if scheduler else {}
@@ -187,8 +224,29 @@ def run(
 
             old = Run(resume).manifest
             keys = {"population": int, "days": int, "seed": int, "ledger": str}
-            if not isinstance(old, dict) or any(type(old.get(k)) is not t for k, t in keys.items()):
+            if any(type(old.get(k)) is not t for k, t in keys.items()):
                 fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
+            if old.get("shard_size") is not None and type(old["shard_size"]) is not int:
+                fail(f"{resume / 'manifest.json'}: shard_size: not a whole number")
+            given = {
+                "--population": (population, old["population"]),
+                "--days": (days, old["days"]),
+                "--seed": (seed, old["seed"]),
+                "--ledger": (ledger, old["ledger"]),
+                "--shard-size": (shard_size, old.get("shard_size")),
+                "--out": (out, resume),
+            }
+            for flag, (value, was) in given.items():
+                if value is not None and value != was:
+                    fail(
+                        f"{flag} {value}: the run in {resume} has {was}; resume continues it as it was"
+                    )
+            if regime is not None:
+                fail(f"{regime}: resume uses the regime of {resume}/regime.toml; give no REGIME")
+            if set_:
+                fail(f"--set: resume uses the regime of {resume}/regime.toml; give no --set")
+            if force:
+                fail("--force: not with --resume")
             sim = Sim(
                 resume / "regime.toml",
                 old["population"],
@@ -202,28 +260,41 @@ def run(
                 backend_options=options,
             )
         else:
-            folder = out or Path("runs") / f"{Path(regime).stem}-{seed}"
+            regime = regime or "press"
+            population = DEFAULT_POPULATION if population is None else population
+            days = DEFAULT_DAYS if days is None else days
+            seed = 1 if seed is None else seed
+            if out is not None and str(out) in ("", "."):
+                fail(f"--out {str(out)!r}: not a run folder name; give a new folder")
             sim = Sim(
                 regime,
                 population,
                 days,
                 seed,
                 overrides=tuple(set_ or ()),
-                out=folder,
+                out=out,
                 ledger=ledger,
                 shard_size=shard_size,
                 workers=workers,
                 backend=backend,
                 backend_options=options,
+                force=force,
             )
     except RegimeError as e:
         fail(str(e))
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
-    from credsim.scale.budget import ResourceError
+    from credsim.files import FolderBusy
+    from credsim.scale.budget import ResourceError, check_size
 
+    try:
+        check_size(sim.population, sim.days, sim.shard_size, force=sim.force)
+    except ResourceError as e:
+        fail(str(e))
     est = sim.estimate()
     typer.echo(est.describe(), err=True)
+    if sim.out is None:
+        sim.out = default_folder(regime, sim.seed)
     with Progress(f"{sim.regime.regime.name}") as bar:
         sim.progress = bar
         try:
@@ -233,7 +304,7 @@ def run(
 
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
-        except ResourceError as e:
+        except (ResourceError, RunFolderError, FolderBusy) as e:
             fail(str(e))
         except OSError as e:
             fail(os_error(e, sim.out))
@@ -248,6 +319,8 @@ def run(
             typer.echo(f"report: {path}")
         except ImportError:
             pass
+        except OSError as e:
+            fail(os_error(e, result.path))
     typer.echo(f"run folder: {result.path}")
 
 
