@@ -239,7 +239,8 @@ def run(
             for flag, (value, was) in given.items():
                 if value is not None and value != was:
                     fail(
-                        f"{flag} {value}: the run in {resume} has {was}; resume continues it as it was"
+                        f"{flag} {value}: the run in {resume} has {was}; "
+                        "resume continues it as it was"
                     )
             if regime is not None:
                 fail(f"{regime}: resume uses the regime of {resume}/regime.toml; give no REGIME")
