@@ -344,8 +344,8 @@ def calibrate(
 
 def write_calibration(result: Calibration, t: Targets, folder: Path, population: int) -> Path:
     """fitted.toml, fit.parquet, fit.html, trials.parquet in ``folder``."""
+    from credsim.files import write_atomic
     from credsim.regime.load import dump_regime
-    from credsim.run import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     header = (

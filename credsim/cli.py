@@ -7,6 +7,7 @@ import errno
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -123,6 +124,10 @@ class Progress:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a run: stopped like Ctrl-C, with the resume hint."""
 
 
 def print_summary(run) -> None:
@@ -296,13 +301,24 @@ def run(
     typer.echo(est.describe(), err=True)
     if sim.out is None:
         sim.out = default_folder(regime, sim.seed)
+    import signal
+
+    def terminated(signum, frame):
+        raise Terminated()
+
     with Progress(f"{sim.regime.regime.name}") as bar:
         sim.progress = bar
         try:
+            old_term = signal.signal(signal.SIGTERM, terminated)
+        except ValueError:  # not the main thread: SIGTERM keeps its meaning
+            old_term = None
+        try:
             result = sim.run(resume=resume is not None)
+        except Terminated:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            fail(f"terminated; continue with: credsim run --resume {sim.out}", 143)
         except KeyboardInterrupt:
-            import signal
-
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
         except (ResourceError, RunFolderError, FolderBusy) as e:
@@ -311,6 +327,9 @@ def run(
             fail(os_error(e, sim.out))
         except ImportError as e:
             fail(str(e))
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
     print_summary(result)
     if report:
         try:
@@ -355,12 +374,44 @@ def validate(
 
 
 def _open_run(path: Path):
+    """A run folder checked against its manifest: damage is an error, an interrupted run or
+    a foreign file a warning (one line each on stderr)."""
     from credsim.run import Run
 
     try:
-        return Run(path)
-    except (FileNotFoundError, ValueError) as e:
+        run = Run(path)
+        problems = run.problems()
+    except (OSError, ValueError) as e:
         fail(str(e))
+    damaged = [line for bad, line in problems if bad]
+    if damaged:
+        fail("\n".join(damaged))
+    for _, line in problems:
+        typer.echo(f"warning: {line}", err=True)
+    return run
+
+
+@contextmanager
+def reading(path: Path):
+    """Errors met while reading a run folder (a torn or foreign file) as one line, exit 2."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (OSError, ValueError, KeyError, LookupError) as e:
+        fail(_one_line(e, path))
+    except Exception as e:  # duckdb and pyarrow errors of a damaged file
+        if type(e).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyarrow"):
+            fail(_one_line(e, path))
+        raise
+
+
+def _one_line(e: BaseException, path: Path) -> str:
+    text = str(e).strip().strip("'\"")
+    first = text.splitlines()[0] if text else type(e).__name__
+    if isinstance(e, OSError) and e.filename:
+        return f"{e.filename}: {e.strerror or first}"
+    return first if str(path) in first else f"{path}: {first}"
 
 
 @app.command()
@@ -378,10 +429,8 @@ def explain(
 
     r = _open_run(run_dir)
     if find is not None:
-        try:
+        with reading(run_dir):
             ids = find_citizens(r, find, limit)
-        except ValueError as e:
-            fail(str(e))
         if format == "json":
             typer.echo(json.dumps(ids))
         else:
@@ -390,8 +439,9 @@ def explain(
     if citizen is None:
         fail("give a CITIZEN id or --find KIND")
     try:
-        d = dossier(r, citizen)
-    except (KeyError, ValueError) as e:
+        with reading(run_dir):
+            d = dossier(r, citizen)
+    except KeyError as e:
         fail(str(e).strip("'\""))
     typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
 
@@ -435,7 +485,9 @@ def report_cmd(
     from credsim.report import write_report
 
     r = _open_run(run_dir)
-    typer.echo(f"report: {write_report(r, png_dir=png)}")
+    with reading(run_dir):
+        path = write_report(r, png_dir=png)
+    typer.echo(f"report: {path}")
 
 
 COMPARE_FORMATS = ("text", "json", "csv")
@@ -510,12 +562,17 @@ def compare(
 
 def _compare_folders(paths: list[Path], out: Path | None):
     """Run folders as they are: one replicate each, paired when seed and size agree."""
+    opened = [_open_run(p) for p in paths]
+    with reading(paths[0]):
+        return _compare_opened(opened, paths, out)
+
+
+def _compare_opened(opened, paths: list[Path], out: Path | None):
     from credsim.experiments.paired import Side, compare_summaries
     from credsim.report import regime_of
     from credsim.report.compare import compare as _compare
     from credsim.report.compare import pairing
 
-    opened = [_open_run(p) for p in paths]
     is_paired, sentence = pairing(opened)
 
     def side(run) -> Side:
@@ -573,8 +630,10 @@ def _compare_regimes(items, out, replicates, population, days, seed, set_a, set_
         )
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "comparison.json").write_text(json.dumps(rows_json(rows), indent=2))
-            (out / "comparison.csv").write_text(rows_csv(rows))
+            from credsim.files import write_atomic
+
+            write_atomic(out / "comparison.json", json.dumps(rows_json(rows), indent=2))
+            write_atomic(out / "comparison.csv", rows_csv(rows))
     except OSError as e:
         fail(os_error(e, out))
     return rows, (Path(items[0]).stem, Path(items[1]).stem)

@@ -91,6 +91,10 @@ class Sim:
             raise ValueError(f"unknown backend {backend!r}: use local, inprocess or dask")
         self.backend = backend
         self.backend_options = backend_options or {}
+        if backend == "dask" and self.backend_options.get("scheduler"):
+            from credsim.scale.dask import check_scheduler
+
+            check_scheduler(str(self.backend_options["scheduler"]))
         self.progress = progress
         self.force = force
 

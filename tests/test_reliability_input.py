@@ -431,7 +431,9 @@ def test_bad_dashboard_requests(tmp_path):
 
     runs = tmp_path / "runs"
     app_ = create_app(runs, max_population=60_000)
-    with TestClient(app_, base_url="http://127.0.0.1") as client:
+    with TestClient(
+        app_, base_url="http://127.0.0.1", headers={"origin": "http://127.0.0.1"}
+    ) as client:
         for key, method, url, body, status, words in WEB_CASES:
             if isinstance(body, bytes):
                 r = client.post(url, content=body, headers={"content-type": "application/json"})

@@ -342,8 +342,8 @@ def _write_html(
     seed: int,
     n: int,
 ) -> Path:
+    from credsim.files import write_atomic
     from credsim.report.charts import page, section
-    from credsim.run import write_atomic
 
     design = (
         f"Sobol' (Saltelli) design, N = {n}: {len(runs)} runs"

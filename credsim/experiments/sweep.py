@@ -457,7 +457,7 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
     """A DataFrame as Parquet, written atomically."""
     import pyarrow as pa
 
-    from credsim.run import write_table
+    from credsim.files import write_table
 
     write_table(pa.Table.from_pandas(df, preserve_index=False), path)
 
@@ -592,7 +592,7 @@ def write_html(
         "seed and headline figures (levels on the last day, flows summed over the run); each "
         f"run's folder is runs/&lt;run&gt;/.</p>{frame_table(runs)}</section>"
     )
-    from credsim.run import write_atomic
+    from credsim.files import write_atomic
 
     write_atomic(path, page(f"Sweep: {regime_name}", "\n".join(body)))
     return path

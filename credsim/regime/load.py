@@ -70,17 +70,13 @@ def _messages(where: str, err: ValidationError) -> list[str]:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a one-line RegimeError."""
+    from credsim.files import FileProblem, read_bounded
+
     where = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RegimeError([f"{where}: file not found"]) from None
-    except IsADirectoryError:
-        raise RegimeError([f"{where}: is a folder, not a regime file"]) from None
-    except OSError as e:
-        raise RegimeError([f"{where}: cannot read: {e.strerror}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise RegimeError([f"{where}: file is larger than {MAX_FILE_BYTES} bytes"])
+        raw = read_bounded(path, MAX_FILE_BYTES, "regime file")
+    except FileProblem as e:
+        raise RegimeError([str(e)]) from None
     if not raw.strip():
         raise RegimeError([f"{where}: file is empty"])
     try:
