@@ -176,6 +176,7 @@ def _scatter_charts(runs: pd.DataFrame, parameters: list[str], output: str) -> l
     return charts
 
 
+MAX_BASE_SAMPLES = 10_000  # each is D + 2 runs (sobol): checked before anything is drawn
 SOBOL_MIN_N = 64  # below this many base samples, Sobol' intervals are usually wider than S1
 MORRIS_MIN_N = 10  # trajectories
 
@@ -248,6 +249,8 @@ def sensitivity(
         raise ExperimentError("method", f"{method!r}: use sobol or morris")
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 2:
         raise ExperimentError("n", f"{n!r}: must be a whole number at least 2")
+    if n > MAX_BASE_SAMPLES:
+        raise ExperimentError("n", f"{n}: at most {MAX_BASE_SAMPLES:,} base samples")
     base, data = base_regime(regime)
     names = headline_names(base)
     if output not in names:
