@@ -153,6 +153,8 @@ class Sim:
             force=self.force,
         )
         claim_folder(folder, resume)
+        if not resume:  # before the lock file is made in it; checked again under the lock
+            check_new_folder(folder, self.force)
         with FolderLock(folder):
             return self._run_locked(folder, resume)
 
@@ -364,6 +366,18 @@ def verify_resume(folder: Path, sim: Sim) -> None:
         if not (folder / "parts" / f"done-{i:05d}.json").exists():
             continue
         info = read_done(folder, i)
+        marker = f"{folder / 'parts'}/done-{i:05d}.json"
+        for key, ours, what in (
+            ("days", sim.days, "ran {} days"),
+            ("seed", sim.seed, "ran with seed {}"),
+            ("ledger_fraction", sim.ledger_fraction, "kept a ledger fraction of {}"),
+        ):
+            if info.get(key) != ours:
+                said = sim.ledger_mode if key == "ledger_fraction" else ours
+                raise RunFolderError(
+                    f"{marker}: shard {i} {what.format(info.get(key))}, but the manifest says "
+                    f"{said}; the manifest was edited"
+                )
         if (info.get("offset"), info.get("n")) != (offset, n):
             raise RunFolderError(
                 f"{folder / 'parts'}/done-{i:05d}.json: shard {i} covered citizens from "

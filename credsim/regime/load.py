@@ -124,7 +124,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     parts: list[str | int] = []
     end = 0
     for m in _PATH_TOKEN.finditer(path):
-        if m.start() != end or (end == 0 and m.group(0).startswith(".")):
+        if m.start() != end or (end == 0 and (m.group(1) is None or m.group(0)[0] == ".")):
             break
         token = m.group(1) or m.group(2)
         parts.append(int(token) if token.isascii() and token.isdigit() else token)

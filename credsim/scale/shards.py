@@ -152,7 +152,13 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     if folder is not None:
         info = asdict(result)
         info.pop("metrics")
-        info.update(offset=task.offset, n=task.n)
+        info.update(
+            offset=task.offset,
+            n=task.n,
+            days=task.days,
+            seed=task.seed,
+            ledger_fraction=task.ledger_fraction,
+        )
         # what resume and the readers check this shard's parts against
         info["files"] = {
             f"ledger/{name}": file_record(folder / "ledger" / name, rows)

@@ -83,6 +83,9 @@ def serve(
     if token is not None and len(token) < 16:
         typer.echo("error: --token must be at least 16 characters", err=True)
         raise typer.Exit(2)
+    if runs.exists() and not runs.is_dir():
+        typer.echo(f"error: --runs {runs}: is a file, not a folder of runs", err=True)
+        raise typer.Exit(2)
     try:
         sock = listen(host, port)
     except OSError as e:
@@ -101,10 +104,6 @@ def serve(
     if not is_loopback(host) and token is None:
         token = secrets.token_urlsafe(24)
         typer.echo(f"Listening on {host}: every request needs this access token:\n  {token}")
-    if runs.exists() and not runs.is_dir():
-        sock.close()
-        typer.echo(f"error: --runs {runs}: is a file, not a folder of runs", err=True)
-        raise typer.Exit(2)
     try:
         app = create_app(runs, token=token, max_population=max_population)
     except OSError as e:
