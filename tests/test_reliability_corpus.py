@@ -1581,7 +1581,8 @@ def test_bad_http_requests(tmp_path):
             assert list(runs.iterdir()) == [], key
             LOG.add(
                 f"http/{key}",
-                f"`{method.upper()} {url}` with {json.dumps(headers) if headers else 'a chunked body of 12.5 MiB'}",
+                f"`{method.upper()} {url}` with "
+                + (json.dumps(headers) if headers else "a chunked body of 12.5 MiB"),
                 "dashboard API (TestClient)",
                 f"HTTP {r.status_code}, nothing started: `{error}`",
             )
