@@ -100,8 +100,17 @@ class LocalProcesses:
     def close(self) -> None:
         exc = sys.exc_info()[0]
         if exc is not None and issubclass(exc, KeyboardInterrupt):  # workers ignore Ctrl-C
-            for p in list((self.pool._processes or {}).values()):
+            # stop them now, and do not wait on the pool's own threads: an interrupt that
+            # arrived inside one of its waits can leave them waiting for ever
+            procs = list((self.pool._processes or {}).values())
+            for p in procs:
                 p.terminate()
+            for p in procs:
+                p.join(5)
+                if p.is_alive():
+                    p.kill()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            return
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
