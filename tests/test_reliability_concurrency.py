@@ -127,6 +127,44 @@ def test_dashboard_runs_started_at_once_get_their_own_folders(tmp_path):
     )
 
 
+def test_cancel_during_the_merge_means_cancelled(tmp_path):
+    from credsim.web.jobs import Job, Runner
+
+    class MergingSim:
+        """A run whose cancel request arrives after its last day, while it merges."""
+
+        progress = None
+        out = None
+
+        def __init__(self):
+            self.job = None
+
+        def run(self):
+            self.progress(1, 1)  # the last day: no cancel asked yet
+            self.job.cancel.set()  # asked now, during the merge
+            return None
+
+    runner = Runner()
+    try:
+        sim = MergingSim()
+        job = Job("merge", tmp_path / "merge", "press", 100, 1, 1, {}, sim)
+        (tmp_path / "merge").mkdir()
+        sim.job = job
+        runner.submit(job)
+        deadline = time.time() + 30
+        while job.state in ("queued", "running") and time.time() < deadline:
+            time.sleep(0.05)
+        assert job.state == "cancelled"
+    finally:
+        runner.close()
+    LOG.add(
+        "dashboard/cancel-during-merge",
+        "cancel asked after the last day, while the run merges its shards",
+        "`POST /api/runs/NAME/cancel` (the runner, directly)",
+        "the run ends cancelled, not done",
+    )
+
+
 def _start_with_workers(tmp_path: Path, out: Path) -> tuple[subprocess.Popen, list[int]]:
     p = credsim([*WORKERS, "-o", str(out)], tmp_path)
     deadline = time.time() + 120

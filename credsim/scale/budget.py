@@ -49,8 +49,13 @@ class Estimate:
     def describe(self) -> str:
         return (
             f"estimate: peak memory {self.peak_bytes / 2**30:.1f} GiB, "
-            f"wall time {_duration(self.seconds)}, disk {self.disk_bytes / 2**30:.2f} GiB"
+            f"wall time {_duration(self.seconds)}, disk {_size(self.disk_bytes)} "
+            "(every file the run writes, its parts included)"
         )
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _duration(s: float) -> str:
