@@ -3,8 +3,9 @@
 Runs ``credsim run press`` (each run its own process) and reports, per run: the wall time of
 the whole process; the time SHA-256 checksums take over the files its manifest lists (the
 ledger parts and the merged tables; the shards' own parts, checksummed the same way as they
-finish, are removed by then); the disk estimate printed before the run; and the peak bytes on disk, sampled every
-50 ms while the run goes (parts and merged files together). Medians over ``--runs`` runs.
+finish, are removed by then); the disk estimate printed before the run; and the peak bytes
+on disk, sampled every 50 ms while the run goes (parts and merged files together). Medians
+over ``--runs`` runs.
 
     python benchmarks/file_safety.py                  # 1,000,000 citizens x 365 days, 5 runs
     python benchmarks/file_safety.py --smoke          # 20,000 citizens x 60 days, 2 runs
