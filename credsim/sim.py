@@ -163,8 +163,9 @@ class Sim:
             verify_resume(folder, self)
         else:
             check_new_folder(folder, self.force)
-        for tmp in folder.glob(".*.tmp"):  # left by a write that was cut off
-            tmp.unlink()
+        for sub in (folder, folder / "ledger", folder / "parts"):
+            for tmp in sub.glob(".*.tmp") if sub.is_dir() else ():  # from a write cut off
+                tmp.unlink()
         if not resume:  # an earlier run replaced with force: only credsim's own entries go
             for name in RUN_FILES:
                 entry = folder / name
