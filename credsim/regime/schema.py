@@ -131,12 +131,7 @@ class Source(Strict):
     false_match_female: Annotated[float, Field(ge=0, le=1000)] = Field(
         1.0, description="false-match multiplier for women relative to men"
     )
-    rollout: list[Rollout] = Field(
-        default_factory=lambda: [Rollout()],
-        min_length=1,
-        description="where and from when the source records (at least one entry; "
-        "shares = false switches a source off)",
-    )
+    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()], min_length=1)
     label: str = ""
 
 
