@@ -139,7 +139,9 @@ class Run:
         if not isinstance(self.manifest, dict):
             raise RunFolderError(f"{mf}: not a valid manifest (not a JSON object)")
         for key, kind in (("population", int), ("days", int), ("seed", int), ("status", str)):
-            value = self.manifest.get(key)
+            if key not in self.manifest:
+                continue  # readers say what they miss; resume requires every key
+            value = self.manifest[key]
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise RunFolderError(f"{mf}: {key}: missing or not a valid value ({value!r})")
         self._metrics = None

@@ -58,8 +58,10 @@ def main(
     population, days = size(population, days, 100_000, 365)
     out = Path(out)
     runs = [
-        credsim.Sim(REGIME, population, days, seed, out=out / "judged_insincere").run(),
-        credsim.Sim(REGIME, population, days, seed, overrides=ACCEPTED, out=out / "accepted").run(),
+        credsim.Sim(REGIME, population, days, seed, out=out / "judged_insincere", force=True).run(),
+        credsim.Sim(
+            REGIME, population, days, seed, overrides=ACCEPTED, out=out / "accepted", force=True
+        ).run(),
     ]
     table, page = compare(runs, out / "compare.html")
     redress = pd.DataFrame({r.path.name: redress_counts(r) for r in runs})
