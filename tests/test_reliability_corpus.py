@@ -703,7 +703,7 @@ def test_bad_set(tmp_path, monkeypatch, key, assignment, words):
     assert one_error("run", "press", *RUN, "--set", assignment) == line
     assert list(tmp_path.iterdir()) == []
     LOG.add(
-        f"set/{key}",
+        f"override/{key}",
         f"`--set {assignment!r}`" if not assignment.isprintable() else f"`--set {assignment}`",
         "`credsim validate press --set`, `credsim run press --set`",
         f"exit 2, nothing written: `{line!r}`"
