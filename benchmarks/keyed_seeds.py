@@ -38,7 +38,7 @@ print(
 )
 # act counts within 5 sd, 20 seeds
 from credsim.engine.kernels import unpack_propensity  # noqa: E402
-from credsim.engine.shard import _bits  # noqa: E402
+from credsim.engine.state import bits  # noqa: E402
 
 worst = 0.0
 for seed in range(1, 21):
@@ -47,13 +47,12 @@ for seed in range(1, 21):
     s = T.shard(seed, data, n=20_000)
     counts = np.zeros(len(s.c.regime.behaviours))
     for day in range(200):
-        s.phase_behave(day)
-        counts += [a.size for a in s._acts]
-    bits = np.empty(s.n, dtype=np.uint16)
-    unpack_propensity(s.words, bits)
-    prop = bits.view(np.float16).astype(np.float64)
-    urban = _bits(s.demo, "urban")
-    child = _bits(s.demo, "age") == 0
+        counts += [a.size for a in s.acts(day)]
+    half = np.empty(s.state.n, dtype=np.uint16)
+    unpack_propensity(s.state.words, half)
+    prop = half.view(np.float16).astype(np.float64)
+    urban = bits(s.state.demo, "urban", s.c.layout)
+    child = bits(s.state.demo, "age", s.c.layout) == 0
     for b, beh in enumerate(s.c.regime.behaviours):
         p = np.minimum(
             beh.rate

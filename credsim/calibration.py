@@ -46,6 +46,9 @@ class Target(Strict):
     source: str
     note: str = ""
     weight: Annotated[float, Field(ge=0, le=100)] = 1.0
+    role: Literal["fit", "validation"] = Field(
+        "fit", description="fit: calibrated to; validation: only compared with forecasts"
+    )
 
 
 class TargetsMeta(Strict):
@@ -275,6 +278,7 @@ def evaluate(
             "p95": np.percentile(sims, 95, axis=0),
             "tolerance": [x.tolerance for x in t.targets],
             "source": [x.source for x in t.targets],
+            "role": [x.role for x in t.targets],
         }
     )
     df["relative_error"] = df["simulated"] / df["published"] - 1

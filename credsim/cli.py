@@ -643,7 +643,7 @@ def _compare_regimes(items, out, replicates, population, days, seed, set_a, set_
 def calibrate(
     regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")],
     targets: Annotated[str, typer.Option(help="A targets file, or a shipped name (national).")],
-    fit: Annotated[str, typer.Option(help="PATH[=LOW:HIGH],... parameters to fit.")],
+    fit: Annotated[str, typer.Option(help="PATH[=LOW:HIGH],... parameters to fit.")] = "",
     trials: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     population: Annotated[int, typer.Option("--population", "-n", min=100)] = 100_000,
     replicates: Annotated[int, typer.Option(min=1, max=100)] = 2,
@@ -652,8 +652,16 @@ def calibrate(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE.")] = None,
     only: Annotated[str | None, typer.Option(help="Fit only targets on these metrics.")] = None,
     workers: Annotated[int | None, typer.Option(min=1)] = None,
+    validate: Annotated[
+        bool,
+        typer.Option(
+            "--validate",
+            help="Rolling-origin evaluation of the structural model against naive forecasts.",
+        ),
+    ] = False,
 ) -> None:
-    """Fit free parameters of a regime to published figures (optuna TPE)."""
+    """Fit free parameters of a regime to published figures (optuna TPE), or with
+    --validate evaluate the structural model's forecasts from rolling origins."""
     import os
 
     from credsim.calibration import calibrate as _calibrate
@@ -666,6 +674,10 @@ def calibrate(
         t = _only(load_targets(targets), only)
     except RegimeError as e:
         fail(str(e))
+
+    if validate:
+        _validate(base, t, population, replicates, seed, out, workers or os.cpu_count() or 1)
+        return
 
     def show(i: int, n: int, value: float, best: float) -> None:
         typer.echo(f"trial {i}/{n}: loss {value:.3f} (best {best:.3f})", err=True)
@@ -690,6 +702,37 @@ def calibrate(
     for k, v in result.params.items():
         typer.echo(f"{k} = {v:.6g}")
     typer.echo(f"fitted regime: {result.folder / 'fitted.toml'}")
+
+
+def _validate(base, t, population: int, replicates: int, seed: int, out: Path, workers: int):
+    """Probe, fit from each origin, forecast, and write validation.csv, .md and .png."""
+    from credsim import structural as st
+    from credsim.calibration import target_days
+    from credsim.run import write_atomic
+
+    days = max(last for _, last in target_days(t)) + 1
+    typer.echo(f"probe: {replicates} runs of {population:,} citizens for {days} days", err=True)
+    probe = st.run_probe(base, days, population, t.meta.population, replicates, seed, workers)
+    df = st.validate(probe, t, check_population=population)
+    if df.empty:
+        fail(f"{t.meta.name}: no target dated after an origin ({', '.join(st.ORIGINS)})")
+    summary = st.validation_summary(df)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "validation.csv", df.to_csv(index=False, float_format="%.6g"))
+        table = st.validation_markdown(summary)
+        note = (
+            "Mean absolute relative error of forecasts of cumulative counts, by horizon, "
+            f"origins {', '.join(st.ORIGINS)}; probe {replicates} x {population:,} citizens.\n\n"
+        )
+        write_atomic(out / "validation.md", note + table)
+        st.validation_chart(df, out / "validation.png")
+    except OSError as e:
+        fail(os_error(e, out))
+    typer.echo(note + table)
+    typer.echo(
+        f"validation: {out / 'validation.md'}, {out / 'validation.csv'}, {out / 'validation.png'}"
+    )
 
 
 def _extensions() -> None:

@@ -423,7 +423,10 @@ def threshold_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``sweep``, ``sensitivity`` and ``threshold`` to a typer app."""
+    """Add ``sweep``, ``sensitivity``, ``threshold`` and ``plan`` to a typer app."""
     app.command("sweep")(sweep_command)
     app.command("sensitivity")(sensitivity_command)
     app.command("threshold")(threshold_command)
+    from credsim.plan import plan_command
+
+    app.command("plan")(plan_command)

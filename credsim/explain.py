@@ -30,47 +30,33 @@ def find_citizens(run, kind: str, limit: int = 5) -> list[int]:
 
 
 def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
+    """The sentence of one ledger row, as the component that writes its kind declares it."""
+    from credsim.figures import ledger_kinds
+
     k = row["kind"]
-    day = f"day {row['day']}"
     rule = row.get("rule")
     what = labels.get(rule, rule) if rule else ""
-    if k == "record":
-        src = row.get("source") or "a source"
-        mis = ""
-        if row.get("misattributed"):
-            mis = f" misattributed from a lookalike (citizen {row['other']})"
-        return (
-            f"{day}: {src} record{mis}, {what}, {row['delta']:+d} -> {row['score_after']}"
-            f" [record {row['id']}]"
-        )
-    if k == "ceiling":
-        return f"{day}: lifetime ceiling applied, {row['delta']:+d} -> {row['score_after']}"
-    if k == "sanction_start":
-        cause = f", caused by record {row['cause']}" if row.get("cause") is not None else ""
-        mis = " (the causing record was misattributed)" if row.get("misattributed") else ""
-        return f"{day}: put on {row['sanction']} at score {row['score_after']}{cause}{mis}"
-    if k == "sanction_renew":
-        return f"{day}: {row['sanction']} renewed at review (score {row['score_after']})"
-    if k == "sanction_end":
-        return f"{day}: {row['sanction']} ended (score {row['score_after']})"
-    if k == "spillover_start":
-        return f"{day}: restricted because a family member is on {row['sanction']}"
-    if k == "spillover_end":
-        return f"{day}: no longer restricted through family"
-    if k == "denied":
-        return f"{day}: denied {row['privilege']}"
-    if k.startswith("redress_"):
-        target = row.get("sanction") or (labels.get(rule, rule) if rule else "")
-        verb = {
-            "redress_demand": "demand made",
-            "redress_complied": "complied",
-            "redress_accepted": "accepted",
-            "redress_rejected": "judged insincere, rejected",
-        }
-        return f"{day}: redress ({target}): {verb[k]}"
-    if k == "refund":
-        return f"{day}: accepted redress restored points, {row['delta']:+d} -> {row['score_after']}"
-    return f"{day}: {k}"
+    template = ledger_kinds().get(k)
+    if template is None:
+        return f"day {row['day']}: {k}"
+    lookalike = ""
+    if row.get("misattributed"):
+        lookalike = f" misattributed from a lookalike (citizen {row.get('other')})"
+    fields = {
+        "day": f"day {row['day']}",
+        "source": row.get("source") or "a source",
+        "lookalike": lookalike,
+        "rule": what,
+        "delta": row.get("delta") if row.get("delta") is not None else 0,
+        "after": row.get("score_after"),
+        "id": row.get("id"),
+        "cause": f", caused by record {row['cause']}" if row.get("cause") is not None else "",
+        "mis_cause": " (the causing record was misattributed)" if row.get("misattributed") else "",
+        "sanction": row.get("sanction"),
+        "privilege": row.get("privilege"),
+        "target": row.get("sanction") or what,
+    }
+    return template.explain.format(**fields)
 
 
 def dossier(run, citizen: int) -> dict[str, Any]:

@@ -1,14 +1,16 @@
 """One palette and one set of labels for tiers, sanctions, privileges, series and figures.
 
 The HTML report, the PNGs and the dashboard (through its API) all take their colours and
-names from here, so a tier has one colour and one name wherever it is drawn, a legend says
+names from here (headline figures' labels and meanings as their components declare them in
+``credsim.figures``), so a tier has one colour and one name wherever it is drawn, a legend says
 "private school" rather than ``private_school``, and every headline figure says which days it
 covers: the last day, the whole run or the last 7 days.
 
 Tier colours follow the score: the tier citizens start in is blue, tiers above it green
 (darkest at the top), tiers below it amber to red (red at the bottom). Sanctions, privileges
 and behaviours take the categorical ``PALETTE`` in regime order. Nothing here imports a
-heavy library: the functions take a parsed regime (the TOML table) and a run's manifest.
+library heavier than NumPy: the functions take a parsed regime (the TOML table) and a run's
+manifest.
 """
 
 from __future__ import annotations
@@ -111,70 +113,18 @@ class Figure:
         }
 
 
-FIGURES: dict[str, Figure] = {
-    f.key: f
-    for f in (
-        Figure("citizens", "Citizens", "last_day", "Synthetic citizens in the run."),
-        Figure("days", "Days", "whole_run", "Days simulated."),
-        Figure("score_mean", "Average score", "last_day", "The average score of all citizens."),
-        Figure(
-            "restricted",
-            "Restricted now",
-            "last_day",
-            "Citizens under at least one sanction of their own.",
-        ),
-        Figure(
-            "restricted_pct",
-            "Restricted now (%)",
-            "last_day",
-            "Citizens under a sanction of their own, as a percentage of all citizens.",
-        ),
-        Figure(
-            "ever_sanctioned",
-            "Ever sanctioned",
-            "whole_run",
-            "Citizens sanctioned at least once during the run.",
-        ),
-        Figure(
-            "wrongful",
-            "Wrongfully restricted",
-            "last_day",
-            "Restricted citizens whose listing would not stand without records put on them "
-            "by mistake (misattributed).",
-        ),
-        Figure(
-            "spillover_only",
-            "Restricted only through family",
-            "last_day",
-            "Citizens restricted only because a family member was sanctioned.",
-        ),
-        Figure(
-            "misattributed_records",
-            "Records put on the wrong citizen",
-            "whole_run",
-            "Records put on the wrong citizen (e.g. a camera's false match).",
-        ),
-        Figure(
-            "posts_vs_baseline",
-            "Critical posts vs. normal",
-            "whole_run",
-            "Critical posts written, relative to how many would have been written without "
-            "adaptation (1 = no chilling; 0.8 = 20% fewer).",
-        ),
-        Figure(
-            "infractions_vs_baseline",
-            "Infractions vs. normal",
-            "whole_run",
-            "Infractions committed, relative to how many without adaptation (below 1 = deterred).",
-        ),
-        Figure(
-            "benefits",
-            "Green-lane benefits used",
-            "whole_run",
-            "Green-lane benefits used by top-tier citizens.",
-        ),
-    )
-}
+def _declared() -> dict[str, Figure]:
+    """The headline figures without an item, as their components declare them."""
+    from credsim.figures import headline_figures
+
+    return {
+        h.key: Figure(h.key, h.label, h.window, h.explain)
+        for _, h in headline_figures()
+        if h.per is None
+    }
+
+
+FIGURES: dict[str, Figure] = _declared()
 
 
 def label(item: Mapping[str, Any]) -> str:
@@ -251,21 +201,11 @@ def figure(key: str, regime: Mapping[str, Any] | None = None) -> Figure:
             "last_7_days",
             f"{base.explain} Counted over the last {RECENT_DAYS} days only.",
         )
-    if key.startswith("denied_citizens_"):
-        name = key[len("denied_citizens_") :]
-        p = privileges.get(name, name.replace("_", " "))
-        return Figure(
-            key,
-            f"Citizens refused: {p}",
-            "whole_run",
-            f"Distinct citizens refused '{p}' at least once.",
-        )
-    if key.startswith("denied_"):
-        name = key[len("denied_") :]
-        p = privileges.get(name, name.replace("_", " "))
-        return Figure(
-            key, f"Refused attempts: {p}", "whole_run", f"Attempts to use '{p}' that were refused."
-        )
+    from credsim.figures import headline_template
+
+    h, item = headline_template(key, privileges)
+    if h is not None and item is not None:
+        return Figure(key, h.label.format(label=item), h.window, h.explain.format(label=item))
     return Figure(key, key.replace("_", " ").capitalize(), "last_day", "")
 
 

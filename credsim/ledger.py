@@ -29,6 +29,7 @@ KINDS = (
     "redress_accepted",
     "redress_rejected",
     "refund",  # accepted redress restored points
+    "amnesty",  # an amnesty lifted the listing
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -44,6 +45,7 @@ PHASE_OF = {  # the phase that writes each kind
     "redress_accepted": "redress",
     "redress_rejected": "redress",
     "refund": "redress",
+    "amnesty": "tier",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

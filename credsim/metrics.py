@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from credsim.population import DEMO_BITS, Population
+from credsim.population import Population
 
 DIMENSIONS = ("sex", "age", "urban", "province", "group")
 GROUP_LEVELS = ("restricted", "spillover_only", "wrongful")
@@ -21,39 +21,10 @@ HIST_BINS_MAX = 2048
 
 
 def columns(c) -> tuple[list[str], list[str]]:
-    """The level and flow column names of a compiled regime's metrics."""
-    levels = ["citizens", "score_sum"] + [f"tier_{t}" for t in c.tiers]
-    levels += [f"sanctioned_{k}" for k in c.sanctions]
-    levels += [
-        "restricted",
-        "spillover_only",
-        "wrongful",
-        "ever_sanctioned",
-        "permanent",
-        "adapted_household",
-        "adapted_own",
-    ]
-    levels += [f"denied_citizens_{p}" for p in c.privileges]
-    flows = []
-    for b in c.behaviours:
-        flows += [f"acts_{b}", f"baseline_acts_{b}", f"records_{b}"]
-    flows += [f"records_source_{s}" for s in c.sources]
-    flows += ["misattributed"]
-    for p in c.privileges:
-        flows += [f"attempts_{p}", f"denied_{p}"]
-    flows += [
-        "denied_spillover",
-        "benefits",
-        "redress_demands",
-        "redress_complied",
-        "redress_accepted",
-        "sanctions_started",
-        "sanctions_renewed",
-        "sanctions_ended",
-    ]
-    for k in c.sanctions:
-        flows += [f"started_{k}", f"ended_{k}"]
-    return levels, flows
+    """The level and flow column names of a compiled regime's metrics (``credsim.figures``)."""
+    from credsim.figures import columns as declared
+
+    return declared(c)
 
 
 def dimension_labels(c) -> list[tuple[str, str]]:
@@ -106,6 +77,7 @@ class DayMetrics:
         self.gcur = np.zeros((len(GROUP_METRICS), self.nslots), dtype=np.int64)
         self.groups = np.zeros((days, len(GROUP_METRICS), self.nslots), dtype=np.int64)
         self.demo = pop.demo
+        self.layout = pop.census.layout
         self.province_start = pop.province_start
         self._slot_table = self._slots_of(np.arange(1 << 16))
         # citizens per packed demographic code: every static count follows from it
@@ -114,8 +86,8 @@ class DayMetrics:
             self._slot_table.ravel(), weights=np.repeat(per_code, 5), minlength=self.nslots
         ).astype(np.int64)[: self.nslots]
         codes = np.arange(1 << 16)
-        urban = (codes >> DEMO_BITS["urban"][0]) & 1
-        child = ((codes >> DEMO_BITS["age"][0]) & 3) == 0
+        urban = (codes >> self.layout["urban"][0]) & 1
+        child = ((codes >> self.layout["age"][0]) & 3) == 0
         self.eligible = []
         for who in c.attempt_who:
             sel = child if who == "children" else (~child if who == "adults" else codes >= 0)
@@ -156,7 +128,7 @@ class DayMetrics:
         d = d.astype(np.int64)
         out = np.empty((d.size, 5), dtype=np.int64)
         for j, what in enumerate(DIMENSIONS):
-            shift, width = DEMO_BITS[what]
+            shift, width = self.layout[what]
             out[:, j] = self.offsets[j] + ((d >> shift) & ((1 << width) - 1))
         return out
 

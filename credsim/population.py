@@ -15,15 +15,51 @@ import numpy as np
 from credsim.facts import china
 from credsim.regime.schema import AGE_BANDS, GROUPS
 
-# Bit layout of the packed demographics column.
-DEMO_BITS = {"sex": (0, 1), "urban": (1, 1), "age": (2, 2), "group": (4, 3), "province": (7, 5)}
+DEMO_WIDTH = 16  # bits of the packed demographics column (uint16)
+
+
+def demo_layout(groups: int = 8, provinces: int = 32) -> dict[str, tuple[int, int]]:
+    """Bit layout (shift, width) of the packed demographics column, in one place.
+
+    Sex (1 bit), urban (1) and age band (2) come first; the group and province fields are
+    as wide as their counts need, at least 3 and 5 bits (the layout of up to 8 groups and 32
+    provinces, which every shipped regime uses). They share 16 bits: up to 4096 group x
+    province combinations (e.g. 64 groups and 64 provinces, or 16 and 256).
+    """
+    gw = max(3, (max(groups, 1) - 1).bit_length())
+    pw = max(5, (max(provinces, 1) - 1).bit_length())
+    if 4 + gw + pw > DEMO_WIDTH:
+        raise ValueError(
+            f"{groups} groups and {provinces} provinces need {4 + gw + pw} bits of "
+            f"demographics; at most {DEMO_WIDTH} are packed"
+        )
+    return {
+        "sex": (0, 1),
+        "urban": (1, 1),
+        "age": (2, 2),
+        "group": (4, gw),
+        "province": (4 + gw, pw),
+    }
+
+
+DEMO_BITS = demo_layout()  # the default layout (8 groups, 32 provinces)
 HEAD = np.uint8(1)  # flags bit: first member of a household
 
 
-def unpack(demo: np.ndarray, what: str) -> np.ndarray:
+def layout_array(layout: dict[str, tuple[int, int]]) -> np.ndarray:
+    """The layout as the kernels read it: urban shift, age shift, group shift and mask,
+    province shift and mask."""
+    g, p = layout["group"], layout["province"]
+    return np.array(
+        [layout["urban"][0], layout["age"][0], g[0], (1 << g[1]) - 1, p[0], (1 << p[1]) - 1],
+        dtype=np.int64,
+    )
+
+
+def unpack(demo: np.ndarray, what: str, layout: dict | None = None) -> np.ndarray:
     """One attribute (sex, urban, age, group, province) from packed demographics."""
-    shift, width = DEMO_BITS[what]
-    return ((demo >> shift) & ((1 << width) - 1)).astype(np.uint8)
+    shift, width = (layout or DEMO_BITS)[what]
+    return ((demo >> shift) & ((1 << width) - 1)).astype(np.uint8 if width <= 8 else np.uint16)
 
 
 @dataclass(frozen=True)
@@ -41,6 +77,11 @@ class Census:
     groups: tuple[str, ...]
     group_shares: np.ndarray
     sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def layout(self) -> dict[str, tuple[int, int]]:
+        """The bit layout of these citizens' packed demographics."""
+        return demo_layout(len(self.groups), len(self.provinces))
 
     @staticmethod
     def from_facts() -> Census:
@@ -100,7 +141,7 @@ class Population:
         return np.cumsum(self.head, dtype=np.int64) - 1
 
     def attribute(self, what: str) -> np.ndarray:
-        return unpack(self.demo, what)
+        return unpack(self.demo, what, self.census.layout)
 
 
 _CHUNK = 1 << 16  # citizens drawn at a time
@@ -133,9 +174,15 @@ def synthesize(
     urban = (rng.random(h, dtype=np.float32) < c.urban_share).astype(np.uint16)
     group = rng.choice(len(c.groups), size=h, p=c.group_shares).astype(np.uint16)
     # by province, cities first within each (a stable radix sort of a small key)
-    order = np.argsort((province * 2 + (1 - urban)).astype(np.uint8), kind="stable")
+    key = province * 2 + (1 - urban)
+    order = np.argsort(key.astype(np.uint8) if len(c.provinces) <= 128 else key, kind="stable")
     sizes, province = sizes[order], province[order]
-    house = (urban[order] << 1) | (group[order] << 4) | (province << 7)
+    lay = c.layout
+    house = (
+        (urban[order] << lay["urban"][0])
+        | (group[order] << lay["group"][0])
+        | (province << lay["province"][0])
+    )
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     head = np.zeros(n, dtype=bool)
     head[starts] = True
@@ -156,7 +203,7 @@ def synthesize(
     demo = np.repeat(house, sizes)
     for a, b in chunks:
         sex = (rng.random(b - a, dtype=np.float32) >= c.male_share).astype(np.uint16)  # 1 female
-        demo[a:b] |= sex | (age[a:b] << 2)
+        demo[a:b] |= sex | (age[a:b] << lay["age"][0])
     del age
     mu = -sigma * sigma / 2
     propensity = np.empty(n, dtype=np.float16)

@@ -91,31 +91,10 @@ def groups_frame(c, m: ShardMetrics):
 
 
 def headline(df, c) -> dict[str, Any]:
-    """The figures a reader asks first, at the last day."""
-    last = df.iloc[-1]
-    n = int(last["citizens"])
-    out: dict[str, Any] = {
-        "citizens": n,
-        "days": int(len(df)),
-        "score_mean": round(float(last["score_mean"]), 2),
-        "restricted": int(last["restricted"]),
-        "restricted_pct": round(100 * float(last["restricted"]) / max(n, 1), 4),
-        "ever_sanctioned": int(last["ever_sanctioned"]),
-        "wrongful": int(last["wrongful"]),
-        "spillover_only": int(last["spillover_only"]),
-        "misattributed_records": int(df["misattributed"].sum()),
-    }
-    for p in c.privileges:
-        out[f"denied_{p}"] = int(df[f"denied_{p}"].sum())
-        out[f"denied_citizens_{p}"] = int(last[f"denied_citizens_{p}"])
-    for kind, label in (("speech", "posts_vs_baseline"), ("infraction", "infractions_vs_baseline")):
-        names = [b.name for b in c.regime.behaviours if b.kind == kind]
-        base = sum(float(df[f"baseline_acts_{b}"].sum()) for b in names)
-        if base > 0:
-            acts = sum(float(df[f"acts_{b}"].sum()) for b in names)
-            out[label] = round(acts / base, 4)
-    out["benefits"] = int(df["benefits"].sum())
-    return out
+    """The figures a reader asks first (declared by the components, ``credsim.figures``)."""
+    from credsim.figures import headline as declared
+
+    return declared(df, c)
 
 
 class Run:

@@ -245,14 +245,20 @@ class Sim:
         for name in ("metrics.parquet", "metrics_groups.parquet", "citizens.parquet"):
             files[name] = file_record(folder / name)
         timings: dict[str, float] = {}
+        steps: dict[tuple, list] = {}  # (phase, component, method) -> [calls, seconds]
         for r in shard_info:
             for k, v in r["timings"].items():
                 timings[k] = timings.get(k, 0.0) + v
+            for phase, comp, method, calls, seconds in r.get("plan", []):
+                step = steps.setdefault((phase, comp, method), [0, 0.0])
+                step[0] += calls
+                step[1] += seconds
         manifest.update(
             status="complete",
             finished=now(),
             wall_seconds=round(time.perf_counter() - t0, 3),
             phase_seconds={k: round(v, 3) for k, v in timings.items()},
+            plan_seconds=[[*key, n, round(sec, 4)] for key, (n, sec) in steps.items()],
             core_bytes_per_citizen=max((r["core_bytes"] for r in shard_info), default=0.0),
             ledger_rows=int(sum(r["ledger_rows"] for r in shard_info)),
             ledger_bytes=int(sum(r["ledger_bytes"] for r in shard_info)),

@@ -45,29 +45,42 @@ def test_bad_targets_file_gives_one_line_errors(tmp_path):
 
 
 def test_scaled_counts_are_unbiased(tmp_path):
-    """Five small runs scaled up agree with one run twenty times larger.
+    """Eight runs of 25,000 citizens, scaled up, estimate the counts of one run of 200,000
+    without bias, tightly enough to catch a 5% bias.
 
-    Cumulative listings and denied flights are sums of independent per-citizen events, so the
-    scaled count has the large run's expectation. Tolerance: 4 standard deviations of the
-    difference, from the Poisson variance of each count (the scaled small runs have 20/5 = 4
-    times the large run's variance of their mean, so the sd of the difference is sqrt(5) times
-    the large run's).
+    Listings and denied flights are sums of per-citizen events, so the scaled count has the
+    large run's expectation. The listing hazard and flight attempts are raised (x20) so each
+    side holds about 15,000 listings and 117,000 denied flights (seed 99): the sd of the
+    ratio of the two sides is about 1.15% for listings (Poisson, sqrt(2 / 15,000)) and about
+    the same for denied flights, whose noise is that of the listed stock they come from.
+    Tolerance 3.5% (3 sd): a false alarm about 0.5% of the time over the two counts, and a
+    5% bias (4.3 sd) caught about 9 times in 10.
     """
-    days = 1000
-    small, large, reps = 20_000, 400_000, 5
-    regime = "national-calibrated"
+    days, small, large, reps = 730, 25_000, 200_000, 8
+    sets = (
+        "behaviours.debt_default.schedule=[[0, 20.0]]",
+        "privileges.flight.schedule=[[0, 20.0]]",
+    )
 
     def counts(n, seed):
         r = credsim.Sim(
-            regime, n, days, seed, out=tmp_path / f"{n}-{seed}", ledger="none", workers=1
+            "national",
+            n,
+            days,
+            seed,
+            out=tmp_path / f"{n}-{seed}",
+            ledger="none",
+            workers=1,
+            overrides=sets,
         ).run()
         m = r.metrics
         return np.array([m["started_defaulter_list"].sum(), m["denied_flight"].sum()], float)
 
-    scaled = np.mean([counts(small, 10 + s) for s in range(reps)], axis=0) * (large / small)
+    scaled = np.sum([counts(small, 10 + s) for s in range(reps)], axis=0) * (large / (small * reps))
     big = counts(large, 99)
-    sd = np.sqrt(5 * big)
-    assert np.all(np.abs(scaled - big) < 4 * sd), (scaled, big, sd)
+    assert big[0] > 12_000
+    ratio = scaled / big
+    assert np.all(np.abs(ratio - 1) < 0.035), (scaled, big, ratio)
 
 
 def _truth_targets(run, dates_days: list[int]) -> Targets:
@@ -145,34 +158,61 @@ def test_calibration_recovers_known_parameters(tmp_path):
     credsim.load_regime(tmp_path / "fit" / "fitted.toml")  # the fitted regime runs as it is
 
 
-SAMPLING_SD = 4  # allowance for the sampling noise of a scaled-down run, in Poisson sd
+SAMPLING_SD = 4  # allowance for the sampling noise of a scaled-down run, in standard deviations
+
+# Published figures the structural model is documented not to reproduce
+# (docs/calibration-fit.md, "What the model does not reproduce"), with the relative error it
+# is allowed there instead of the target's tolerance: the test fails if the preset drifts
+# further from them.
+KNOWN_MISSES = {
+    "flight-2015-12-31": 0.5,
+    "flight-2016-03": 0.4,
+    "rail-2015-12-31": 0.3,
+    "exited-natural-persons-2018-12": 0.65,
+    "complied-2016-03": 0.5,
+    "complied-2018-03": 0.3,
+    "complied-2018-06-30": 0.35,
+}
 
 
-def allowed_error(published, tolerance: float, population: int, total: float):
-    """The error a target may show in one run of ``population`` citizens scaled to ``total``:
-    the model's tolerance plus ``SAMPLING_SD`` Poisson standard deviations of the count the
-    run itself simulates (published / scale), scaled back up. Measured on seeds 21-40 at
-    200,000 citizens (benchmarks/calibration_seeds.py): every rail check passes on 20 of 20
-    seeds and every flight check on 19 of 20 (denied flights are overdispersed about twice
-    over Poisson: a listed citizen who travels tries again)."""
+def allowed_error(fit, population: int, total: float):
+    """The error each target may show in one run of ``population`` citizens scaled to
+    ``total``: its tolerance (or its documented miss) times the published figure, plus
+    ``SAMPLING_SD`` standard deviations of the count the run itself simulates (Poisson,
+    overdispersed twice for denied attempts: a listed citizen who travels tries again),
+    scaled back up."""
     scale = total / population
-    return tolerance * published + SAMPLING_SD * np.sqrt(published / scale) * scale
+    tol = np.array([KNOWN_MISSES.get(n, t) for n, t in zip(fit["target"], fit["tolerance"])])
+    phi = np.where(fit["metric"].str.startswith("denied_"), 2.0, 1.0)
+    published = fit["published"].to_numpy()
+    return tol * published + SAMPLING_SD * np.sqrt(phi * published / scale) * scale
 
 
-def test_national_calibrated_reproduces_blocked_purchases(tmp_path):
-    """The shipped calibrated preset, run afresh at 200,000 citizens (scaled to 1.41 billion,
-    unbiased as tested above) with a fixed seed, is within 10% of every confirmed cumulative
-    flight figure 2015-12 to 2019-07 and within 15% of every rail figure, beyond the sampling
-    noise of a run of that size (``allowed_error``)."""
+def misses(fit, population: int, total: float):
+    """The fit targets a run misses beyond ``allowed_error``."""
+    allowed = allowed_error(fit, population, total)
+    bad = ((fit["simulated"] - fit["published"]).abs() > allowed) & (fit["role"] == "fit")
+    return fit[bad]
+
+
+def test_national_calibrated_reproduces_stocks_and_flows(tmp_path):
+    """The shipped preset, run afresh at 200,000 citizens (scaled to 1.41 billion, unbiased
+    as tested above) with a fixed seed, is within the allowance of every fit target:
+    cumulative blocked flights and trains, cumulative listings and delistings, and the
+    December 2018 flows of listings and delistings (``allowed_error``; the allowance holds on
+    at least 19 of seeds 21-40, benchmarks/calibration_seeds.py)."""
     t = load_targets("national")
     regime = credsim.load_regime("national-calibrated")
     fit, _ = evaluate(regime, t, 200_000, replicates=1, seed=21)
-    for metric, tol in (("denied_flight", 0.10), ("denied_rail", 0.15)):
-        rows = fit[fit["metric"] == metric]
-        assert len(rows) >= 8
-        allowed = allowed_error(rows["published"], tol, 200_000, t.meta.population)
-        bad = rows[(rows["simulated"] - rows["published"]).abs() > allowed]
-        assert bad.empty, bad[["target", "published", "simulated", "relative_error"]]
+    assert {
+        "denied_flight",
+        "denied_rail",
+        "started_defaulter_list",
+        "ended_defaulter_list",
+    } <= set(fit["metric"])
+    assert (fit["kind"] == "flow").sum() >= 2
+    bad = misses(fit, 200_000, t.meta.population)
+    assert bad.empty, bad[["target", "published", "simulated", "relative_error"]]
 
 
 def test_target_days_and_values():
@@ -184,3 +224,37 @@ def test_target_days_and_values():
     m = pd.DataFrame({x.metric: np.ones(2200) for x in t.targets})
     vals = simulated_values(m, t, 2.0)
     assert vals[0] == 2.0 * 822
+
+
+def test_calibrate_needs_fit_or_validate(tmp_path):
+    from typer.testing import CliRunner
+
+    from credsim.cli import app
+
+    r = CliRunner().invoke(app, ["calibrate", "national", "--targets", "national"])
+    assert r.exit_code == 2
+    assert "--fit: name at least one parameter" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_calibrate_validate_writes_table_csv_and_chart(tmp_path):
+    """``credsim calibrate --validate`` at a tiny size: every origin forecasts, and the
+    table, the forecasts and the chart are written."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from credsim import structural as st
+    from credsim.cli import app
+
+    out = tmp_path / "val"
+    args = ["calibrate", "national-calibrated", "--targets", "national", "--validate"]
+    args += ["-n", "5000", "--replicates", "1", "--workers", "1", "--out", str(out)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out / "validation.csv")
+    assert set(df["origin"]) == set(st.ORIGINS)
+    assert (df["horizon_months"] > 0).all()
+    table = (out / "validation.md").read_text()
+    assert "straight line through the last two figures" in table
+    assert "12 months (9-15)" in table
+    assert (out / "validation.png").stat().st_size > 1000

@@ -138,9 +138,7 @@ def test_a_higher_rate_keeps_every_act_of_the_lower(seed):
     high = shard(seed, data_high)
     added = 0
     for day in range(60):
-        low.phase_behave(day)
-        high.phase_behave(day)
-        for a, b in zip(low._acts, high._acts, strict=True):
+        for a, b in zip(low.acts(day), high.acts(day), strict=True):
             sa, sb = set(a.tolist()), set(b.tolist())
             assert sa <= sb
             added += len(sb - sa)
@@ -155,18 +153,17 @@ def test_act_counts_match_their_probabilities():
     s = shard(5, data)
     counts = np.zeros(len(s.c.regime.behaviours))
     for day in range(200):
-        s.phase_behave(day)
-        counts += [a.size for a in s._acts]
-    prop = np.zeros(s.n)
+        counts += [a.size for a in s.acts(day)]
+    prop = np.zeros(s.state.n)
     from credsim.engine.kernels import unpack_propensity
 
-    bits = np.empty(s.n, dtype=np.uint16)
-    unpack_propensity(s.words, bits)
-    prop = bits.view(np.float16).astype(np.float64)
-    from credsim.engine.shard import _bits
+    half = np.empty(s.state.n, dtype=np.uint16)
+    unpack_propensity(s.state.words, half)
+    prop = half.view(np.float16).astype(np.float64)
+    from credsim.engine.state import bits
 
-    urban = _bits(s.demo, "urban")
-    child = _bits(s.demo, "age") == 0
+    urban = bits(s.state.demo, "urban", s.c.layout)
+    child = bits(s.state.demo, "age", s.c.layout) == 0
     for b, beh in enumerate(s.c.regime.behaviours):
         place = s.c.place_factor[b][urban, np.where(child, 1, 0)]
         p = beh.rate * place * (prop if beh.propensity else 1.0)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.keyed import name_code
+from credsim.engine.layout import mask_dtype
+from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
@@ -45,12 +47,15 @@ class Compiled:
 
     def __post_init__(self) -> None:
         r = self.regime
+        self.layout = demo_layout(len(self.groups), len(self.provinces))
+        self.layout_array = layout_array(self.layout)
         self.behaviours = [b.name for b in r.behaviours]
         self.sources = [s.name for s in r.sources]
         self.rules = [x.key for x in r.rules]
         self.tiers = [t.name for t in r.tiers] or ["all"]
         self.privileges = [p.name for p in r.privileges]
         self.sanctions = [s.name for s in r.sanctions]
+        self.amnesties = [a.name for a in r.amnesties]
         self.score_min, self.score_max, self.score_initial = (
             r.score.min,
             r.score.max,
@@ -60,6 +65,15 @@ class Compiled:
         mins = [t.min for t in r.tiers[:-1]]
         self.tier_bounds = np.array(sorted(mins), dtype=np.int64)  # ascending, for searchsorted
         self.n_tiers = len(self.tiers)
+        self._behaviours(r)
+        self._sources(r)
+        self._rules(r)
+        self._privileges(r)
+        self._sanctions(r)
+        self._adaptation(r)
+
+    def _behaviours(self, r: Regime) -> None:
+        """Behaviours: kinds and [behaviour, urban, child] rate factors."""
         # behaviours
         self.kind = np.array([KINDS.index(b.kind) for b in r.behaviours])
         # [behaviour, urban, child] rate factors
@@ -71,6 +85,9 @@ class Compiled:
                 self.place_factor[i, :, 1] = 0.0
             elif b.who == "children":
                 self.place_factor[i, :, 0] = 0.0
+
+    def _sources(self, r: Regime) -> None:
+        """Sources: who observes what, where, from when, with which errors."""
         # sources: who observes what, with which probability
         self.observers: list[list[tuple[int, float]]] = [[] for _ in r.behaviours]
         for si, s in enumerate(r.sources):
@@ -79,19 +96,23 @@ class Compiled:
         nprov = len(self.provinces)
         self.coverage = np.ones((len(r.sources), nprov, 2))
         self.source_rollout = np.zeros((len(r.sources), 2), dtype=np.int64)
-        self.false_match = np.zeros((len(r.sources), 8, 2))  # [source, group, sex]
+        ng = 1 << self.layout["group"][1]  # every value the group bits can hold
+        self.false_match = np.zeros((len(r.sources), ng, 2))  # [source, group, sex]
         for si, s in enumerate(r.sources):
             self.coverage[si, :, 0] = s.coverage_rural
             self.coverage[si, :, 1] = s.coverage_urban
             for pname, f in s.coverage_province.items():
                 self.coverage[si, self.provinces.index(pname), :] *= f
             self.source_rollout[si] = _rollout_day(s.rollout)
-            for g in range(8):
+            for g in range(ng):
                 gname = self.groups[g] if g < len(self.groups) else None
                 fm = s.false_match * s.false_match_group.get(gname, 1.0) if gname else 0.0
                 self.false_match[si, g, 0] = min(1.0, fm)
                 self.false_match[si, g, 1] = min(1.0, fm * s.false_match_female)
         self.false_match_any = self.false_match.reshape(len(r.sources), -1).max(axis=1) > 0
+
+    def _rules(self, r: Regime) -> None:
+        """Rules by behaviour: deltas, the sanction each starts, rollout."""
         # rules by behaviour
         self.rules_of: list[list[int]] = [[] for _ in r.behaviours]
         for ri, x in enumerate(r.rules):
@@ -104,13 +125,17 @@ class Compiled:
         self.rule_rollout = np.array(
             [_rollout_day(x.rollout) for x in r.rules], dtype=np.int64
         ).reshape(-1, 2)
+
+    def _privileges(self, r: Regime) -> None:
+        """Privileges: attempt rates, who attempts, keys."""
         # privileges: daily attempt probability [privilege, urban], and who attempts
         self.attempt_rate = np.array(
             [[p.attempts_rural / 365.0, p.attempts_urban / 365.0] for p in r.privileges]
         ).reshape(-1, 2)
         self.attempt_who = [p.who for p in r.privileges]
         self._scheduled = any(p.schedule for p in r.privileges)
-        self.privilege_bits = np.arange(len(r.privileges), dtype=np.uint16)
+        pdt = np.uint16 if len(r.privileges) <= 16 else mask_dtype(len(r.privileges))
+        self.privilege_bits = np.arange(len(r.privileges), dtype=pdt)
         # the key of each privilege's attempts: its name, so that adding another privilege
         # changes no draw of this one
         self.privilege_codes = [name_code(f"privilege/{p.name}") for p in r.privileges]
@@ -118,30 +143,36 @@ class Compiled:
         self.who_allows = np.array(
             [[w != "children", w != "adults"] for w in self.attempt_who], dtype=bool
         ).reshape(-1, 2)
+
+    def _sanctions(self, r: Regime) -> None:
+        """Sanctions: triggers, masks of privileges denied, durations, marks."""
         # sanctions
         ns = len(r.sanctions)
+        pdt = self.privilege_bits.dtype.type
         self.sanction_tier = np.array(
             [self.tiers.index(s.tier) if s.tier else -1 for s in r.sanctions], dtype=np.int64
         )
-        self.own_mask = np.zeros(256, dtype=np.uint16)  # sanction bits -> privileges denied
-        self.spill_mask = np.zeros((256, 2), dtype=np.uint16)  # spill bits, child -> privileges
-        priv_bits = np.zeros(ns, dtype=np.uint16)
-        spill_house = np.zeros(ns, dtype=np.uint16)
-        spill_child = np.zeros(ns, dtype=np.uint16)
+        # sanction bits -> privileges denied, for up to 8 sanctions (else bit by bit)
+        self.own_mask = np.zeros(256, dtype=pdt)
+        self.spill_mask = np.zeros((256, 2), dtype=pdt)  # spill bits, child -> privileges
+        priv_bits = np.zeros(ns, dtype=pdt)
+        spill_house = np.zeros(ns, dtype=pdt)
+        spill_child = np.zeros(ns, dtype=pdt)
         for k, s in enumerate(r.sanctions):
             for p in s.privileges:
-                priv_bits[k] |= 1 << self.privileges.index(p)
+                priv_bits[k] |= pdt(1) << pdt(self.privileges.index(p))
             for p in s.spillover.get("household", []):
-                spill_house[k] |= 1 << self.privileges.index(p)
+                spill_house[k] |= pdt(1) << pdt(self.privileges.index(p))
             for p in s.spillover.get("children", []):
-                spill_child[k] |= 1 << self.privileges.index(p)
+                spill_child[k] |= pdt(1) << pdt(self.privileges.index(p))
         for bits in range(256):
-            for k in range(ns):
+            for k in range(min(ns, 8)):
                 if bits >> k & 1:
                     self.own_mask[bits] |= priv_bits[k]
                     self.spill_mask[bits, 0] |= spill_house[k]
                     self.spill_mask[bits, 1] |= spill_house[k] | spill_child[k]
         self.spill_house, self.spill_child = spill_house, spill_child
+        self.priv_bits = priv_bits
         triggers = [int(t) for t in self.sanction_tier if t >= 0]
         self.lowest_trigger = min(triggers) if triggers else self.n_tiers
         self.trigger_below = self._upper(self.lowest_trigger) if triggers else self.score_min
@@ -161,6 +192,9 @@ class Compiled:
         self.sanction_threshold = np.array(
             [self._upper(int(t)) if t >= 0 else 0 for t in self.sanction_tier], dtype=np.int64
         )
+
+    def _adaptation(self, r: Regime) -> None:
+        """Adaptation, green lanes and the keys of redress demands."""
         # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
         a = r.adaptation
         know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]
@@ -195,6 +229,27 @@ class Compiled:
         self.redress_codes |= {
             ("rule", k): name_code(f"rule/{x.key}") for k, x in enumerate(r.rules)
         }
+
+    def own_privileges(self, sanction: np.ndarray) -> np.ndarray:
+        """The privileges (a mask) that these sanction masks deny their holders."""
+        if len(self.sanctions) <= 8:
+            return self.own_mask[sanction]
+        return self._or_bits(sanction, self.priv_bits)
+
+    def spill_privileges(self, spill: np.ndarray, child: np.ndarray) -> np.ndarray:
+        """The privileges (a mask) relatives' sanctions ``spill`` deny (children: ``child``)."""
+        if len(self.sanctions) <= 8:
+            return self.spill_mask[spill, child]
+        return self._or_bits(spill, self.spill_house) | np.where(
+            child.astype(bool), self._or_bits(spill, self.spill_child), 0
+        ).astype(self.priv_bits.dtype)
+
+    def _or_bits(self, mask: np.ndarray, per_bit: np.ndarray) -> np.ndarray:
+        out = np.zeros(mask.size, dtype=per_bit.dtype)
+        for k in range(per_bit.size):
+            has = ((mask >> mask.dtype.type(k)) & 1).astype(bool)
+            out[has] |= per_bit[k]
+        return out
 
     def behaviour_factor(self, b: int, day: int) -> float:
         """The schedule factor of behaviour ``b`` on ``day`` (1 without a schedule)."""

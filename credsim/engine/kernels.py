@@ -68,6 +68,7 @@ def sample_acts(
     qrate,
     uses_m,
     adapt_on,
+    layout,
     out,
     mark,
     empty,
@@ -100,6 +101,7 @@ def sample_acts(
     """
     k = 0
     base = 0
+    u_shift, a_shift, p_shift, p_mask = layout[0], layout[1], layout[4], layout[5]
     nb = bounds.size - 1 if uses_m else 1
     kday = subkey(key, day)
     kskip = subkey(key ^ _SKIP_SALT, day)
@@ -173,13 +175,13 @@ def sample_acts(
                 if v >= q:
                     continue
                 d = np.int64(w >> _S48)
-                p = rate * place[(d >> 1) & 1, 1 if ((d >> 2) & 3) == 0 else 0]
+                p = rate * place[(d >> u_shift) & 1, 1 if ((d >> a_shift) & 3) == 0 else 0]
                 if uses_m:
                     p *= half(np.int64((w >> _S32) & _HALF))
                 if v < p:
                     base += 1
                 if adapt_on:
-                    p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> 7) & 31]
+                    p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> p_shift) & p_mask]
                 if v < p:
                     if not uses_m:  # in citizen order, below: mark it
                         mark[cid >> 3] |= np.uint8(1 << (cid & 7))
@@ -217,6 +219,7 @@ def sense_acts(
     false_match,
     fm_any,
     province_start,
+    layout,
     out_citizen,
     out_actor,
     out_mis,
@@ -228,22 +231,31 @@ def sense_acts(
     A misidentified record is put on a lookalike: another citizen of the actor's province,
     drawn uniformly among those of the same sex and demographic group (by rejection, up to
     ``LOOKALIKE_DRAWS`` draws, else the first drawn). Returns the number of records written.
+    ``layout`` is the demographic bit layout (``population.layout_array``).
     """
     k = 0
     kday = subkey(key, day)
+    u_shift, g_shift, g_mask, p_shift, p_mask = (
+        layout[0],
+        layout[2],
+        layout[3],
+        layout[4],
+        layout[5],
+    )
+    same = 1 | (g_mask << g_shift)  # the sex bit and the group bits
     for i in range(acts.size):
         w = acts[i]
         a = np.int64(w & _ID)
         d = np.int64(w >> _S48)
-        urban = (d >> 1) & 1
-        prov = (d >> 7) & 31
+        urban = (d >> u_shift) & 1
+        prov = (d >> p_shift) & p_mask
         prob = p * coverage[prov, urban] if day >= rollout[urban] else 0.0
         g = (a + offset) << 7
         if unit(kday, g + _SENSE) < prob:
             cit = a
             mis = False
             if fm_any:
-                if unit(kday, g + _MATCH) < false_match[(d >> 4) & 7, d & 1]:
+                if unit(kday, g + _MATCH) < false_match[(d >> g_shift) & g_mask, d & 1]:
                     lo = province_start[prov]
                     size = province_start[prov + 1] - lo
                     if size > 1:
@@ -257,7 +269,7 @@ def sense_acts(
                                 x += 1
                             if look < 0:
                                 look = x
-                            if (demo[x] & 0x71) == (d & 0x71):  # sex bit and group bits
+                            if (demo[x] & same) == (d & same):
                                 look = x
                                 break
                         cit = look

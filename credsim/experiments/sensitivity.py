@@ -56,26 +56,9 @@ MAX_SCATTERS = 8  # parameters shown as output-against-parameter charts
 
 def headline_names(regime: Regime) -> list[str]:
     """The headline figures a run of ``regime`` reports (the keys of ``Run.summary``)."""
-    names = [
-        "citizens",
-        "days",
-        "score_mean",
-        "restricted",
-        "restricted_pct",
-        "ever_sanctioned",
-        "wrongful",
-        "spillover_only",
-        "misattributed_records",
-    ]
-    for p in regime.privileges:
-        names += [f"denied_{p.name}", f"denied_citizens_{p.name}"]
-    kinds = {b.kind for b in regime.behaviours}
-    if "speech" in kinds:
-        names.append("posts_vs_baseline")
-    if "infraction" in kinds:
-        names.append("infractions_vs_baseline")
-    names.append("benefits")
-    return names
+    from credsim.figures import headline_names as declared
+
+    return declared(regime)
 
 
 def _analyse(

@@ -214,6 +214,17 @@ class GreenLane(Strict):
     label: str = ""
 
 
+class Amnesty(Strict):
+    """A credit-repair campaign: on one day, every listing of its sanctions is lifted."""
+
+    name: Name
+    day: Annotated[int, Field(ge=0, description="the day the listings are lifted")]
+    sanctions: list[Name] = Field(
+        default_factory=list, description="sanctions lifted (none named: every sanction)"
+    )
+    label: str = ""
+
+
 class Adaptation(Strict):
     """How citizens change after sanctions they suffer or see (multipliers on rates)."""
 
@@ -251,9 +262,12 @@ class Regime(Strict):
     sources: list[Source] = Field(default_factory=list, max_length=32)
     rules: list[Rule] = Field(default_factory=list, max_length=255)
     tiers: list[Tier] = Field(default_factory=list, max_length=16)
-    privileges: list[Privilege] = Field(default_factory=list, max_length=8)
-    sanctions: list[Sanction] = Field(default_factory=list, max_length=8)
+    privileges: list[Privilege] = Field(default_factory=list, max_length=64)
+    sanctions: list[Sanction] = Field(default_factory=list, max_length=64)
     green_lanes: list[GreenLane] = Field(default_factory=list, max_length=8)
+    amnesties: list[Amnesty] = Field(
+        default_factory=list, max_length=64, description="credit-repair campaigns"
+    )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
 
     @model_validator(mode="after")
@@ -328,6 +342,11 @@ class Regime(Strict):
         for i, g in enumerate(self.green_lanes):
             if g.tier not in tiers:
                 problems.append(f"green_lanes[{i}].tier: unknown tier {g.tier!r}")
+        unique("amnesties", [a.name for a in self.amnesties])
+        for i, a in enumerate(self.amnesties):
+            for k in a.sanctions:
+                if k not in sanctions:
+                    problems.append(f"amnesties[{i}].sanctions: unknown sanction {k!r}")
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ class ShardResult:
     ledger_bytes: int
     seconds: float
     ledger_seconds: float = 0.0  # of the phases' time: encoding and writing ledger parts
+    plan: list = field(default_factory=list)  # [phase, component, method, calls, seconds]
 
 
 def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
@@ -148,6 +149,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         ledger.bytes,
         time.perf_counter() - t0,
         ledger.write_seconds,
+        [[e.phase, e.component, e.method, e.calls, e.seconds] for e in shard.loop.rows()],
     )
     if folder is not None:
         info = asdict(result)

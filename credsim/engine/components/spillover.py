@@ -1,0 +1,84 @@
+"""Spillover: a member's sanction denies privileges to the rest of the household, or to its
+children; recomputed for a household whenever a member's listing starts or ends."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from credsim.engine.layout import lowest_bit
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind
+
+
+class Spillover(Component):
+    """Recomputes which relatives' sanctions restrict each member of a household."""
+
+    name = "spillover"
+    config = "sanctions.spillover (schema.Sanction)"
+    columns = ("spill",)
+    events = ("listed", "delisted")
+    figures = (
+        Figure(
+            "spillover_only",
+            "restricted only through family",
+            "citizens",
+            "level",
+            "citizens with no sanction of their own whom a relative's sanction restricts",
+            (3, 1),
+            None,
+            "restricted",
+        ),
+    )
+    headlines = (
+        Headline(
+            "spillover_only",
+            "Restricted only through family",
+            "last_day",
+            "citizens",
+            "Citizens restricted only because a family member was sanctioned.",
+            (7, 0),
+            of="spillover_only",
+        ),
+    )
+    ledger = (
+        LedgerKind("spillover_start", "{day}: restricted because a family member is on {sanction}"),
+        LedgerKind("spillover_end", "{day}: no longer restricted through family"),
+    )
+
+    def active(self) -> bool:
+        return self.c.has_spillover
+
+    def on_listed(self, day: int, lst) -> None:
+        self._recompute(day, lst.citizen)
+
+    def on_delisted(self, day: int, lst) -> None:
+        self._recompute(day, lst.citizen)
+
+    def _recompute(self, day: int, ids: np.ndarray) -> None:
+        """Recompute which relatives' sanctions apply to each member of these households."""
+        c, s = self.c, self.s
+        fam = s.members(ids)
+        if fam.size == 0:
+            return
+        start, _ = s.household_ranges(fam)
+        # per-bit counts of sanctions held in each household, minus the member's own
+        dt = s.spill.dtype
+        house_bits = np.zeros(fam.size, dtype=dt)
+        hh, inv = np.unique(start, return_inverse=True)
+        child = s.child(fam)
+        for k in range(len(c.sanctions)):
+            has = s.has(fam, k).astype(np.int64)
+            total = np.bincount(inv, weights=has, minlength=hh.size)[inv]
+            others = (total - has) > 0
+            applies = (c.spill_house[k] > 0) | (child & (c.spill_child[k] > 0))
+            house_bits |= (others & applies).astype(dt) << dt.type(k)
+        before = s.status(fam)
+        old = s.spill[fam]
+        s.spill[fam] = house_bits
+        self.m.status_change(fam, before, s.status(fam))
+        began = (old == 0) & (house_bits != 0)
+        ended = (old != 0) & (house_bits == 0)
+        if began.any():
+            s.log("spillover_start", day, fam[began], sanction=lowest_bit(house_bits[began]))
+            s.add_restricted(fam[began])
+        if ended.any():
+            s.log("spillover_end", day, fam[ended])

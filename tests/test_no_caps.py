@@ -1,0 +1,120 @@
+"""No fixed caps: 12 sanctions, 12 privileges, 10 groups and 40 provinces run, and each
+extra one behaves as the shipped ones do; at the defaults the core state stays 16 bytes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tomllib
+from importlib import resources
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from credsim.engine.compiled import Compiled
+from credsim.engine.sampling import stream
+from credsim.engine.shard import Shard
+from credsim.ledger import Ledger
+from credsim.population import Census, demo_layout, synthesize
+from credsim.regime.load import load_regime
+
+N, DAYS, SEED = 20_000, 240, 7
+
+
+def press() -> dict:
+    entry = resources.files("credsim.regime.presets").joinpath("press.toml")
+    return tomllib.loads(entry.read_text("utf-8"))
+
+
+def wide() -> dict:
+    """Press with 12 privileges and 12 sanctions: extra sanction j, on the blacklist's tier,
+    denies extra privilege j (attempted often), so every extra one is reached."""
+    data = press()
+    flight = next(p for p in data["privileges"] if p["name"] == "flight")
+    black = next(s for s in data["sanctions"] if s["name"] == "blacklist")
+    for j in range(12 - len(data["privileges"])):
+        p = copy.deepcopy(flight)
+        p.update(name=f"extra_{j}", attempts_rural=60.0, attempts_urban=60.0)
+        p.pop("schedule", None)
+        data["privileges"].append(p)
+    for j in range(12 - len(data["sanctions"])):
+        s = copy.deepcopy(black)
+        s.update(name=f"list_{j}", privileges=[f"extra_{j % 7}"])
+        s.pop("redress", None)
+        data["sanctions"].append(s)
+    return data
+
+
+def census(groups: int, provinces: int) -> Census:
+    base = Census.from_facts()
+    names = base.provinces + tuple(f"extra_{i}" for i in range(provinces - len(base.provinces)))
+    w = np.ones(len(names)) / len(names)
+    gnames = base.groups + tuple(f"group_{i}" for i in range(groups - len(base.groups)))
+    shares = np.ones(groups) / groups
+    return dataclasses.replace(
+        base, provinces=names, province_weights=w, groups=gnames, group_shares=shares
+    )
+
+
+def run(data: dict, cen: Census) -> Shard:
+    c = Compiled(load_regime(data), cen.provinces, cen.groups)
+    pop = synthesize(N, stream(SEED, 0, "population"), cen)
+    names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
+    shard = Shard(c, pop, SEED, 0, 0, DAYS, Ledger(0.0, 0, range(N), None, names))
+    for day in range(DAYS):
+        shard.run_day(day)
+    return shard
+
+
+@pytest.fixture(scope="module")
+def big() -> Shard:
+    return run(wide(), census(10, 40))
+
+
+def test_twelve_sanctions_and_privileges_each_reach_citizens(big):
+    c, m = big.c, big.m
+    assert len(c.sanctions) == 12 and len(c.privileges) == 12
+    rows = big.m.rows
+    for k in c.sanctions:  # every sanction, the 9th to 12th too, lists citizens
+        assert rows[:, m.col[f"started_{k}"]].sum() > 0, k
+    for p in c.privileges[5:]:
+        assert rows[:, m.col[f"denied_{p}"]].sum() > 0, p
+    table = pa.concat_tables(big.citizens_tables())
+    black = np.asarray(table["sanction_blacklist"])
+    # tier listings all start the day the citizen falls into the tier: the same citizens
+    for k in c.sanctions[2:]:
+        assert (np.asarray(table[f"sanction_{k}"]) == black).all(), k
+    # a sanction's bit is its own: the 12th listing's count is its own column
+    last = c.sanctions[-1]
+    assert rows[-1, m.col[f"sanctioned_{last}"]] == int(np.asarray(table[f"sanction_{last}"]).sum())
+    assert big.state.sanction.dtype == np.uint16 and big.state.denied_ever.dtype == np.uint16
+
+
+def test_ten_groups_and_forty_provinces_are_kept_apart(big):
+    table = pa.concat_tables(big.citizens_tables()).to_pandas()
+    assert table["group"].nunique() == 10
+    assert table["province"].nunique() == 40
+    # every province holds about 1/40 of the citizens (households of ~2.6: a loose bound)
+    share = table["province"].value_counts(normalize=True)
+    assert share.min() > 0.4 / 40 and share.max() < 2.0 / 40
+    # group metrics have a slot for each of the 40 provinces and 10 groups
+    assert big.m.nslots == 2 + 4 + 2 + 40 + 10
+    assert big.m.group_population.sum() == 5 * N
+
+
+def test_layout_widens_only_when_needed():
+    assert demo_layout(8, 32) == demo_layout(2, 31) == demo_layout()
+    lay = demo_layout(10, 40)
+    assert lay["group"] == (4, 4) and lay["province"] == (8, 6)
+    with pytest.raises(ValueError, match="at most 16"):
+        demo_layout(256, 256)
+
+
+def test_core_state_is_sixteen_bytes_a_citizen_at_the_defaults():
+    cen = Census.from_facts()
+    c = Compiled(load_regime(press()), cen.provinces, cen.groups)
+    pop = synthesize(5_000, stream(SEED, 0, "population"), cen)
+    names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
+    s = Shard(c, pop, SEED, 0, 0, 10, Ledger(0.0, 0, range(5_000), None, names))
+    assert s.core_bytes() == 16 * 5_000
