@@ -14,6 +14,7 @@ import copy
 import json
 import math
 import os
+import re
 import shutil
 import tomllib
 import warnings
@@ -55,6 +56,13 @@ def one_error(*args: str) -> str:
     assert code == 2, (code, lines)
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     return lines[0]
+
+
+def stable(line: str) -> str:
+    """A line as the faults page shows it: positions in a torn file and hashes, which change
+    with the size of the folder's files, written as letters."""
+    line = re.sub(r"line \d+ column \d+ \(char \d+\)", "line L column C (char N)", line)
+    return re.sub(r"\bhash [0-9a-f]{16}\b", "hash H", line)
 
 
 def listing(folder: Path) -> dict[str, bytes]:
@@ -1030,7 +1038,7 @@ def test_damaged_folder(tmp_path, finished, kind, fault, words, reader, args):
         f"folder/{reader}/{kind}",
         fault,
         f"`credsim {reader} DIR`",
-        "exit 2, folder unchanged: `" + scrub(line, DIR=folder) + "`",
+        "exit 2, folder unchanged: `" + stable(scrub(line, DIR=folder)) + "`",
     )
 
 
@@ -1047,7 +1055,7 @@ def test_damaged_folder_in_compare(tmp_path, finished):
             f"folder/compare/{kind}",
             fault,
             "`credsim compare GOOD DIR`",
-            "exit 2: `" + scrub(line, DIR=folder, GOOD=finished) + "`",
+            "exit 2: `" + stable(scrub(line, DIR=folder, GOOD=finished)) + "`",
         )
 
 
@@ -1130,7 +1138,7 @@ def test_out_folders_are_never_taken_over(tmp_path, monkeypatch, finished):
             f"out/{key}",
             fault,
             "`credsim run press -o DIR`",
-            "exit 2, folder unchanged: `" + scrub(line, DIR=folder) + "`",
+            "exit 2, folder unchanged: `" + stable(scrub(line, DIR=folder)) + "`",
         )
 
 
@@ -1302,7 +1310,7 @@ def test_bad_resume(tmp_path, monkeypatch, interrupted, kind, fault, words):
         f"resume/{kind}",
         fault,
         "`credsim run --resume DIR`",
-        "exit 2, folder unchanged: `" + scrub(line, DIR=folder) + "`",
+        "exit 2, folder unchanged: `" + stable(scrub(line, DIR=folder)) + "`",
     )
 
 
@@ -1336,7 +1344,7 @@ def test_resume_checks_its_options(tmp_path, monkeypatch, interrupted, key, extr
         f"resume/option-{key}",
         f"`{' '.join(extra)}` given with `--resume`",
         "`credsim run ... --resume DIR`",
-        "exit 2, folder unchanged: `" + scrub(line, DIR=folder) + "`",
+        "exit 2, folder unchanged: `" + stable(scrub(line, DIR=folder)) + "`",
     )
 
 
