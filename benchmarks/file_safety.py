@@ -96,7 +96,7 @@ def main() -> None:
     )
     print(f"  wall time of the run           {med['wall_seconds']:8.2f} s")
     print(
-        f"  SHA-256 of its parts           {med['checksum_seconds']:8.3f} s "
+        f"  SHA-256 of the files listed    {med['checksum_seconds']:8.3f} s "
         f"({100 * med['checksum_seconds'] / med['wall_seconds']:.1f}% of the wall time; "
         f"{med['checksummed_bytes'] / 2**20:.1f} MiB)"
     )
