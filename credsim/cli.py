@@ -64,7 +64,10 @@ def _main(
 
 
 class Progress:
-    """A rich progress bar on a terminal; plain periodic lines otherwise."""
+    """A rich progress bar on a terminal; plain periodic lines otherwise, once the run has
+    lasted ``QUIET_SECONDS`` (a run of a second or two prints no progress lines at all)."""
+
+    QUIET_SECONDS = 2.0
 
     def __init__(self, label: str):
         self.label = label
@@ -101,12 +104,14 @@ class Progress:
             self.bar.update(self.task, completed=done, total=total)
             return
         frac = done / max(total, 1)
-        if frac >= 1.0 or frac - self.last >= 0.1:
+        if frac >= 1.0 or frac - self.last >= 0.1 - 1e-9:  # every tenth, rounding aside
             el = time.perf_counter() - self.t0
             # the time to the first report holds start-up (imports, compiled kernels, the
             # population): the remaining time comes from the pace since then
             if self.first is None:
                 self.first = (el, frac)
+            if self.last < 0 and el < self.QUIET_SECONDS:
+                return  # nothing printed yet, and too soon to need a line
             e0, f0 = self.first
             if frac >= 1.0:
                 eta = "eta 0.0s"
@@ -130,22 +135,44 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM during a run: stopped like Ctrl-C, with the resume hint."""
 
 
-def print_summary(run) -> None:
-    """The headline figures of a run as a table."""
+def summary_table(run) -> str:
+    """The headline figures of a run as a terminal table: label, value, days covered, and with
+    replicates the mean and its 95% interval (t over replicates)."""
+    import io
+
     from rich.console import Console
     from rich.table import Table
 
-    h = run.summary
-    t = Table(
-        title=f"{run.manifest['regime']}: {h['citizens']:,} citizens, {h['days']} days, "
-        f"seed {run.manifest['seed']}",
-        show_header=True,
+    from credsim.labels import seeds_text
+    from credsim.report import headline, interval_text, value_text
+
+    m = run.manifest
+    reps = len(run.seeds)
+    title = (
+        f"{m['regime']}: {m['population']:,} synthetic citizens, {m['days']} days, "
+        f"{seeds_text(run.seeds)}"
     )
+    if reps > 1:
+        title += f"; means and 95% intervals (t over {reps} replicates)"
+    t = Table(title=title, show_header=True, min_width=len(title))  # the title on one line
     t.add_column("figure")
-    t.add_column("value", justify="right")
-    for k, v in h.items():
-        t.add_row(k.replace("_", " "), f"{v:,}" if isinstance(v, int) else str(v))
-    Console(stderr=False).print(t)
+    t.add_column("mean" if reps > 1 else "value", justify="right")
+    if reps > 1:
+        t.add_column("95% interval", justify="right")
+    t.add_column("days covered")
+    for f in headline(run):
+        if f["key"] in ("citizens", "days"):
+            continue
+        cells = [f["label"], value_text(f)] + ([interval_text(f)] if reps > 1 else [])
+        t.add_row(*cells, f["window_label"])
+    buf = io.StringIO()
+    Console(file=buf, width=120, color_system=None).print(t)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def print_summary(run) -> None:
+    """The headline figures of a run as a table, on standard output."""
+    typer.echo(summary_table(run), nl=False)
 
 
 def default_folder(regime: str, seed: int) -> Path:
@@ -216,6 +243,15 @@ def run(
             help="Replace an earlier run in --out, and run past the time and shard budget.",
         ),
     ] = False,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Replicates: seeds SEED ... SEED+R-1 in one run folder (replicates/seed-S), "
+            "with means and 95% intervals.",
+        ),
+    ] = 1,
 ) -> None:
     """Run a regime on a synthetic population and write a run folder."""
     from credsim.regime.load import RegimeError
@@ -253,6 +289,8 @@ def run(
                 fail(f"--set: resume uses the regime of {resume}/regime.toml; give no --set")
             if force:
                 fail("--force: not with --resume")
+            if old.get("replicates"):
+                fail(f"{resume}: a run with replicates cannot be resumed; run it again")
             sim = Sim(
                 resume / "regime.toml",
                 old["population"],
@@ -285,6 +323,7 @@ def run(
                 backend=backend,
                 backend_options=options,
                 force=force,
+                replicates=replicates,
             )
     except RegimeError as e:
         fail(str(e))
@@ -414,6 +453,23 @@ def _one_line(e: BaseException, path: Path) -> str:
     return first if str(path) in first else f"{path}: {first}"
 
 
+REPLICATE_HELP = "Of a run with replicates: which replicate to read (1 = the first seed)."
+
+
+def _replicate(run, k: int):
+    """The run that holds the citizens and ledger: replicate ``k`` of a replicated run, said
+    on stderr, or the run itself."""
+    from credsim.explain import one_replicate
+
+    try:
+        one, which = one_replicate(run, k)
+    except ValueError as e:
+        fail(str(e))
+    if which:
+        typer.echo(f"{run.path}: reading {which}, {one.path}", err=True)
+    return one
+
+
 @app.command()
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
@@ -423,11 +479,13 @@ def explain(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
 ) -> None:
     """Explain one citizen's standing from the ledger, or find example citizens."""
     from credsim.explain import dossier, find_citizens, render
 
-    r = _open_run(run_dir)
+    top = _open_run(run_dir)
+    r = _replicate(top, replicate)
     if find is not None:
         with reading(run_dir):
             ids = find_citizens(r, find, limit)
@@ -440,7 +498,7 @@ def explain(
         fail("give a CITIZEN id or --find KIND")
     try:
         with reading(run_dir):
-            d = dossier(r, citizen)
+            d = dossier(top, citizen, replicate) if top.replicated else dossier(r, citizen)
     except KeyError as e:
         fail(str(e).strip("'\""))
     typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
@@ -451,8 +509,9 @@ def query(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
     sql: Annotated[str, typer.Argument(help="DuckDB SQL over metrics, groups, citizens, ledger.")],
     format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
 ) -> None:
-    """Run SQL over a run folder's tables."""
+    """Run SQL over a run folder's tables (of a run with replicates, one replicate's)."""
     from credsim.query import QueryError
     from credsim.query import query as _query
 
@@ -460,7 +519,7 @@ def query(
         fail(f"--format: unknown format {format!r}; use table, csv or json")
     if not sql.strip():
         fail('SQL is empty: give a query, e.g. "SELECT count(*) FROM citizens WHERE restricted"')
-    r = _open_run(run_dir)
+    r = _replicate(_open_run(run_dir), replicate)
     try:
         df = _query(r.path, sql)
     except QueryError as e:
@@ -561,31 +620,19 @@ def compare(
 
 
 def _compare_folders(paths: list[Path], out: Path | None):
-    """Run folders as they are: one replicate each, paired when seed and size agree."""
+    """Run folders as they are: their replicates, paired when seeds and size agree."""
     opened = [_open_run(p) for p in paths]
     with reading(paths[0]):
         return _compare_opened(opened, paths, out)
 
 
 def _compare_opened(opened, paths: list[Path], out: Path | None):
-    from credsim.experiments.paired import Side, compare_summaries
-    from credsim.report import regime_of
+    from credsim.experiments.paired import compare_summaries
+    from credsim.experiments.paired import side_of_run as side
     from credsim.report.compare import compare as _compare
     from credsim.report.compare import pairing
 
     is_paired, sentence = pairing(opened)
-
-    def side(run) -> Side:
-        score = regime_of(run)[1].get("score", {})
-        m = run.manifest
-        return Side(
-            run.path.name,
-            [dict(run.summary)],
-            int(m.get("population", 0)),
-            int(m.get("days", 0)),
-            [int(m.get("seed", 0))],
-            (score.get("min", 0), score.get("max", 1300)),
-        )
 
     rows = []
     first = side(opened[0])

@@ -14,11 +14,24 @@ FIND = {
 }
 
 
-def find_citizens(run, kind: str, limit: int = 5) -> list[int]:
+def one_replicate(run, replicate: int = 1):
+    """(the run that holds the citizens, a phrase naming it): a replicated run's replicate
+    ``replicate``, or a plain run itself (phrase None)."""
+    if not getattr(run, "replicated", False):
+        if replicate != 1:
+            raise ValueError(f"{run.path}: one run, no replicate {replicate}")
+        return run, None
+    one = run.replicate(replicate)
+    return one, f"replicate {replicate} of {len(run.seeds)} (seed {one.manifest.get('seed')})"
+
+
+def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
     """Example citizens of a kind: wrongful, spillover (restricted only through family),
-    banned (under a sanction now) or permanent (marked for life)."""
+    banned (under a sanction now) or permanent (marked for life); of a replicated run, in
+    one replicate (the first by default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
+    run, _ = one_replicate(run, replicate)
     con = connect(run.path)
     try:
         rows = con.sql(
@@ -59,8 +72,12 @@ def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
     return template.explain.format(**fields)
 
 
-def dossier(run, citizen: int) -> dict[str, Any]:
-    """Attributes, household, timeline, sanctions with causes, and whether they would stand."""
+def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
+    """Attributes, household, timeline, sanctions with causes, and whether they would stand.
+
+    Of a replicated run, from one replicate (the first by default), named in ``replicate``.
+    """
+    run, which = one_replicate(run, replicate)
     regime = run.regime()
     labels = {b.name: (b.label or b.name.replace("_", " ")) for b in regime.behaviours}
     labels.update({r.key: labels.get(r.behaviour, r.key) for r in regime.rules})
@@ -130,7 +147,7 @@ def dossier(run, citizen: int) -> dict[str, Any]:
         for t, r in zip(timeline, records)
         if r["kind"].startswith("redress_") or r["kind"] == "refund"
     ]
-    return {
+    out = {
         "citizen": int(citizen),
         "attributes": {
             k: (v.item() if hasattr(v, "item") else v)
@@ -151,12 +168,16 @@ def dossier(run, citizen: int) -> dict[str, Any]:
         "redress": redress,
         "ledgered": bool(len(records)) or run.manifest.get("ledger") == "full",
     }
+    if which:
+        out["replicate"] = which
+    return out
 
 
 def render(d: dict[str, Any]) -> str:
     """The dossier as plain text."""
     a = d["attributes"]
-    lines = [
+    lines = [f"From {d['replicate']} of this run."] if d.get("replicate") else []
+    lines += [
         f"Citizen {d['citizen']} (synthetic): {a['sex']}, age {a['age_band']}, {a['region']}, "
         f"{a['province'].replace('_', ' ')}, group {a['group']}; household {a['household']}",
         f"Score {d['score']}, tier {d['tier']}"

@@ -25,10 +25,12 @@ __all__ = [
     "SERIES",
     "WINDOWS",
     "caption",
+    "caption_of_experiment",
     "caption_of_runs",
     "component_styles",
     "figure",
     "label",
+    "seeds_text",
     "style_table",
     "tier_colors",
 ]
@@ -209,13 +211,50 @@ def figure(key: str, regime: Mapping[str, Any] | None = None) -> Figure:
     return Figure(key, key.replace("_", " ").capitalize(), "last_day", "")
 
 
+def seeds_text(seeds: list[Any]) -> str:
+    """ "seed 1 · 1 replicate" or "seeds 1 to 3 · 3 replicates" (consecutive seeds)."""
+    if len(seeds) <= 1:
+        return f"seed {seeds[0] if seeds else '?'} · 1 replicate"
+    consecutive = all(
+        isinstance(a, int) and isinstance(b, int) and b == a + 1
+        for a, b in zip(seeds, seeds[1:], strict=False)
+    )
+    if consecutive:
+        listed = f"{seeds[0]} to {seeds[-1]}"
+    elif len(seeds) > 3:
+        listed = f"{seeds[0]}, {seeds[1]}, … {seeds[-1]}"
+    else:
+        listed = ", ".join(str(s) for s in seeds)
+    return f"seeds {listed} · {len(seeds)} replicates"
+
+
+def caption_of_experiment(
+    regime: str, population: int, days: int, seeds: list[int], what: str = ""
+) -> str:
+    """The caption of a sweep's or a sensitivity analysis's chart (``what``: the design)."""
+    from credsim import __version__
+
+    line = caption(
+        {
+            "regime": regime,
+            "population": population,
+            "days": days,
+            "seeds": seeds,
+            "credsim": __version__,
+        }
+    )
+    return line.replace(" · credsim ", f" · {what} · credsim ") if what else line
+
+
 def caption(manifest: Mapping[str, Any]) -> str:
-    """The line every chart carries: synthetic citizens, regime, population, days, seed, version."""
+    """The line every chart carries: synthetic citizens, regime, population, days, seed or
+    seeds, replicates, credsim version."""
     population = manifest.get("population")
     pop = f"{population:,}" if isinstance(population, int) else str(population)
+    seeds = manifest.get("seeds") or [manifest.get("seed", "?")]
     return (
         f"Synthetic citizens · regime {manifest.get('regime', '?')} · {pop} citizens · "
-        f"{manifest.get('days', '?')} days · seed {manifest.get('seed', '?')} · "
+        f"{manifest.get('days', '?')} days · {seeds_text(list(seeds))} · "
         f"credsim {manifest.get('credsim', '?')}"
     )
 
@@ -226,9 +265,10 @@ def caption_of_runs(named: list[tuple[str, Mapping[str, Any]]]) -> str:
     for name, m in named:
         population = m.get("population")
         pop = f"{population:,}" if isinstance(population, int) else str(population)
+        seeds = seeds_text(list(m.get("seeds") or [m.get("seed", "?")])).replace(" · ", ", ")
         parts.append(
             f"{name}: regime {m.get('regime', '?')}, {pop} citizens, {m.get('days', '?')} days, "
-            f"seed {m.get('seed', '?')}"
+            f"{seeds}"
         )
     versions = sorted({str(m.get("credsim", "?")) for _, m in named})
     return f"Synthetic citizens · {'; '.join(parts)} · credsim {', '.join(versions)}"

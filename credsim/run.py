@@ -29,6 +29,7 @@ RUN_FILES = (
     "ledger",
     "parts",
     "report.html",
+    "replicates",
 )
 MAX_MANIFEST_BYTES = 64 << 20
 
@@ -124,6 +125,7 @@ class Run:
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise RunFolderError(f"{mf}: {key}: missing or not a valid value ({value!r})")
         self._metrics = None
+        self._groups = None
 
     def problems(self) -> list[tuple[bool, str]]:
         """What is wrong with the folder against its manifest, as ``(damaged, line)``.
@@ -205,8 +207,10 @@ class Run:
 
     @property
     def groups(self):
-        """Per-day metrics by group (sex, age band, region, province, group)."""
-        return self.read_table("metrics_groups.parquet")
+        """Per-day metrics by group (sex, age band, region, province, group), read once."""
+        if self._groups is None:
+            self._groups = self.read_table("metrics_groups.parquet")
+        return self._groups
 
     @property
     def citizens(self):
@@ -220,7 +224,53 @@ class Run:
 
     @property
     def summary(self) -> dict[str, Any]:
+        """The headline figures; of a replicated run, their means over the replicates."""
         return self.manifest.get("headline", {})
+
+    @property
+    def replicated(self) -> bool:
+        """Whether this folder holds several replicates (``credsim run --replicates R``)."""
+        return isinstance(self.manifest.get("replicates"), int) and bool(
+            self.manifest.get("replicate_folders")
+        )
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seed of each replicate (one seed for a plain run)."""
+        return list(self.manifest.get("seeds") or [self.manifest.get("seed")])
+
+    @property
+    def replicates(self) -> list[Run]:
+        """The replicates' own run folders, in seed order (``[self]`` for a plain run)."""
+        if not self.replicated:
+            return [self]
+        return [Run(self.path / f) for f in self.manifest["replicate_folders"]]
+
+    def replicate(self, k: int = 1) -> Run:
+        """Replicate ``k`` (1 = the first seed); a plain run is its own replicate 1."""
+        reps = self.replicates
+        if not 1 <= k <= len(reps):
+            raise ValueError(f"{self.path}: no replicate {k} (this run has {len(reps)})")
+        return reps[k - 1]
+
+    @property
+    def summaries(self) -> list[dict[str, Any]]:
+        """The headline figures of each replicate."""
+        return [r.summary for r in self.replicates]
+
+    @property
+    def intervals(self) -> dict[str, dict[str, Any]]:
+        """Per headline figure: mean, 95% t interval over replicates (ci_low, ci_high), sd.
+
+        A plain run has no interval: its bounds are None.
+        """
+        if self.replicated:
+            return self.manifest.get("intervals", {})
+        return {
+            k: {"mean": v, "ci_low": None, "ci_high": None, "sd": None, "replicates": 1}
+            for k, v in self.summary.items()
+            if isinstance(v, int | float)
+        }
 
     def ledger(self, sql: str | None = None):
         """The ledger as a DataFrame (optionally filtered by a DuckDB WHERE clause)."""
@@ -229,11 +279,14 @@ class Run:
         where = f" WHERE {sql}" if sql else ""
         return query(self.path, f"SELECT * FROM ledger{where} ORDER BY id")
 
-    def query(self, sql: str):
-        """DuckDB SQL over the views ``metrics``, ``groups``, ``citizens`` and ``ledger``."""
+    def query(self, sql: str, replicate: int = 1):
+        """DuckDB SQL over the views ``metrics``, ``groups``, ``citizens`` and ``ledger``.
+
+        Of a replicated run, over one replicate's tables (the first by default).
+        """
         from credsim.query import query
 
-        return query(self.path, sql)
+        return query(self.replicate(replicate).path, sql)
 
     def plot(self, chart: str = "wrongful"):
         """One of the report's charts as a plotly figure (``score``, ``tiers``, ``sanctions``,
@@ -252,8 +305,11 @@ class Run:
 
         return write_report(self, png_dir=Path(png_dir) if png_dir else None)
 
-    def explain(self, citizen: int) -> dict[str, Any]:
-        """One citizen's dossier: attributes, household, timeline, sanctions and why."""
+    def explain(self, citizen: int, replicate: int = 1) -> dict[str, Any]:
+        """One citizen's dossier: attributes, household, timeline, sanctions and why.
+
+        Of a replicated run, from one replicate (the first by default); the dossier says which.
+        """
         from credsim.explain import dossier
 
-        return dossier(self, citizen)
+        return dossier(self, citizen, replicate)

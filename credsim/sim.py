@@ -50,7 +50,11 @@ def default_fraction(population: int) -> float:
 
 
 class Sim:
-    """A simulation: ``Sim(regime="press", population=100_000, days=365, seed=1).run()``."""
+    """A simulation: ``Sim(regime="press", population=100_000, days=365, seed=1).run()``.
+
+    ``replicates=R`` runs seeds ``seed ... seed + R - 1`` into one run folder, whose summary
+    holds the means and ``Run.intervals`` their 95% intervals (``credsim.replicates``).
+    """
 
     def __init__(
         self,
@@ -68,10 +72,16 @@ class Sim:
         backend_options: dict | None = None,
         progress: Callable[[int, int], None] | None = None,
         force: bool = False,
+        replicates: int = 1,
     ):
         """``force``: replace an earlier run in ``out``, and run past the size budget
         (``credsim.scale.budget``)."""
         self.regime = load_regime(regime, overrides)
+        if isinstance(replicates, bool) or not isinstance(replicates, int):
+            raise ValueError("replicates must be a whole number")
+        if not 1 <= replicates <= 1000:
+            raise ValueError("replicates must be between 1 and 1000")
+        self.replicates = replicates
         if population < 1:
             raise ValueError("population must be at least 1")
         if not 1 <= days <= 32_000:
@@ -116,23 +126,48 @@ class Sim:
         ]
 
     def estimate(self):
-        """Expected peak memory, wall time and disk of this run."""
+        """Expected peak memory, wall time and disk of this run (of all its replicates)."""
         from credsim.scale.budget import estimate
 
         size = self.shard_size or DEFAULT_SHARD_SIZE
-        return estimate(
+        side_by_side = self.replicates_at_once()
+        est = estimate(
             self.regime,
             self.population,
             self.days,
             size,
-            self.workers,
+            1 if side_by_side > 1 else self.workers,
             self.ledger_fraction,
             self.citizens_fraction,
         )
+        if self.replicates > 1:  # replicates side by side, in rounds; each keeps its folder
+            est.seconds *= -(-self.replicates // side_by_side)
+            est.peak_bytes *= side_by_side
+            est.disk_bytes *= self.replicates
+        return est
+
+    def replicates_at_once(self) -> int:
+        """How many replicates run side by side (each in its own worker process)."""
+        if self.replicates <= 1 or self.backend == "dask":
+            return 1
+        return min(self.replicates, self.workers)
 
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
         from credsim.scale.budget import check, check_size
+
+        if self.replicates > 1:
+            if resume:
+                raise ValueError("a run with replicates cannot be resumed; run it again")
+            from credsim.replicates import run_replicates
+
+            if self.out is None:
+                return run_replicates(self, self.replicates, self.progress)
+            claim_folder(self.out, False)  # a folder of its own, as for a single run
+            check_new_folder(self.out, self.force)
+            with FolderLock(self.out):
+                check_new_folder(self.out, self.force)
+                return run_replicates(self, self.replicates, self.progress)
 
         folder = self.out
         temporary = folder is None

@@ -70,15 +70,32 @@ def first_run() -> str:
 
 
 def dossier() -> str:
-    """How many are restricted, and why: citizen 92 of the 100,000-citizen press run."""
+    """How many are restricted, and why: citizen 10606 of the 100,000-citizen press run (on
+    the blacklist after critical posts, two children restricted through the listing)."""
     credsim("run", "press", "--population", "100000", "--out", "runs/press")
-    return credsim("explain", "runs/press", "92")
+    return credsim("explain", "runs/press", "10606")
+
+
+def replicates_run() -> str:
+    """Comparing regimes: three replicates of the press regime at 20,000 citizens."""
+    return credsim(
+        "run",
+        "press",
+        "--population",
+        "20000",
+        "--replicates",
+        "3",
+        "--out",
+        "runs/press-r3",
+        "--no-report",
+    )
 
 
 OUTPUTS: dict[str, Callable[[], str]] = {
     "presets": presets,
     "first-run": first_run,
     "dossier": dossier,
+    "replicates-run": replicates_run,
     "apologies-accepted": lambda: example("apologies_accepted"),
     "camera-errors": lambda: example("camera_errors_by_group"),
     "press-vs-national": lambda: example("press_vs_national"),

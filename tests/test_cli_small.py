@@ -64,6 +64,33 @@ def test_the_first_estimate_waits_for_a_pace(monkeypatch, capsys):
     assert err[2].endswith("eta 0.0s")
 
 
+def test_a_short_run_prints_no_progress_lines(monkeypatch, capsys):
+    clock = iter([0.0, *(0.9 + k / 1000 for k in range(365))])
+    monkeypatch.setattr("credsim.cli.time.perf_counter", lambda: next(clock))
+    p = Progress("ref1")
+    p.tty = False
+    for day in range(1, 366):
+        p(day, 365)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_long_run_prints_lines_once_it_has_lasted(monkeypatch, capsys):
+    # start-up 1 s, then 0.1 s a day: the first line comes at 2 s (day 10), then every 10%
+    clock = iter([0.0, *(1.0 + 0.1 * k for k in range(1, 101))])
+    monkeypatch.setattr("credsim.cli.time.perf_counter", lambda: next(clock))
+    p = Progress("press")
+    p.tty = False
+    for day in range(1, 101):
+        p(day, 100)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("press:  10.0% (10/100 shard-days) elapsed 2.0s")
+    assert err[0].endswith("eta 9.0s")  # 9% in 0.9 s since the first day: 90% left take 9 s
+    assert [line.split("%")[0].split()[-1] for line in err] == [
+        f"{f:.1f}" for f in range(10, 101, 10)
+    ]
+    assert err[-1].endswith("eta 0.0s")
+
+
 def test_a_busy_port_is_one_line_before_any_link(tmp_path):
     import socket
 

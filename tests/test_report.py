@@ -237,7 +237,7 @@ def test_every_chart_carries_the_caption(run, tmp_path):
     """Synthetic citizens, regime, population, days, seed and version: in the HTML and PNGs."""
     line = caption(run.manifest)
     assert line == (
-        f"Synthetic citizens · regime ref1 · 5,000 citizens · 60 days · seed 1 · "
+        f"Synthetic citizens · regime ref1 · 5,000 citizens · 60 days · seed 1 · 1 replicate · "
         f"credsim {credsim.__version__}"
     )
     found = charts(run)

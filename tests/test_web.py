@@ -547,7 +547,7 @@ def test_headline_figures_say_which_days_and_charts_carry_a_caption(client, smal
     assert rows["posts_vs_baseline_last_7_days"]["window"] == "last_7_days"
     assert rows["denied_private_school"]["label"] == "Refused attempts: private school"
     assert d["caption"] == (
-        f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · "
+        f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · 1 replicate · "
         f"credsim {__version__}"
     )
     c = client.get("/api/compare", params={"a": small_run, "b": small_run + "-x"})
@@ -587,3 +587,65 @@ def test_one_palette_across_report_png_and_dashboard(client, runs_dir, small_run
     wrongful = found["chart-wrongful"].series
     assert wrongful[0].color == style["series"]["wrongful"]["color"]
     assert wrongful[0].name == style["series"]["wrongful"]["label"]
+
+
+def test_replicates_through_the_api(client):
+    """A run of 3 replicates: seeds, means with their intervals, and charts served as plotly
+    figures (credsim.report's specifications) with a 95% band under each line."""
+    controls_ = {c["path"]: c for c in client.get("/api/controls").json()["controls"]}
+    assert controls_["replicates"]["default"] == 3 and controls_["population"]["default"] <= 20_000
+    # seeds 7 to 9 at this size restrict someone in two replicates of three
+    name = start(client, preset="press", population=2000, days=60, seed=7, replicates=3)["name"]
+    assert wait(client, name)["state"] == "done"
+    d = client.get(f"/api/runs/{name}").json()
+    assert d["replicates"] == 3 and d["seeds"] == [7, 8, 9]
+    assert "seeds 7 to 9 · 3 replicates" in d["caption"]
+    from credsim.run import Run
+
+    run = Run(client.app.state.runs_dir / name)
+    for f in d["summary"]:
+        if f["key"] in run.intervals:
+            iv = run.intervals[f["key"]]
+            assert f["ci_low"] == pytest.approx(iv["ci_low"]) and f["replicates"] == 3
+            assert f["interval_text"] and " to " in f["interval_text"]
+    c = client.get(f"/api/runs/{name}/charts", params={"dimension": "sex"}).json()
+    assert set(c["charts"]) == {"restricted", "score", "burden", "tiers", "denied", "posts"}
+    restricted = c["charts"]["restricted"]
+    assert restricted["caption"] == d["caption"]
+    assert "means over 3 replicates" in restricted["about"]
+    traces = restricted["figure"]["data"]
+    assert any(t.get("fill") == "tonexty" for t in traces)
+    line = next(t for t in traces if t.get("name") == "restricted (own sanction)")
+    assert line["x"] == run.metrics["day"].tolist()
+    assert line["y"] == pytest.approx(run.metrics["restricted"].tolist())
+    assert max(line["y"]) > 0
+    assert c["charts"]["burden"]["id"] == "chart-burden-sex"
+    assert client.get(f"/api/runs/{name}/charts", params={"dimension": "nope"}).status_code == 422
+    # explain reads the first replicate and says so
+    r = client.get(f"/api/runs/{name}/citizens/3").json()
+    assert r["dossier"]["replicate"] == "replicate 1 of 3 (seed 7)"
+    too_many = client.post("/api/runs", json={"preset": "ref1", "replicates": 11})
+    assert too_many.status_code == 422 and "replicates" in too_many.json()["error"]
+
+
+def test_app_js_draws_the_servers_charts_and_has_no_chart_logic_of_its_own():
+    """The page draws figures as served; it builds no trace of its own."""
+    from credsim.web.app import STATIC
+
+    js = (STATIC / "app.js").read_text("utf-8")
+    assert "/charts?dimension=" in js and "Plotly.newPlot(node, spec.figure.data" in js
+    for own in ('type: "scatter"', 'type: "bar"', 'fill: "tonexty"', "fillcolor"):
+        assert own not in js, own
+
+
+def test_comparing_runs_with_replicates_gives_intervals(client):
+    """Two runs of 2 replicates on the same seeds: a paired difference and its interval."""
+    body = {"preset": "press", "population": 2000, "days": 30, "seed": 11, "replicates": 2}
+    a = start(client, **body)["name"]
+    b = start(client, **body, overrides={"sources.camera.false_match": 0.05})["name"]
+    assert wait(client, a)["state"] == wait(client, b)["state"] == "done"
+    r = client.get("/api/compare", params={"a": a, "b": b}).json()
+    assert r["paired"]
+    row = next(x for x in r["rows"] if x["key"] == "misattributed_records")
+    assert row["replicates"] == 2 and row["ci_low"] <= row["difference"] <= row["ci_high"]
+    assert r["chart"]["id"] == "chart-compare" and "2 replicates" in r["chart"]["caption"]

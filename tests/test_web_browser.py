@@ -115,6 +115,8 @@ def test_dashboard_end_to_end(server, chromium, shots):
     # change parameters, then run
     page.locator("input.num[data-path='population']").fill("20000")
     page.locator("input.num[data-path='days']").fill("365")
+    expect(page.locator("input.num[data-path='replicates']")).to_have_value("3")
+    page.locator("input.num[data-path='replicates']").fill("2")
     page.locator("input.num[data-path='sources.camera.false_match']").fill("0.02")
     expect(camera).to_have_class(re.compile(r"\bchanged\b"))
     page.get_by_role("button", name="Run simulation").click()
@@ -123,6 +125,7 @@ def test_dashboard_end_to_end(server, chromium, shots):
     expect(page.locator("#chart-restricted")).to_contain_text("wrongfully restricted")
     expect(page.locator("#run-params")).to_contain_text("Camera: false matches: 0.02")
     expect(page.locator("#run-params")).to_contain_text("20,000 citizens")
+    expect(page.locator("#run-params")).to_contain_text("seeds 1 to 2 · 2 replicates")
     restricted = page.locator("#cards .stat[data-key='restricted']")
     expect(restricted).to_be_visible()
     expect(restricted.locator(".value")).to_have_text(re.compile(r"^\d[\d,]*"))
@@ -211,7 +214,10 @@ def test_page_asks_for_a_token(tmp_path, chromium):
 
 
 WIDTHS = {"phone": 390, "tablet": 768}
-CAPTION = "Synthetic citizens · regime press · 5,000 citizens · 120 days · seed 1 · credsim "
+CAPTION = (
+    "Synthetic citizens · regime press · 5,000 citizens · 120 days · seeds 1 to 3 · "
+    "3 replicates · credsim "
+)
 
 # boxes of the settings panel and of every chart drawn, in page coordinates
 BOXES = """() => {
@@ -319,9 +325,20 @@ def test_layout_on_a_phone_and_a_tablet(layout_server, chromium, shots):
             expect(card.locator(".window")).to_have_text(
                 re.compile("^(last day|whole run|last 7 days)$")
             )
+        # the default: 3 replicates, so every card has its interval and the lines their bands
+        for card in page.locator("#cards .stat").all():
+            expect(card.locator(".interval")).to_have_text(
+                re.compile(r"^95% interval .+ to .+ \(mean of 3 replicates\)$")
+            )
+        bands = page.evaluate(
+            "document.getElementById('chart-restricted').data"
+            ".filter((t) => t.fill === 'tonexty').map((t) => t.name)"
+        )
+        assert "restricted (own sanction): 95% interval" in bands, bands
         # the tiers in the colours of the report (credsim.labels)
         drawn = page.evaluate(
-            "document.getElementById('chart-tiers').data.map((t) => [t.name, t.line.color])"
+            "document.getElementById('chart-tiers').data"
+            ".filter((t) => !t.fill && t.showlegend !== false).map((t) => [t.name, t.line.color])"
         )
         colors = tier_colors(preset_data("press"))
         assert drawn and all(colors[name] == color for name, color in drawn), drawn

@@ -40,6 +40,7 @@ __all__ = [
     "rows_csv",
     "rows_json",
     "rows_text",
+    "side_of_run",
 ]
 
 LEVEL = 0.95
@@ -110,6 +111,24 @@ class Row:
     window: str = ""
     interval: str = ""
     note: str = ""
+
+
+def side_of_run(run, label: str | None = None) -> Side:
+    """A run folder as one side: one summary per replicate (one for a plain run)."""
+    import tomllib
+
+    path = run.path / "regime.toml"
+    regime = tomllib.loads(path.read_text("utf-8")) if path.exists() else {}
+    score = regime.get("score", {})
+    m = run.manifest
+    return Side(
+        label or run.path.name,
+        [dict(x) for x in run.summaries],
+        int(m.get("population", 0)),
+        int(m.get("days", 0)),
+        [int(x) for x in run.seeds],
+        (score.get("min", 0), score.get("max", 1300)),
+    )
 
 
 def _skewed(x: np.ndarray) -> bool:

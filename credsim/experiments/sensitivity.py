@@ -84,7 +84,7 @@ def _analyse(
     return {k: np.asarray(si[k], dtype=float) for k in keys}
 
 
-def _bar_chart(indices: pd.DataFrame, method: str, output: str):
+def _bar_chart(indices: pd.DataFrame, method: str, output: str, caption: str | None = None):
     from credsim.report.charts import Chart, Series
 
     x = indices["parameter"].tolist()
@@ -138,10 +138,13 @@ def _bar_chart(indices: pd.DataFrame, method: str, output: str):
         ylabel,
         series,
         zero_note=f"'{output}' did not change in any run: every index is zero or undefined.",
+        caption=caption,
     )
 
 
-def _scatter_charts(runs: pd.DataFrame, parameters: list[str], output: str) -> list:
+def _scatter_charts(
+    runs: pd.DataFrame, parameters: list[str], output: str, caption: str | None = None
+) -> list:
     from credsim.report.charts import Chart, Series
 
     charts = []
@@ -154,6 +157,7 @@ def _scatter_charts(runs: pd.DataFrame, parameters: list[str], output: str) -> l
                 p,
                 output,
                 [Series(output, runs[p].to_numpy(), runs[output].to_numpy(), "markers")],
+                caption=caption,
             )
         )
     return charts
@@ -329,6 +333,7 @@ def _write_html(
     n: int,
 ) -> Path:
     from credsim.files import write_atomic
+    from credsim.labels import caption_of_experiment
     from credsim.report.charts import page, section
 
     design = (
@@ -352,7 +357,14 @@ def _write_html(
             "the indices say nothing (widen the bounds, or use a larger population).</p>"
         )
     body += [f'<p class="warn">{html.escape(note)}</p>' for note in indices.attrs.get("notes", [])]
-    body.append(section(_bar_chart(indices, method, output)))
+    line = caption_of_experiment(
+        regime_name,
+        int(population),
+        int(days),
+        sorted({int(s) for s in runs["seed"]}),
+        f"{len(runs)} runs",
+    )
+    body.append(section(_bar_chart(indices, method, output, line)))
     body.append(
         '<section><h2>Indices</h2><p class="about">Ranked, most influential first'
         + (
@@ -362,7 +374,7 @@ def _write_html(
         )
         + f"</p>{frame_table(indices)}</section>"
     )
-    body += [section(c) for c in _scatter_charts(runs, parameters, output)]
+    body += [section(c) for c in _scatter_charts(runs, parameters, output, line)]
     cols = ["run", "seed", *parameters, output]
     body.append(
         '<section><h2>Runs</h2><p class="about">One row per run; each run\'s folder is '

@@ -513,7 +513,11 @@ def band_kind(replicates: int) -> tuple[float, float, str]:
 
 
 def band_charts(
-    days: pd.DataFrame, labels: dict[int, str], metrics: Sequence[str], replicates: int
+    days: pd.DataFrame,
+    labels: dict[int, str],
+    metrics: Sequence[str],
+    replicates: int,
+    caption: str | None = None,
 ) -> list:
     """Per metric: each parameter set's median over replicates, with a band.
 
@@ -552,7 +556,9 @@ def band_charts(
             if replicates > 1
             else f"'{m}' on each day, one line per parameter set (one replicate each)."
         )
-        charts.append(Chart(f"chart-{m}", m.replace("_", " "), about, "day", m, series))
+        charts.append(
+            Chart(f"chart-{m}", m.replace("_", " "), about, "day", m, series, caption=caption)
+        )
     return charts
 
 
@@ -581,8 +587,15 @@ def write_html(
     parameters: list[str],
     metrics: Sequence[str],
     replicates: int,
+    population: int = 0,
+    length: int = 0,
 ) -> Path:
-    """sweep.html: charts with bands over replicates, the parameter sets and the runs."""
+    """sweep.html: charts with bands over replicates, the parameter sets and the runs.
+
+    Every chart's caption names the regime, ``population``, ``length`` (days), the replicates'
+    seeds and the number of parameter sets.
+    """
+    from credsim.labels import caption_of_experiment
     from credsim.report.charts import page, section
 
     first = runs.drop_duplicates("set").set_index("set")
@@ -591,7 +604,18 @@ def write_html(
         f"<h1>Sweep: {html.escape(regime_name)}</h1>",
         f'<p class="about">{html.escape(about)}</p>',
     ]
-    body += [section(c) for c in band_charts(days, labels, metrics, replicates)]
+    seeds = runs.drop_duplicates("replicate").sort_values("replicate")["seed"].tolist()
+    shown = regime_name
+    if "regime" in parameters:  # the regime itself is what varies
+        shown = ", ".join(dict.fromkeys(str(v) for v in runs["regime"]))
+    line = caption_of_experiment(
+        shown,
+        population,
+        length or int(days["day"].max()) + 1,
+        [int(s) for s in seeds],
+        f"{len(labels)} parameter set{'s' if len(labels) != 1 else ''}",
+    )
+    body += [section(c) for c in band_charts(days, labels, metrics, replicates, line)]
     body.append(
         '<section><h2>Parameter sets</h2><p class="about">Median over replicates of each '
         "chosen metric on the last day.</p>"
@@ -698,5 +722,7 @@ def sweep(
         parameters,
         metrics,
         int(replicates),
+        int(population),
+        int(days),
     )
     return SweepResult(runs, days_df, path, out, parameters, metrics)

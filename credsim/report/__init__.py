@@ -27,9 +27,11 @@ from credsim.labels import (
     figure,
 )
 from credsim.labels import label as component_label
+from credsim.replicates import band
 from credsim.report.charts import (
     Chart,
     Series,
+    fmt,
     output_path,
     page,
     rolling_ratio,
@@ -114,24 +116,74 @@ def headline(run: Run | str | Path) -> list[dict[str, Any]]:
 
     The figures of ``manifest.json`` (last day or whole run), and right after each whole-run
     ratio of acts to baseline (``posts_vs_baseline``...) the same ratio over the last 7 days.
+    Each carries ``replicates`` and, for a replicated run, ``ci_low`` and ``ci_high``: the 95%
+    t interval over replicates of the mean ``value`` (None for a single run).
     """
+    from credsim.replicates import INTERVAL, mean_interval
+
     run = open_run(run)
     _, regime = regime_of(run)
-    recent: dict[str, float | None] = {}
-    if (run.path / "metrics.parquet").exists():
-        df = run.metrics
+    reps = run.replicates
+    recent: dict[str, dict[str, Any]] = {}
+    if all((r.path / "metrics.parquet").exists() for r in reps):
+        frames = [r.metrics for r in reps]
         for kind, key in (
             ("speech", "posts_vs_baseline"),
             ("infraction", "infractions_vs_baseline"),
         ):
             names_ = [b["name"] for b in regime.get("behaviours", []) if b.get("kind") == kind]
-            recent[key] = recent_ratio(df, names_)
+            values = [recent_ratio(df, names_) for df in frames]
+            if all(v is not None for v in values):
+                recent[key] = mean_interval(values)
+    intervals = run.intervals
+
+    def entry(key: str, value: Any, spread: dict[str, Any] | None) -> dict[str, Any]:
+        spread = spread or {}
+        out = {**figure(key, regime).public(), "value": value, "replicates": len(reps)}
+        out["ci_low"], out["ci_high"] = spread.get("ci_low"), spread.get("ci_high")
+        out["interval"] = INTERVAL if out["ci_low"] is not None else ""
+        return out
+
     out = []
     for key, value in run.summary.items():
-        out.append({**figure(key, regime).public(), "value": value})
-        if recent.get(key) is not None:
-            out.append({**figure(key + RECENT_SUFFIX, regime).public(), "value": recent[key]})
+        out.append(entry(key, value, intervals.get(key)))
+        if key in recent:
+            r = recent[key]
+            value = r["mean"] if len(reps) > 1 else round(r["mean"], 4)
+            out.append(entry(key + RECENT_SUFFIX, value, r))
     return out
+
+
+def _decimals(half: float) -> int:
+    """Decimals that show an interval's half-width to two significant digits (0 to 4)."""
+    if not half or not np.isfinite(half):
+        return 4
+    return int(min(4, max(0, 1 - np.floor(np.log10(abs(half))))))
+
+
+def value_text(f: dict[str, Any]) -> str:
+    """A headline figure's value for people, to the precision its interval supports."""
+    from credsim.report.charts import fmt
+
+    v = f["value"]
+    if f.get("ci_low") is None or not isinstance(v, float) or f["ci_high"] == f["ci_low"]:
+        return fmt(round(v, 4) if isinstance(v, float) else v)
+    d = _decimals((f["ci_high"] - f["ci_low"]) / 2)
+    return f"{v:,.{d}f}"
+
+
+def interval_text(f: dict[str, Any]) -> str:
+    """A headline figure's interval as "low to high", to two significant digits of its
+    half-width (blank without one)."""
+    from credsim.report.charts import fmt
+
+    lo, hi = f.get("ci_low"), f.get("ci_high")
+    if lo is None:
+        return ""
+    if lo == hi:  # every replicate agrees
+        return f"{fmt(round(lo, 4))} to {fmt(round(hi, 4))}"
+    d = _decimals((hi - lo) / 2)
+    return f"{lo:,.{d}f} to {hi:,.{d}f}"
 
 
 def speech_behaviours(regime: dict[str, Any]) -> list[str]:
@@ -213,42 +265,93 @@ TEXT = {
         "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
         "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
     ),
+    # the dashboard's own views of the same figures
+    "restricted": (
+        "Who is restricted, day by day",
+        "Citizens under a sanction of their own; relatives restricted only because a family "
+        "member is listed; and citizens whose listing rests on a record that was put on them "
+        "by mistake (wrongfully restricted).",
+        "Nobody was restricted on any day of this run.",
+    ),
+    "moved": (
+        "Citizens who left the starting tier",
+        "The score puts every citizen in a tier (a grade); sanctions and rewards follow the "
+        "tiers.{label}",
+        "Nobody left the starting tier.",
+    ),
+    "posts": (
+        "Chilling: critical posts compared with normal",
+        "Critical posts written, divided by how many would have been written if nobody had "
+        "changed their behaviour (1 = no effect; 0.8 = one in five fewer), over a trailing "
+        "7-day window. The figure for the whole run is among the headline figures.",
+        "This regime has no critical posts to compare.",
+    ),
 }
 
+DASHBOARD = ("restricted", "score", "burden", "moved", "denied", "posts")
 
-def charts(run: Run | str | Path, published: Published | None = None) -> list[Chart]:
+
+def charts(
+    run: Run | str | Path,
+    published: Published | None = None,
+    dashboard: bool = False,
+    dimension: str = "group",
+) -> list[Chart]:
     """Every chart of a run's report, in page order (ids ``chart-score``, ``chart-tiers``...).
 
     Colours and legend names come from ``credsim.labels``; every chart carries the run's
-    caption (synthetic citizens, regime, population, days, seed, credsim version).
+    caption (synthetic citizens, regime, population, days, seeds, replicates, credsim
+    version). With ``dashboard``, the dashboard's charts instead (``DASHBOARD``: restricted,
+    score, burden by ``dimension``, tiers other than the starting one, denied, posts), drawn
+    by the page from these specifications.
     """
     run = open_run(run)
     df = metrics_of(run)
     _, regime = regime_of(run)
     styles = component_styles(regime)
     line = caption(run.manifest)
+    reps = [metrics_of(r) for r in run.replicates] if run.replicated else [df]
+    many = len(reps) > 1
+    over = (
+        f" Lines and bars are means over {len(reps)} replicates; shaded bands and error bars "
+        "are their 95% intervals (t over replicates)."
+        if many
+        else ""
+    )
 
     def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -> Chart:
         label = kw.pop("label", "")
         title, about, zero = (t.format(label=label) for t in TEXT[key])
         cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
+        about += kw.pop("over", over)
         return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero, caption=line, **kw)
 
-    def styled(group: str, name: str, x: Any, y: Any, **kw: Any) -> Series:
+    def spread(name: str, of: Any, color: str | None, dash: bool = False) -> list[Series]:
+        """The mean over replicates of ``of(metrics)`` as a line, under it its 95% band."""
+        mean, lo, hi = band([np.asarray(of(d), dtype=float) for d in reps])
+        out = [Series(name, day, mean, color=color, dash=dash)]
+        if many:
+            out.insert(0, Series(f"{name}: 95% interval", day, hi, "band", y0=lo, color=color))
+        return out
+
+    def styled(group: str, name: str, of: Any, **kw: Any) -> list[Series]:
         s = styles[group].get(name)
-        return Series(s.label if s else name.replace("_", " "), x, y, color=s and s.color, **kw)
+        return spread(s.label if s else name.replace("_", " "), of, s and s.color, **kw)
+
+    def column(name: str) -> Any:
+        return lambda d: d[name]
 
     day = df["day"].to_numpy()
     q = {p: df[f"score_p{p:02d}"] for p in (5, 25, 50, 75, 95)}
-    band = SERIES["score_band"].color
+    band_color = SERIES["score_band"].color
     out = [
         chart(
             "score",
             "day",
             "score",
             [
-                Series("5th to 95th percentile", day, q[95], "band", y0=q[5], color=band),
-                Series("25th to 75th percentile", day, q[75], "band", y0=q[25], color=band),
+                Series("5th to 95th percentile", day, q[95], "band", y0=q[5], color=band_color),
+                Series("25th to 75th percentile", day, q[75], "band", y0=q[25], color=band_color),
                 Series(
                     SERIES["score_median"].label, day, q[50], color=SERIES["score_median"].color
                 ),
@@ -260,6 +363,9 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
                     dash=True,
                 ),
             ],
+            over=f" Each line and band edge is averaged over {len(reps)} replicates."
+            if many
+            else "",
         )
     ]
 
@@ -272,7 +378,7 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "tiers",
             "day",
             "citizens" + (" (log scale)" if log else ""),
-            [styled("tiers", t, day, df[f"tier_{t}"]) for t in tiers],
+            [s for t in tiers for s in styled("tiers", t, column(f"tier_{t}"))],
             logy=log,
         )
     )
@@ -285,10 +391,11 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "citizens",
             [
                 *(
-                    styled("sanctions", k, day, df[f"sanctioned_{k}"])
+                    s
                     for k in names(df, "sanctioned_")
+                    for s in styled("sanctions", k, column(f"sanctioned_{k}"))
                 ),
-                Series(restricted.label, day, df["restricted"], color=restricted.color, dash=True),
+                *spread(restricted.label, column("restricted"), restricted.color, dash=True),
             ],
         )
     )
@@ -296,13 +403,23 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
     privileges = names(df, "attempts_")
     pub = {k: [tuple(v) for v in vs] for k, vs in run.manifest.get("published", {}).items()}
     pub.update(published or {})
-    series = [styled("privileges", p, day, df[f"denied_{p}_cumulative"]) for p in privileges]
+    series = [
+        s for p in privileges for s in styled("privileges", p, column(f"denied_{p}_cumulative"))
+    ]
     for key, points in pub.items():
         if points:
             x, y = zip(*sorted(points), strict=True)
-            s = styled("privileges", key, x, y, kind="markers", reference=True)
-            s.name = f"published: {s.name}"
-            series.append(s)
+            st = styles["privileges"].get(key)
+            series.append(
+                Series(
+                    f"published: {st.label if st else key.replace('_', ' ')}",
+                    x,
+                    y,
+                    "markers",
+                    color=st and st.color,
+                    reference=True,
+                )
+            )
     out.append(chart("denied", "day", "denied attempts", series))
 
     out.append(
@@ -311,42 +428,59 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             "day",
             "citizens",
             [
-                Series(SERIES[k].label, day, df[k], color=SERIES[k].color)
+                s
                 for k in ("wrongful", "spillover_only")
+                for s in spread(SERIES[k].label, column(k), SERIES[k].color)
             ],
         )
     )
 
-    b = burden(run.groups)
+    burdens = [burden(r.groups) for r in run.replicates] if many else [burden(run.groups)]
     for dim, label in DIMENSIONS.items():
-        d = b[b["dimension"] == dim]
-        series = [
-            Series(
-                BURDEN_LABELS[m],
-                [str(g).replace("_", " ") for g in d["group"]],
-                d[f"{m}_per_1000"],
-                "bar",
-                color=SERIES[m].color,
-                hover=[f"{r:.2f}× average" if np.isfinite(r) else "" for r in d[f"{m}_ratio"]],
+        ds = [b[b["dimension"] == dim] for b in burdens]
+        d = ds[0]
+        series = []
+        for m in BURDEN_LEVELS + BURDEN_FLOWS:
+            if not any(x[m].sum() > 0 for x in ds):
+                continue
+            mean, lo, hi = band([x[f"{m}_per_1000"].to_numpy(dtype=float) for x in ds])
+            ratio, _, _ = band([x[f"{m}_ratio"].to_numpy(dtype=float) for x in ds])
+            series.append(
+                Series(
+                    BURDEN_LABELS[m],
+                    [str(g).replace("_", " ") for g in d["group"]],
+                    mean,
+                    "bar",
+                    color=SERIES[m].color,
+                    hover=[f"{r:.2f}× average" if np.isfinite(r) else "" for r in ratio],
+                    error=(hi - lo) / 2 if many else None,
+                )
             )
-            for m in BURDEN_LEVELS + BURDEN_FLOWS
-            if d[m].sum() > 0
-        ]
         out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
 
     redress = ("redress_demands", "redress_complied", "redress_accepted")
     series = [
-        Series(SERIES[c].label, day, df[c].cumsum(), color=SERIES[c].color)
+        s
         for c in redress
         if c in df
+        for s in spread(SERIES[c].label, lambda d, c=c: d[c].cumsum(), SERIES[c].color)
     ]
     out.append(chart("redress", "day", "count (cumulative)", series))
 
-    acts = [x for x in names(df, "baseline_acts_") if df[f"baseline_acts_{x}"].sum() > 0]
-    adapted = any((df[f"acts_{x}"] != df[f"baseline_acts_{x}"]).any() for x in acts)
+    acts = [
+        x
+        for x in names(df, "baseline_acts_")
+        if any(d[f"baseline_acts_{x}"].sum() > 0 for d in reps)
+    ]
+    adapted = any((d[f"acts_{x}"] != d[f"baseline_acts_{x}"]).any() for x in acts for d in reps)
     series = [
-        styled("behaviours", x, day, rolling_ratio(df[f"acts_{x}"], df[f"baseline_acts_{x}"]))
+        s
         for x in acts
+        for s in styled(
+            "behaviours",
+            x,
+            lambda d, x=x: rolling_ratio(d[f"acts_{x}"], d[f"baseline_acts_{x}"]),
+        )
     ]
     out.append(
         chart(
@@ -357,7 +491,83 @@ def charts(run: Run | str | Path, published: Published | None = None) -> list[Ch
             empty_note=None if adapted else TEXT["adaptation"][2],
         )
     )
-    return out
+    if not dashboard:
+        return out
+
+    # the dashboard's views: restricted in one chart, tiers other than the start, chilling
+    own = {c.id: c for c in out}
+    restricted_chart = chart(
+        "restricted",
+        "day",
+        "citizens",
+        [
+            s
+            for k in ("restricted", "spillover_only", "wrongful")
+            for s in spread(SERIES[k].label, column(k), SERIES[k].color, dash=k == "wrongful")
+        ],
+    )
+    start = _starting_tier_name(regime, tiers, df)
+    moved = [t for t in tiers if t != start]
+    sentence = ""
+    if start is not None:
+        st = styles["tiers"].get(start)
+        sentence = (
+            f" Everyone starts in “{st.label if st else start}” "
+            f"({fmt(round(float(df[f'tier_{start}'].iloc[-1]), 1))} citizens there on the last "
+            "day, not drawn); the lines count the citizens in every other tier."
+        )
+    moved_chart = chart(
+        "moved",
+        "day",
+        "citizens",
+        [s for t in moved for s in styled("tiers", t, column(f"tier_{t}"))],
+        label=sentence,
+    )
+    moved_chart.id = "chart-tiers"
+    speech = [b for b in speech_behaviours(regime) if all(f"baseline_acts_{b}" in d for d in reps)]
+
+    def posts_ratio(d: pd.DataFrame) -> np.ndarray:
+        base = d[[f"baseline_acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+        acts = d[[f"acts_{b}" for b in speech]].sum(axis=1).to_numpy()
+        return rolling_ratio(acts, base)
+
+    has_posts = bool(speech) and all(
+        d[[f"baseline_acts_{b}" for b in speech]].to_numpy().sum() > 0 for d in reps
+    )
+    ratio, none = SERIES["posts_vs_baseline"], SERIES["no_effect"]
+    posts_chart = chart(
+        "posts",
+        "day",
+        "posts / normal",
+        [
+            *(spread(ratio.label, posts_ratio, ratio.color) if has_posts else []),
+            Series(
+                none.label, [day[0], day[-1]], [1, 1], color=none.color, dash=True, reference=True
+            ),
+        ],
+        empty_note=None if has_posts else TEXT["posts"][2],
+    )
+    picked = {
+        "restricted": restricted_chart,
+        "score": own["chart-score"],
+        "burden": own[f"chart-burden-{dimension}"],
+        "moved": moved_chart,
+        "denied": own["chart-denied"],
+        "posts": posts_chart,
+    }
+    return [picked[k] for k in DASHBOARD]
+
+
+def _starting_tier_name(regime: dict[str, Any], tiers: list[str], df: pd.DataFrame) -> str | None:
+    """The tier citizens start in (by the regime's initial score, else the largest on day 0)."""
+    from credsim.labels import style_table
+
+    start = style_table(regime).get("start_tier") if regime.get("tiers") else None
+    if start in tiers:
+        return start
+    if not tiers:
+        return None
+    return max(tiers, key=lambda t: float(df[f"tier_{t}"].iloc[0]))
 
 
 def _burden_tables(b: pd.DataFrame) -> dict[str, str]:
@@ -375,7 +585,11 @@ def _burden_tables(b: pd.DataFrame) -> dict[str, str]:
             + [
                 v
                 for m in metrics
-                for v in (int(r[m]), round(r[f"{m}_per_1000"], 3), round(r[f"{m}_ratio"], 3))
+                for v in (
+                    round(float(r[m]), 2),
+                    round(r[f"{m}_per_1000"], 3),
+                    round(r[f"{m}_ratio"], 3),
+                )
             ]
             for _, r in d.iterrows()
         ]
@@ -408,7 +622,9 @@ def write_report(
     info = [
         ("regime", m.get("regime", "")),
         ("description", meta.get("description", "")),
-        ("seed", m.get("seed")),
+        ("seed", m.get("seed") if not run.replicated else None),
+        ("replicates", len(run.seeds)),
+        ("seeds", ", ".join(str(x) for x in run.seeds) if run.replicated else None),
         ("population", m.get("population")),
         ("days", m.get("days")),
         ("status", m.get("status")),
@@ -432,13 +648,27 @@ def write_report(
     parts.append(html_table(["", ""], [(k, v) for k, v in info if v not in (None, "")], "info"))
     nav = " ".join(f'<a href="#{c.id}">{html.escape(c.title)}</a>' for c in figs)
     parts.append(f'<nav>{nav} <a href="#regime">Regime</a></nav>')
-    rows = [(f["label"], f["value"], f["window_label"], f["explain"]) for f in headline(run)]
+    found = headline(run)
+    if run.replicated:
+        k = len(run.seeds)
+        header = ["figure", f"mean of {k} replicates", "95% interval", "days covered", "meaning"]
+        rows = [
+            (f["label"], value_text(f), interval_text(f), f["window_label"], f["explain"])
+            for f in found
+        ]
+        intro = (
+            f"This run holds {k} replicates (seeds {html.escape(', '.join(map(str, run.seeds)))}"
+            "): each figure is their mean, with its 95% interval (Student's t over the "
+            "replicates). "
+        )
+    else:
+        header = ["figure", "value", "days covered", "what it means"]
+        rows = [(f["label"], f["value"], f["window_label"], f["explain"]) for f in found]
+        intro = "One replicate (one seed): no interval. "
     parts.append(
-        '<section id="headline"><h2>Headline figures</h2><p class="about">Each figure says '
-        "which days it covers: the last day, the whole run, or the last "
-        f"{RECENT_DAYS} days.</p>"
-        + html_table(["figure", "value", "days covered", "what it means"], rows, "headline")
-        + "</section>"
+        f'<section id="headline"><h2>Headline figures</h2><p class="about">{intro}Each figure '
+        "says which days it covers: the last day, the whole run, or the last "
+        f"{RECENT_DAYS} days.</p>" + html_table(header, rows, "headline") + "</section>"
     )
     for c in figs:
         parts.append(section(c) + extra.get(c.id, ""))

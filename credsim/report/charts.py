@@ -9,7 +9,10 @@ wraps sections into a self-contained HTML file with plotly.js embedded once.
 
 from __future__ import annotations
 
+import base64
 import html
+import importlib.util
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,84 +97,213 @@ def _colors(chart: Chart) -> list[str]:
 
 
 def _xs(x: Sequence) -> np.ndarray | list:
-    """Numeric x as an array (plotly packs it compactly), anything else as a list."""
+    """Numeric x as an array (packed compactly in the figure), anything else as a list."""
     arr = np.asarray(x)
     return arr if arr.dtype.kind in "iuf" else arr.tolist()
+
+
+# plotly.js typed arrays, as plotly's own JSON encoder writes them
+_TYPED = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4"}
+_TYPED |= {"uint32": "u4", "float32": "f4", "float64": "f8"}
+
+
+def _array(v: np.ndarray | list) -> dict | list:
+    """A numeric array as plotly.js's base64 typed array (int64 narrowed as plotly does)."""
+    if not isinstance(v, np.ndarray):
+        return v
+    if v.size == 0:
+        return []
+    if v.dtype.kind in "iu" and v.dtype.itemsize == 8:
+        lo, hi = int(v.min()), int(v.max())
+        for t in ("int8", "int16", "int32") if v.dtype.kind == "i" else ("uint8", "uint16"):
+            if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+                v = v.astype(t)
+                break
+        else:
+            if v.dtype.kind == "u" and hi <= np.iinfo("uint32").max:
+                v = v.astype("uint32")
+    code = _TYPED.get(str(v.dtype))
+    if code is None:
+        return v.tolist()
+    return {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(v)).decode("ascii")}
+
+
+def _plotly_white() -> dict:
+    """plotly's ``plotly_white`` template, read from the installed plotly package's data."""
+    if not _TEMPLATE:
+        _TEMPLATE.update(json.loads(_plotly_file("templates/plotly_white.json")))
+    return _TEMPLATE
+
+
+_TEMPLATE: dict = {}
+
+
+def _plotly_file(name: str) -> str:
+    """A file of the installed plotly package's data, read without importing plotly (whose
+    figure classes take about a second to build a report's charts)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the report needs plotly: pip install plotly")
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return (folder / "package_data" / name).read_text(encoding="utf-8")
+
+
+def figure_dict(chart: Chart, compact: bool = False) -> dict:
+    """The chart as a plotly figure in plain data (``data`` and ``layout``), as plotly.js
+    draws it; ``plotly.graph_objects.Figure(figure_dict(chart))`` accepts it unchanged.
+    ``compact``: the dashboard's card layout (no title, the page shows it and the caption;
+    legend above the plot)."""
+    data: list[dict] = []
+    for s, color in zip(chart.series, _colors(chart), strict=True):
+        x, y = _array(_xs(s.x)), _array(np.asarray(s.y, dtype=float))
+        if s.kind == "band":
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": _array(np.asarray(s.y0, dtype=float)),
+                    "mode": "lines",
+                    "line": {"width": 0},
+                    "showlegend": False,
+                    "hoverinfo": "skip",
+                    "legendgroup": s.name,
+                }
+            )
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": y,
+                    "mode": "lines",
+                    "line": {"width": 0},
+                    "fill": "tonexty",
+                    "fillcolor": _rgba(color, 0.25),
+                    "name": s.name,
+                    "legendgroup": s.name,
+                    "hoverinfo": "skip",
+                }
+            )
+        elif s.kind == "bar":
+            bar = {"type": "bar", "x": x, "y": y, "name": s.name, "marker": {"color": color}}
+            if s.hover is not None:
+                bar["hovertext"] = list(s.hover)
+            if s.error is not None:
+                err = [float(e) for e in np.asarray(s.error, dtype=float)]
+                bar["error_y"] = {"type": "data", "array": [None if e != e else e for e in err]}
+            data.append(bar)
+        else:
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": x,
+                    "y": y,
+                    "mode": "markers" if s.kind == "markers" else "lines",
+                    "name": s.name,
+                    "line": {"color": color, "dash": "dash" if s.dash else "solid"},
+                    "marker": {"color": color, "size": 9, "symbol": "diamond"},
+                }
+            )
+    layout = {
+        "template": _plotly_white(),
+        "title": {
+            "text": chart.title,
+            "subtitle": {"text": html.escape(chart.caption_text), "font": {"size": 11}},
+        },
+        "xaxis": {"title": {"text": chart.xlabel}},
+        "yaxis": {"title": {"text": chart.ylabel}},
+        "height": 430,
+        "barmode": "group",
+        "hovermode": "x unified" if chart.series and chart.series[0].kind != "bar" else "closest",
+        "margin": {"t": 75, "b": 50, "l": 60, "r": 20},
+    }
+    if compact:
+        layout.pop("title")
+        layout |= {
+            "height": 340,
+            "margin": {"t": 10, "r": 10, "b": 45, "l": 60},
+            "legend": {
+                "orientation": "h",
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.02,
+                "yanchor": "bottom",
+            },
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif"},
+        }
+        # bands keep their colour and hover off the legend: the sentence under the title says
+        # what they are, and a narrow screen keeps room for the plot
+        for trace in data:
+            if trace.get("fill") == "tonexty":
+                trace["showlegend"] = False
+        layout["xaxis"] |= {"automargin": True, "gridcolor": "#eef0f4", "zeroline": False}
+        layout["yaxis"] |= {"gridcolor": "#eef0f4"}
+    if chart.logy:
+        layout["yaxis"]["type"] = "log"
+    return {"data": data, "layout": layout}
 
 
 def to_plotly(chart: Chart):
     """The chart as a plotly Figure."""
     import plotly.graph_objects as go
 
-    fig = go.Figure()
-    for s, color in zip(chart.series, _colors(chart), strict=True):
-        x, y = _xs(s.x), np.asarray(s.y, dtype=float)
-        if s.kind == "band":
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=np.asarray(s.y0, dtype=float),
-                    mode="lines",
-                    line={"width": 0},
-                    showlegend=False,
-                    hoverinfo="skip",
-                    legendgroup=s.name,
-                )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=y,
-                    mode="lines",
-                    line={"width": 0},
-                    fill="tonexty",
-                    fillcolor=_rgba(color, 0.25),
-                    name=s.name,
-                    legendgroup=s.name,
-                    hoverinfo="skip",
-                )
-            )
-        elif s.kind == "bar":
-            fig.add_trace(
-                go.Bar(
-                    x=x,
-                    y=y,
-                    name=s.name,
-                    marker_color=color,
-                    hovertext=list(s.hover) if s.hover is not None else None,
-                    error_y=None
-                    if s.error is None
-                    else {"type": "data", "array": list(np.asarray(s.error, dtype=float))},
-                )
-            )
-        else:
-            mode = "markers" if s.kind == "markers" else "lines"
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=y,
-                    mode=mode,
-                    name=s.name,
-                    line={"color": color, "dash": "dash" if s.dash else "solid"},
-                    marker={"color": color, "size": 9, "symbol": "diamond"},
-                )
-            )
-    fig.update_layout(
-        title={
-            "text": chart.title,
-            "subtitle": {"text": html.escape(chart.caption_text), "font": {"size": 11}},
-        },
-        xaxis_title=chart.xlabel,
-        yaxis_title=chart.ylabel,
-        template="plotly_white",
-        height=430,
-        barmode="group",
-        hovermode="x unified" if chart.series and chart.series[0].kind != "bar" else "closest",
-        margin={"t": 75, "b": 50, "l": 60, "r": 20},
+    return go.Figure(figure_dict(chart))
+
+
+def figure_html(chart: Chart) -> str:
+    """The chart's plot as an HTML fragment, as plotly's ``Figure.to_html(full_html=False,
+    include_plotlyjs=False)`` writes it, without building plotly's figure objects."""
+    figure = figure_dict(chart) | {"config": PLOTLY_CONFIG}
+    data = json.dumps(figure, separators=(",", ":"), allow_nan=False)
+    data = data.replace("</", "<\\/")  # no text in a chart can close the script element
+    div = json.dumps(chart.id)
+    return (
+        '<div style="height:430px; width:100%;">'
+        f'<div id={div} class="plotly-graph-div" style="height:100%; width:100%;"></div>'
+        "<script>window.PLOTLYENV=window.PLOTLYENV || {};"
+        f"if (document.getElementById({div})) {{Plotly.newPlot({div}, {data})}}</script></div>"
     )
-    if chart.logy:
-        fig.update_yaxes(type="log")
-    return fig
+
+
+def _plain(value):
+    """Plotly JSON as plain lists and numbers (arrays unpacked, NaN as null)."""
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # plotly's packed typed array
+            arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            if "shape" in value:
+                arr = arr.reshape([int(n) for n in str(value["shape"]).split(",")])
+            return _plain(arr)
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def spec(chart: Chart) -> dict:
+    """The chart for the dashboard: its texts and, unless empty, the plotly figure (data and
+    layout) the page draws as it is."""
+    out = {
+        "id": chart.id,
+        "title": chart.title,
+        "about": chart.about,
+        "caption": chart.caption_text,
+        "empty": chart.empty,
+        "note": chart.note() if chart.empty else None,
+        "figure": None,
+    }
+    if not chart.empty:
+        fig = figure_dict(chart, compact=True)
+        layout = dict(fig["layout"])
+        layout.pop("template", None)  # the page's own look; keeps the answer small
+        out["figure"] = {"data": _plain(fig["data"]), "layout": _plain(layout)}
+    return out
 
 
 def png_figure(chart: Chart):
@@ -249,9 +381,7 @@ def section(chart: Chart) -> str:
             f"{html.escape(chart.caption_text)}</p></div>"
         )
     else:
-        body = to_plotly(chart).to_html(
-            full_html=False, include_plotlyjs=False, div_id=chart.id, config=PLOTLY_CONFIG
-        )
+        body = figure_html(chart)
     return (
         f"<section><h2>{html.escape(chart.title)}</h2>"
         f'<p class="about">{html.escape(chart.about)}</p>{body}</section>'
@@ -282,13 +412,11 @@ def fmt(v) -> str:
 
 def page(title: str, body: str) -> str:
     """A whole HTML document: plotly.js inline once, no external resource of any kind."""
-    from plotly.offline import get_plotlyjs
-
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style>\n"
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
+        f'<script type="text/javascript">{_plotly_file("plotly.min.js")}</script>\n'
         f"</head><body>\n{body}\n</body></html>\n"
     )
 

@@ -30,10 +30,10 @@ from credsim.report.charts import (
 )
 from credsim.run import Run
 
-__all__ = ["compare", "compare_text", "pairing"]
+__all__ = ["both_restricted", "compare", "compare_text", "pairing"]
 
 PAIRED = "paired (common random numbers: same acts where behaviour did not adapt)"
-PAIR_KEYS = ("seed", "population", "days", "shard_size")
+PAIR_KEYS = ("seed", "seeds", "population", "days", "shard_size")  # seeds: of replicates
 
 
 def run_names(runs: list[Run]) -> list[str]:
@@ -70,6 +70,38 @@ def differences(df: pd.DataFrame) -> pd.DataFrame:
     """Each run after the first minus the first, as columns "Δ <name>"."""
     first = df.columns[0]
     return pd.DataFrame({f"Δ {c}": df[c] - df[first] for c in df.columns[1:]}, index=df.index)
+
+
+def both_restricted(runs: list[Run], names: list[str]) -> Chart:
+    """One chart of two or more runs: restricted citizens (solid) and the wrongfully
+    restricted among them (dotted), a colour per run (the dashboard's comparison)."""
+    frames = [metrics_of(r) for r in runs]
+    series = []
+    for dashed, col, label in (
+        (False, "restricted", "restricted"),
+        (True, "wrongful", "wrongfully restricted"),
+    ):
+        for i, (n, df) in enumerate(zip(names, frames, strict=True)):
+            if col in df:
+                series.append(
+                    Series(f"{n}: {label}", df["day"], df[col], color=PALETTE[i], dash=dashed)
+                )
+    return Chart(
+        "chart-compare",
+        "Restricted citizens in both runs",
+        "Solid lines: everyone restricted by a sanction of their own. Dashed lines: the "
+        "wrongfully restricted among them."
+        + (
+            " Runs with replicates are drawn as their means."
+            if any(r.replicated for r in runs)
+            else ""
+        ),
+        "day",
+        "citizens",
+        series,
+        zero_note="Nobody was restricted in either run.",
+        caption=caption_of_runs([(n, r.manifest) for n, r in zip(names, runs, strict=True)]),
+    )
 
 
 def compare_charts(runs: list[Run]) -> list[Chart]:

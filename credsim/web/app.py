@@ -50,6 +50,7 @@ from credsim.labels import PALETTE, SERIES, caption, caption_of_runs, figure, st
 from credsim.web.controls import (
     DEFAULT_POPULATION,
     MAX_DAYS,
+    MAX_REPLICATES,
     MAX_SEED,
     MIN_POPULATION,
     controls,
@@ -110,9 +111,10 @@ class RunRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: Annotated[str, Field(pattern=PRESET_NAME)] = "press"
-    population: Annotated[int | None, Field(ge=MIN_POPULATION)] = None  # None: 100,000 or less
+    population: Annotated[int | None, Field(ge=MIN_POPULATION)] = None  # None: 20,000 or less
     days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 365
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 1
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1  # the page asks for 3
     overrides: Annotated[
         dict[Annotated[str, Field(max_length=200)], OverrideValue], Field(max_length=100)
     ] = Field(default_factory=dict)
@@ -421,7 +423,10 @@ def create_app(
         folder = folder_of(name)
         job = runner.get(name)
         if job is not None:
-            days_done = job.days if job.state == "done" else int(job.fraction * job.days)
+            # with replicates, progress runs over each replicate's days in turn
+            done = job.fraction * job.days * job.replicates
+            now_rep = min(job.replicates, int(done // max(job.days, 1)) + 1)
+            days_done = job.days if job.state == "done" else int(done - (now_rep - 1) * job.days)
             return {
                 "name": name,
                 "preset": job.preset,
@@ -429,11 +434,14 @@ def create_app(
                 "population": job.population,
                 "days": job.days,
                 "seed": job.seed,
+                "replicates": job.replicates,
+                "seeds": list(range(job.seed, job.seed + job.replicates)),
                 "overrides": job.overrides,
                 "state": job.state,
                 "fraction": job.fraction,
                 "days_done": days_done,
                 "queue_position": runner.position(job),
+                "replicate_now": job.replicates if job.state == "done" else now_rep,
                 "error": no_paths(job.error) if job.error else None,
                 "estimated_seconds": job.estimate,
                 "phase": job.phase,
@@ -469,11 +477,14 @@ def create_app(
             "population": manifest.get("population", board.get("population")),
             "days": days,
             "seed": manifest.get("seed", board.get("seed")),
+            "replicates": manifest.get("replicates", board.get("replicates", 1)),
+            "seeds": manifest.get("seeds") or [manifest.get("seed", board.get("seed"))],
             "overrides": board.get("overrides", {}),
             "state": state,
             "fraction": 1.0 if state == "done" else 0.0,
             "days_done": days if state == "done" else None,
             "queue_position": 0,
+            "replicate_now": None,
             "error": no_paths(str(error)) if error else None,
             "estimated_seconds": None,
             "phase": None,
@@ -581,13 +592,15 @@ def create_app(
                 req.seed,
                 overrides=strings,
                 workers=1,
+                replicates=req.replicates,
             )
         except (RegimeError, ValueError) as e:
             raise ApiError(422, one_line(e)) from None
         name, folder = reserve(req.name, req.preset)
         job = Job(name, folder, req.preset, req.population, req.days, req.seed, req.overrides, sim)
+        job.replicates = req.replicates
         try:
-            job.estimate = round(float(sim.estimate().seconds), 1)
+            job.estimate = round(float(sim.estimate().seconds) * req.replicates, 1)
         except Exception:  # an estimate is a courtesy; the run does not depend on it
             job.estimate = None
         try:
@@ -617,10 +630,13 @@ def create_app(
         d = public(info(name))
         if d["state"] == "done":
             from credsim.explain import find_citizens
-            from credsim.report import headline, regime_of
+            from credsim.report import headline, interval_text, regime_of, value_text
 
             run = finished_run(name)
-            d["summary"] = headline(run)
+            d["summary"] = [
+                {**f, "text": value_text(f), "interval_text": interval_text(f)}
+                for f in headline(run)
+            ]
             d["caption"] = caption(run.manifest)
             d["style"] = style_table(regime_of(run)[1])
             d["report"] = f"/api/runs/{name}/report"
@@ -665,6 +681,8 @@ def create_app(
             "fraction",
             "days_done",
             "days",
+            "replicates",
+            "replicate_now",
             "queue_position",
             "error",
             "estimated_seconds",
@@ -731,6 +749,30 @@ def create_app(
             out["series"]["posts_vs_baseline_7d"] = posts
         return clean(out)
 
+    @app.get("/api/runs/{name}/charts")
+    def api_charts(
+        name: str,
+        dimension: Annotated[str, Query(pattern=r"^[a-z_]{1,20}$")] = "group",
+    ) -> dict[str, Any]:
+        """The dashboard's charts as plotly figures, made by credsim.report (one chart logic
+        for the report, its PNGs and this page)."""
+        from credsim.report import DIMENSIONS, charts
+        from credsim.report.charts import spec
+
+        if dimension not in DIMENSIONS:
+            raise ApiError(422, f"dimension: one of {', '.join(DIMENSIONS)}")
+        run = finished_run(name)
+        made = charts(run, dashboard=True, dimension=dimension)
+        return clean(
+            {
+                "name": name,
+                "dimension": dimension,
+                "dimensions": DIMENSIONS,
+                "replicates": len(run.seeds),
+                "charts": {c.name.split("-")[0]: spec(c) for c in made},
+            }
+        )
+
     @app.get("/api/runs/{name}/burden")
     def api_burden(
         name: str,
@@ -776,17 +818,31 @@ def create_app(
         a: Annotated[str, Query(max_length=200)],
         b: Annotated[str, Query(max_length=200)],
     ) -> dict[str, Any]:
-        from credsim.report.compare import compare
+        from credsim.experiments.paired import compare_summaries, side_of_run
+        from credsim.report.charts import spec
+        from credsim.report.compare import both_restricted, compare
 
         if a == b:
             raise ApiError(422, "compare: choose two different runs")
         ra, rb = finished_run(a), finished_run(b)
         df, _ = compare([ra, rb])
         ca, cb = df.columns[0], df.columns[1]
+        # with replicates: the mean paired (or Welch) difference and its 95% interval
+        same_size = ra.manifest.get("population") == rb.manifest.get("population")
+        found = {
+            r.metric: r
+            for r in compare_summaries(
+                side_of_run(ra, "A"), side_of_run(rb, "B"), bool(df.attrs.get("paired"))
+            )
+        }
         rows = []
         for key in df.index:
             va, vb = df.at[key, ca], df.at[key, cb]
-            rows.append({**figure(key).public(), "a": va, "b": vb, "difference": vb - va})
+            row = {**figure(key).public(), "a": va, "b": vb, "difference": vb - va}
+            r = found.get(key) if same_size else None  # else the interval is per 1,000
+            row["ci_low"], row["ci_high"] = (r.ci_low, r.ci_high) if r else (None, None)
+            row["replicates"] = r.replicates if r else 1
+            rows.append(row)
         series = {}
         for label, run in (("a", ra), ("b", rb)):
             m = run.metrics
@@ -803,6 +859,7 @@ def create_app(
                 "rows": rows,
                 "series": series,
                 "caption": caption_of_runs([("A: " + a, ra.manifest), ("B: " + b, rb.manifest)]),
+                "chart": spec(both_restricted([ra, rb], ["A: " + a, "B: " + b])),
                 "style": {
                     "series": {k: v.public() for k, v in SERIES.items()},
                     "palette": list(PALETTE),

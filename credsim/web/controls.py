@@ -33,8 +33,10 @@ from credsim.regime.schema import Adaptation, Meta, Redress, Regime, Rule, Sanct
 MAX_DAYS = 3650
 MAX_SEED = 2**31 - 1
 MIN_POPULATION = 100
-DEFAULT_POPULATION = 100_000
+DEFAULT_POPULATION = 20_000  # with DEFAULT_REPLICATES, a year runs in a few seconds
 DEFAULT_DAYS = 365
+DEFAULT_REPLICATES = 3  # enough for an interval; each one more costs one more run
+MAX_REPLICATES = 10
 
 Bound = float | Callable[[Regime, Any], float] | None
 
@@ -113,7 +115,7 @@ SPECS: list[Spec] = [
         min=MIN_POPULATION,
         step=100,
         help="How many synthetic citizens to simulate. More citizens give steadier figures "
-        "but take longer (about 5 seconds per 100,000 citizens and year).",
+        "but take longer (about 5 seconds per 100,000 citizens, year and replicate).",
     ),
     Spec(
         "days",
@@ -135,6 +137,18 @@ SPECS: list[Spec] = [
         step=1,
         help="Runs with the same seed, citizens and days draw the same people and the same "
         "chance events, so differences between them come from the rules alone.",
+    ),
+    Spec(
+        "replicates",
+        "Replicates",
+        "slider",
+        "run",
+        min=1,
+        max=MAX_REPLICATES,
+        step=1,
+        help="How many times to run, with seeds seed, seed + 1, ... Every figure is then the "
+        "average of the replicates with its 95% interval, and charts show it as a band; one "
+        "replicate gives no interval. Each replicate adds the time of one run.",
     ),
     Spec(
         "regime.transparency",
@@ -361,8 +375,8 @@ def controls(preset: str, max_population: int = 2_000_000) -> list[Control]:
             )
             out.append(c)
             continue
-        if spec.path in ("days", "seed"):
-            default = DEFAULT_DAYS if spec.path == "days" else 1
+        if spec.path in ("days", "seed", "replicates"):
+            default = {"days": DEFAULT_DAYS, "seed": 1, "replicates": DEFAULT_REPLICATES}[spec.path]
             out.append(
                 Control(
                     spec.path,
@@ -391,7 +405,7 @@ def controls(preset: str, max_population: int = 2_000_000) -> list[Control]:
     return out
 
 
-RUN_FIELDS = ("population", "days", "seed")
+RUN_FIELDS = ("population", "days", "seed", "replicates")
 
 
 @functools.lru_cache(maxsize=32)

@@ -54,6 +54,7 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     estimate: float | None = None  # expected seconds of computing, from Sim.estimate()
     phase: str = "simulate"  # simulate | report
+    replicates: int = 1  # seeds seed ... seed + replicates - 1, one run folder
 
     @property
     def fraction(self) -> float:
@@ -69,6 +70,7 @@ class Job:
             "population": self.population,
             "days": self.days,
             "seed": self.seed,
+            "replicates": self.replicates,
             "overrides": self.overrides,
             "state": self.state,
             "error": self.error,
@@ -189,7 +191,7 @@ class Runner:
             if job.cancel.is_set():
                 raise Cancelled()
 
-        job.total = job.days
+        job.total = job.days * job.replicates
         job.sim.progress = progress
         job.sim.out = job.folder
         try:

@@ -10,8 +10,8 @@ const state = {
   runs: [],
 };
 
-// Colours, legend names and captions come from the server (credsim.labels), with each run:
-// the report, its PNGs and this page draw a tier or a series the same way.
+// Charts come from the server as plotly figures made by credsim.report (the same chart logic
+// as the report and its PNGs); colours, labels and captions with them. This page only draws.
 const NEUTRAL = "#868e96";
 const PLOT_CONFIG = { displaylogo: false, responsive: true,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
@@ -41,11 +41,6 @@ function fmt(v, digits = 4) {
   if (typeof v !== "number") return String(v);
   if (Number.isInteger(v)) return v.toLocaleString("en-US");
   return v.toLocaleString("en-US", { maximumFractionDigits: digits });
-}
-
-function series(key) {
-  const s = state.style && state.style.series[key];
-  return s || { label: humanize(key), color: NEUTRAL };
 }
 
 function component(kind, name, i = 0) {
@@ -168,7 +163,7 @@ function fromSlider(c, s) {
   return Math.min(c.max, Math.max(c.min, Math.round(raw / mag) * mag));
 }
 
-const RUN_FIELDS = ["population", "days", "seed"];
+const RUN_FIELDS = ["population", "days", "seed", "replicates"];
 
 function displayDefault(c) {
   if (c.widget === "switch") return c.default ? "on" : "off";
@@ -283,9 +278,11 @@ function setProgress(s) {
   } else if (s.state === "running" && s.phase === "report") {
     text = "All days simulated; writing the report…";
   } else if (s.state === "running") {
-    text = s.days_done
-      ? `Day ${fmt(s.days_done)} of ${fmt(s.days)} simulated (${pct}%).`
+    const rep = s.replicates > 1 ? `Replicate ${s.replicate_now} of ${s.replicates}: ` : "";
+    text = s.days_done || s.replicate_now > 1
+      ? `${rep}day ${fmt(s.days_done)} of ${fmt(s.days)} simulated (${pct}% in all).`
       : "Preparing the synthetic citizens…";
+    text = text.charAt(0).toUpperCase() + text.slice(1);
     if (s.elapsed_seconds && s.fraction >= 0.02) {
       const left = s.elapsed_seconds / s.fraction - s.elapsed_seconds;
       text += ` About ${seconds(left)} left.`;
@@ -368,9 +365,15 @@ function describeChanges(d) {
   return (d.changes || []).map((c) => `${c.label}: ${showValue(c.value)}`).join("; ");
 }
 
+function describeSeeds(d) {
+  const seeds = d.seeds || [d.seed];
+  if (seeds.length <= 1) return `seed ${d.seed} · 1 replicate`;
+  return `seeds ${seeds[0]} to ${seeds[seeds.length - 1]} · ${seeds.length} replicates`;
+}
+
 function describeRun(d) {
   const base = `${humanize(d.regime || d.preset)} regime · ${fmt(d.population)} citizens · ` +
-    `${fmt(d.days)} days · seed ${d.seed}`;
+    `${fmt(d.days)} days · ${describeSeeds(d)}`;
   const changes = describeChanges(d);
   return base + (changes ? " · changed: " + changes : " · regime values unchanged");
 }
@@ -402,7 +405,6 @@ async function openRun(name) {
     showError(`Run ${name} is ${d.state}${d.error ? ": " + d.error : ""}.`);
     return;
   }
-  const m = await api(`/api/runs/${encodeURIComponent(name)}/metrics`);
   state.style = d.style;
   $("run-title").textContent = `Run ${name}`;
   $("run-params").textContent = describeRun(d);
@@ -410,131 +412,70 @@ async function openRun(name) {
   $("report-link").setAttribute("download", `${name}-report.html`);
   setCaptions("#results", d.caption);
   const byKey = Object.fromEntries(d.summary.map((s) => [s.key, s]));
+  const many = (d.seeds || []).length > 1;
   const cards = [];
   for (const [key, kind] of CARDS) {
     const s = byKey[key];
     if (!s) continue;
-    let value = fmt(s.value, 2);
-    if (key === "restricted" && byKey.restricted_pct) value += ` (${fmt(byKey.restricted_pct.value, 2)}%)`;
+    let value = s.text;
+    if (key === "restricted" && byKey.restricted_pct) value += ` (${byKey.restricted_pct.text}%)`;
     cards.push(el("div", { class: "stat " + kind, "data-key": key, "data-window": s.window },
       el("div", { class: "label" }, s.label, el("span", { class: "window", text: s.window_label })),
       el("div", { class: "value", text: value }),
+      s.interval_text ? el("div", { class: "interval", text: `95% interval ${s.interval_text} ` +
+        `(mean of ${s.replicates} replicates)` }) : null,
       el("p", { class: "explain", text: s.explain })));
   }
   $("cards").replaceChildren(...cards);
+  const heads = ["Figure", many ? `Mean of ${d.seeds.length} replicates` : "Value"]
+    .concat(many ? ["95% interval"] : [], ["Days covered", "What it means"]);
   $("summary-table").replaceChildren(
-    el("thead", {}, el("tr", {}, el("th", { text: "Figure" }), el("th", { text: "Value" }),
-      el("th", { text: "Days covered" }), el("th", { text: "What it means" }))),
+    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { text: h })))),
     el("tbody", {}, d.summary.map((s) => el("tr", { "data-key": s.key, "data-window": s.window },
-      el("td", { text: s.label }), el("td", { class: "num", text: fmt(s.value) }),
+      el("td", { text: s.label }), el("td", { class: "num", text: s.text }),
+      many ? el("td", { class: "num interval", text: s.interval_text }) : null,
       el("td", { class: "window", text: s.window_label }),
       el("td", { class: "explain", text: s.explain })))));
   showResults("results");
-  drawCharts(m);
   renderBurdenButtons();
-  loadBurden(name).catch((e) => showError(e.message));
+  await drawCharts(name);
   setCitizenRun(d);
   $("citizen-id").max = d.population - 1;
   revealResults();
 }
 
-function layout(ytitle, extra = {}) {
-  return Object.assign({
-    height: 340,
-    margin: { t: 10, r: 10, b: 45, l: 60 },
-    xaxis: { title: { text: "day" }, gridcolor: "#eef0f4", zeroline: false },
-    yaxis: { title: { text: ytitle }, gridcolor: "#eef0f4", rangemode: "tozero" },
-    legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" },
-    hovermode: "x unified",
-    paper_bgcolor: "rgba(0,0,0,0)",
-    plot_bgcolor: "rgba(0,0,0,0)",
-    font: { family: "system-ui, -apple-system, Segoe UI, Roboto, Arial, sans-serif", size: 12 },
-  }, extra);
-}
-
-function plot(id, traces, lay, note) {
+function draw(id, spec) {
+  // one chart as the server made it: its title, sentence and caption on the card, the figure
   const node = $(id);
-  const values = traces.filter((t) => !t.reference).flatMap((t) => t.y || []);
-  if (!traces.length || !values.some((v) => v)) {
+  const card = node.closest(".chart-card");
+  if (card) {
+    for (const [sel, text] of [["h3", spec.title], [".about", spec.about], [".caption", spec.caption]]) {
+      const part = card.querySelector(sel);
+      if (part && text) part.textContent = text;
+    }
+  }
+  if (!spec.figure) {
     if (window.Plotly) Plotly.purge(node);
     node.classList.add("is-empty");
-    node.replaceChildren(el("p", { class: "chart-note", text: note || "All values are zero on every day." }));
+    node.replaceChildren(el("p", { class: "chart-note", text: spec.note || "All values are zero." }));
     return;
   }
   node.classList.remove("is-empty");
   node.replaceChildren();
-  Plotly.newPlot(node, traces.map(({ reference, ...t }) => t), lay, PLOT_CONFIG);
+  Plotly.newPlot(node, spec.figure.data, spec.figure.layout, PLOT_CONFIG);
 }
 
-function line(name, x, y, color, extra = {}) {
-  return Object.assign({ type: "scatter", mode: "lines", name, x, y,
-    line: { color, width: 2.2 } }, extra);
-}
+// chart slot on the page -> key of the server's chart
+const CHARTS = [["chart-restricted", "restricted"], ["chart-score", "score"],
+  ["chart-burden", "burden"], ["chart-tiers", "tiers"], ["chart-denied", "denied"],
+  ["chart-posts", "posts"]];
 
-function rgba(hex, alpha) {
-  const n = parseInt(hex.slice(1), 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
-}
-
-function drawCharts(m) {
-  const x = m.day;
-  const s = m.series;
-  const restricted = series("restricted"), family = series("spillover_only"),
-    wrongful = series("wrongful");
-  plot("chart-restricted", [
-    line(restricted.label, x, s.restricted, restricted.color),
-    line(family.label, x, s.spillover_only, family.color),
-    line(wrongful.label, x, s.wrongful, wrongful.color,
-      { line: { color: wrongful.color, dash: "dot", width: 2.2 } }),
-  ], layout("citizens"), "Nobody was restricted on any day of this run.");
-
-  const bandColor = series("score_band").color;
-  const band = (lo, hi, name, alpha) => [
-    { type: "scatter", mode: "lines", x, y: lo, line: { width: 0 }, hoverinfo: "skip", showlegend: false },
-    { type: "scatter", mode: "lines", x, y: hi, line: { width: 0 }, fill: "tonexty",
-      fillcolor: rgba(bandColor, alpha), name, hoverinfo: "skip" },
-  ];
-  const mean = series("score_mean");
-  plot("chart-score", [
-    ...band(s.score_p05, s.score_p95, "9 in 10 citizens", 0.15),
-    ...band(s.score_p25, s.score_p75, "half of citizens", 0.3),
-    line(mean.label, x, s.score_mean, mean.color),
-  ], layout("score", { yaxis: { title: { text: "score" }, gridcolor: "#eef0f4" } }));
-
-  const tiers = Object.keys(s).filter((k) => k.startsWith("tier_"));
-  let start = state.style && state.style.start_tier ? "tier_" + state.style.start_tier : null;
-  if (!tiers.includes(start)) {
-    start = null;
-    for (const k of tiers) if (start === null || s[k][0] > s[start][0]) start = k;
-  }
-  const moved = tiers.filter((k) => k !== start);
-  const startLabel = start ? component("tiers", start.slice(5)).label : "";
-  $("tiers-about").textContent = "The score puts every citizen in a tier (a grade); sanctions " +
-    "and rewards follow the tiers." + (start ? ` Everyone starts in “${startLabel}”` +
-    ` (${fmt(s[start][s[start].length - 1])} citizens there on the last day, not drawn); the ` +
-    "lines count the citizens in every other tier." : "");
-  plot("chart-tiers", moved.map((k, i) => {
-    const t = component("tiers", k.slice(5), i);
-    return line(t.label, x, s[k], t.color);
-  }), layout("citizens"),
-  tiers.length ? "Nobody left the starting tier." : "This regime has no tiers.");
-
-  const denied = Object.keys(s).filter((k) => k.startsWith("denied_") && k.endsWith("_cumulative"));
-  plot("chart-denied", denied.map((k, i) => {
-    const p = component("privileges", k.slice(7, -11), i);
-    return line(p.label, x, s[k], p.color);
-  }), layout("refused attempts"),
-  "No attempt to use a privilege was refused in this run.");
-
-  const posts = s.posts_vs_baseline_7d;
-  $("posts-card").hidden = !posts;
-  if (posts) {
-    const ratio = series("posts_vs_baseline"), none = series("no_effect");
-    plot("chart-posts", [
-      line("critical posts / normal (last 7 days)", x, posts, ratio.color),
-      line(none.label, [x[0], x[x.length - 1]], [1, 1], none.color, { reference: true,
-        line: { color: none.color, dash: "dash", width: 1.5 }, hoverinfo: "skip" }),
-    ], layout("posts / normal", { yaxis: { title: { text: "posts / normal" }, gridcolor: "#eef0f4" } }));
+async function drawCharts(name, only = null) {
+  const c = await api(`/api/runs/${encodeURIComponent(name)}/charts?dimension=${burdenDimension}`);
+  if (state.current !== name) return;
+  $("posts-card").hidden = !c.charts.posts || c.charts.posts.empty;
+  for (const [id, key] of CHARTS) {
+    if ((only === null || only === key) && c.charts[key]) draw(id, c.charts[key]);
   }
 }
 
@@ -547,20 +488,12 @@ let burdenDimension = "group";
 function renderBurdenButtons() {
   $("burden-dims").replaceChildren(...DIMENSIONS.map(([key, label]) => el("button", {
     type: "button", "data-dimension": key, "aria-pressed": key === burdenDimension ? "true" : "false",
-    onclick: () => { burdenDimension = key; renderBurdenButtons(); loadBurden(state.current); },
+    onclick: () => {
+      burdenDimension = key;
+      renderBurdenButtons();
+      drawCharts(state.current, "burden").catch((e) => showError(e.message));
+    },
   }, label)));
-}
-
-async function loadBurden(name) {
-  if (!name) return;
-  const b = await api(`/api/runs/${encodeURIComponent(name)}/burden?dimension=${burdenDimension}`);
-  const x = b.groups.map((g) => String(g.group).replace(/_/g, " "));
-  const bar = (key, label, color) => ({ type: "bar", name: label, x, y: b.groups.map((g) => g[key]),
-    marker: { color }, hovertemplate: "%{x}: %{y:.2f} per 1,000<extra>" + label + "</extra>" });
-  const styled = (key) => bar(`${key}_per_1000`, series(key).label, series(key).color);
-  plot("chart-burden", ["restricted", "spillover_only", "wrongful", "misattributed"].map(styled), layout("per 1,000 citizens", { barmode: "group", hovermode: "closest",
-    xaxis: { automargin: true, tickangle: burdenDimension === "province" ? -45 : 0 } }),
-  `Nobody was restricted or misidentified, in any ${b.label}.`);
 }
 
 /* ---------- citizens ---------- */
@@ -573,7 +506,8 @@ const EXAMPLES = [
 ];
 
 function setCitizenRun(d) {
-  $("citizen-run").textContent = `Citizens of run ${d.name} (${describeRun(d)}); numbers go from 0 to ${fmt(d.population - 1)}.`;
+  const which = (d.seeds || []).length > 1 ? ` Citizens shown are those of replicate 1 (seed ${d.seeds[0]}).` : "";
+  $("citizen-run").textContent = `Citizens of run ${d.name} (${describeRun(d)}); numbers go from 0 to ${fmt(d.population - 1)}.${which}`;
   const groups = [];
   for (const [kind, label] of EXAMPLES) {
     const ids = (d.examples && d.examples[kind]) || [];
@@ -627,7 +561,7 @@ async function refreshRuns() {
     el("td", { text: humanize(r.regime || r.preset || "") }),
     el("td", { class: "num", text: fmt(r.population) }),
     el("td", { class: "num", text: fmt(r.days) }),
-    el("td", { class: "num", text: fmt(r.seed) }),
+    el("td", { class: "num", text: (r.seeds || []).length > 1 ? `${r.seeds[0]}–${r.seeds[r.seeds.length - 1]}` : fmt(r.seed) }),
     el("td", {}, (r.changes || []).length
       ? el("ul", { class: "changes" }, r.changes.map((c) => el("li", { text: `${c.label}: ${showValue(c.value)}` })))
       : "–"),
@@ -665,25 +599,23 @@ async function compareRuns() {
     $("compare-params").replaceChildren(
       el("div", {}, el("strong", { text: "A: " }), `${r.a.name}: ${describeRun(r.a)}`),
       el("div", {}, el("strong", { text: "B: " }), `${r.b.name}: ${describeRun(r.b)}`));
+    const spread = r.rows.some((row) => row.ci_low !== null && row.ci_low !== undefined);
+    const reps = spread ? Math.max(...r.rows.map((row) => row.replicates || 1)) : 1;
+    const heads = ["Figure", "A", "B", "B − A"].concat(
+      spread ? [`95% interval of B − A (${reps} replicates)`] : [], ["Days covered", "What it means"]);
     $("compare-table").replaceChildren(
-      el("thead", {}, el("tr", {}, ["Figure", "A", "B", "B − A", "Days covered", "What it means"].map((h) => el("th", { text: h })))),
+      el("thead", {}, el("tr", {}, heads.map((h) => el("th", { text: h })))),
       el("tbody", {}, r.rows.map((row) => el("tr", { "data-key": row.key },
         el("td", { text: row.label }),
         el("td", { class: "num", text: fmt(row.a) }),
         el("td", { class: "num", text: fmt(row.b) }),
         el("td", { class: "num", text: (row.difference > 0 ? "+" : "") + fmt(row.difference) }),
+        spread ? el("td", { class: "num interval", text: row.ci_low === null ? "–"
+          : `${fmt(row.ci_low, 3)} to ${fmt(row.ci_high, 3)}` }) : null,
         el("td", { class: "window", text: row.window_label }),
         el("td", { class: "explain", text: row.explain })))));
     $("comparison").hidden = false;
-    const sa = r.series.a, sb = r.series.b;
-    const [ca, cb] = r.style.palette;
-    const dotted = (color) => ({ line: { color, dash: "dot", width: 2 } });
-    plot("chart-compare", [
-      line("A: restricted", sa.day, sa.restricted, ca),
-      line("B: restricted", sb.day, sb.restricted, cb),
-      line("A: wrongfully restricted", sa.day, sa.wrongful, ca, dotted(ca)),
-      line("B: wrongfully restricted", sb.day, sb.wrongful, cb, dotted(cb)),
-    ], layout("citizens"), "Nobody was restricted in either run.");
+    draw("chart-compare", r.chart);
     setCaptions("#comparison", r.caption);
   } catch (e) {
     showError(e.message);
