@@ -352,8 +352,11 @@ def threshold_command(
     ],
     target: Annotated[float, typer.Option(help="The value the figure must reach.")],
     vary: Annotated[str, typer.Option(help="The regime path to vary (as for --set).")],
-    lo: Annotated[str, typer.Option(help="Lowest value tried (whole numbers: integers).")],
-    hi: Annotated[str, typer.Option(help="Highest value tried.")],
+    lo: Annotated[
+        str | None,
+        typer.Option(help="Lowest value tried (whole numbers: integers); omit both to search."),
+    ] = None,
+    hi: Annotated[str | None, typer.Option(help="Highest value tried.")] = None,
     replicates: Annotated[
         int, typer.Option(min=1, max=1000, help="Seeds, each bisected on its own.")
     ] = 5,
@@ -388,8 +391,8 @@ def threshold_command(
             figure,
             target,
             vary,
-            _number("--lo", lo),
-            _number("--hi", hi),
+            None if lo is None else _number("--lo", lo),
+            None if hi is None else _number("--hi", hi),
             replicates=replicates,
             population=population,
             days=days,
@@ -408,7 +411,9 @@ def threshold_command(
         f"days) when {vary} is"
     )
     if result.mean is None:
-        typer.echo(f"  not found between {lo} and {hi} on any of {replicates} replicates")
+        typer.echo(
+            f"  not found between {result.lo:g} and {result.hi:g} on any of {replicates} replicates"
+        )
     elif result.ci_low is None:
         typer.echo(f"  {result.mean:g} (one replicate: no interval)")
     else:

@@ -38,7 +38,7 @@ def test_the_amnesty_lifts_every_listing_of_its_sanction(runs):
     base, amnesty = runs
     m = amnesty.metrics
     held = int(m["sanctioned_defaulter"].iloc[DAY - 1])
-    assert held >= 5  # listings to lift (11 at this size and seed)
+    assert held > 0  # listings to lift (11 at this size and seed)
     assert int(m["amnestied_repair"].iloc[DAY]) == held
     assert int(m["amnestied_repair"].drop(index=DAY).sum()) == 0
     # at the end of the day only the listings started that day remain

@@ -59,3 +59,40 @@ def test_each_rule_names_its_behaviour_and_the_harsh_rule_shows(run):
 def test_causes_of_a_run_without_ledger_rows_is_empty(tmp_path):
     run = Sim("ref1", 500, 5, 1, out=tmp_path / "r", ledger="none", workers=1).run()
     assert query(run.path, "SELECT * FROM causes").empty
+
+
+def test_restricted_on_the_last_day_add_up_per_sanction(run):
+    from credsim.report.causes import causes
+
+    rows = causes(run)
+    c = run.citizens
+    for sanction in {r["sanction"] for r in rows}:
+        now = sum(r["restricted_now"] for r in rows if r["sanction"] == sanction)
+        assert now == int(c[f"sanction_{sanction}"].sum())
+    restricted = int(
+        (c[[f"sanction_{s}" for s in {r["sanction"] for r in rows}]]).any(axis=1).sum()
+    )
+    # a citizen under two sanctions counts under each: the shares add up to at least 1
+    assert restricted == run.summary["restricted"]
+    assert sum(r["share_of_restricted"] for r in rows) >= 1.0 - 1e-9
+    assert sum(r["listings"] for r in rows) == len(run.ledger("kind = 'sanction_start'"))
+
+
+def test_the_report_shows_causes_and_rollout(run):
+    from credsim.report import write_report
+
+    text = write_report(run).read_text()
+    assert 'id="causes"' in text and "share of the restricted" in text
+    assert 'id="rollout"' in text and "countryside from" in text
+
+
+def test_rollout_rows_of_the_press_preset():
+    from credsim.report.rollout import rollout_rows
+
+    d = load_regime("press").model_dump(mode="json")
+    rows = {(k, n): (u, r, e) for k, n, u, r, e in rollout_rows(d)}
+    assert rows[("source", "camera")] == (0, 180, 180)
+    assert rows[("source", "court")] == (0, 0, 0)
+    assert rows[("rule", "debt_default")] == (0, 0, 0)
+    assert rows[("rule", "jaywalking")] == (0, 180, 180)
+    assert rows[("sanction", "blacklist")] == (0, 180, 180)

@@ -121,7 +121,9 @@ def test_camera_errors_by_group(tmp_path):
     for dim in ("sex", "group", "region"):
         assert int(receivers.loc[receivers["dimension"] == dim, "misattributed"].sum()) == total
     actors = out["actors"]
-    assert int(actors["actor"].sum()) == int(actors["receiver"].sum()) == total
+    # the ledger holds the records a rule took: a misattributed record on a rural citizen
+    # before the rule reaches the countryside (day 180) is counted as sensed, not scored
+    assert int(actors["actor"].sum()) == int(actors["receiver"].sum()) <= total
     # the tenfold error rate for minority faces shows on the actors' side
     minority_actors = actors.at["minority", "actor"] / total
     assert minority_actors > 2 * actors.at["minority", "population_share"]

@@ -172,7 +172,9 @@ def test_ledger_sample_keeps_whole_histories_of_citizens_chosen_by_id(tmp_path_f
     other = sample_run(tmp_path_factory, "sample=0.1", seed=2, days=120).ledger()
     kept = set(other["citizen"])
     assert kept <= chosen
-    assert len(kept) > 0.5 * len(chosen)
+    # in 120 days only citizens of the cities have records (the press rules reach the
+    # countryside on day 180): about 47% of the chosen, with a binomial sd near 1%
+    assert len(kept) > 0.35 * len(chosen)
 
 
 def test_ledger_none_writes_no_ledger(tmp_path):

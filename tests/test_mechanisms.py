@@ -124,9 +124,10 @@ def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout):
     assert len(rural[rural["day"] >= 180]) > 0
     urban = cam[cam["citizen_region"] == "urban"]
     assert len(urban[urban["day"] < 180]) > 0
-    # other sources are not rolled out: rural transit records from day 0
+    # every source but the court rolls out from the cities: no rural transit record before
+    # day 180 (the court's records are national from day 0: tests/test_terms.py)
     tr = rec[(rec["source"] == "transit") & (rec["citizen_region"] == "rural")]
-    assert tr["day"].min() < 180
+    assert tr["day"].min() >= 180
 
 
 # --------------------------------------------------------------------------- delay
@@ -196,6 +197,9 @@ def false_match_run(tmp_path_factory, multiplier):
             f"sources.camera.false_match_group={{minority = {multiplier}.0}}",
             "behaviours.jaywalking.rate=0.02",
             "rules.jaywalking.delta=0",
+            # the camera's rules everywhere from day 0: no record is held back by their rollout
+            'rules.jaywalking.rollout=[{region = "all", day = 0}]',
+            'rules.smoking_in_nonsmoking_area.rollout=[{region = "all", day = 0}]',
         ],
     )
 
@@ -350,6 +354,7 @@ def ceiling_run(tmp_path_factory):
 def no_ceiling_run(tmp_path_factory):
     d = credsim.load_regime("press").model_dump()
     d["sanctions"][0]["ceiling"] = None
+    d["sanctions"][0]["relist_below"] = None  # the relisting bar needs the lifetime mark
     return simulate(
         tmp_path_factory,
         "noceiling",

@@ -47,6 +47,39 @@ def test_a_known_crossing_is_recovered_exactly(seed):
         assert seen[-151] >= 340 > seen[-150]
 
 
+def test_without_bounds_a_bracket_is_searched_for_then_bisected():
+    # from the regime's jaywalking deduction (-5) outward in steps of 5, 10, 20...: the
+    # figure first reaches 340 at -165, so the bracket is [-165, -5] and the answer -150
+    r = threshold(
+        "ref1",
+        "ever_sanctioned",
+        340,
+        "rules[0].delta",
+        replicates=2,
+        population=2000,
+        days=120,
+        seed=1,
+        overrides=ONLY_JAYWALKING,
+        workers=1,
+    )
+    assert (r.lo, r.hi) == (-165, -5)
+    assert [c.value for c in r.crossings] == [-150, -150]
+    with pytest.raises(ExperimentError, match="no value around"):
+        threshold(
+            "ref1",
+            "ever_sanctioned",
+            10**9,
+            "rules[0].delta",
+            population=300,
+            days=10,
+            replicates=1,
+            overrides=ONLY_JAYWALKING,
+            workers=1,
+        )
+    with pytest.raises(ExperimentError, match="or neither"):
+        threshold("ref1", "ever_sanctioned", 1, "rules[0].delta", lo=-10)
+
+
 def test_no_crossing_within_the_bounds_is_said():
     r = threshold(
         "ref1",

@@ -589,6 +589,18 @@ def test_one_palette_across_report_png_and_dashboard(client, runs_dir, small_run
     assert wrongful[0].name == style["series"]["wrongful"]["label"]
 
 
+def test_causes_panel_is_fed_by_its_route(client, small_run):
+    r = client.get(f"/api/runs/{small_run}/causes")
+    assert r.status_code == 200
+    d = r.json()
+    assert d["name"] == small_run and d["days"] == 20
+    assert isinstance(d["causes"], list)
+    for row in d["causes"]:
+        assert set(row) >= {"sanction", "rule", "listings", "restricted_now", "share_of_restricted"}
+    assert client.get("/api/runs/nosuchrun/causes").status_code == 404
+    assert 'id="causes-table"' in client.get("/").text
+
+
 def test_replicates_through_the_api(client):
     """A run of 3 replicates: seeds, means with their intervals, and charts served as plotly
     figures (credsim.report's specifications) with a 95% band under each line."""

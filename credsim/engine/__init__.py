@@ -1,1 +1,1 @@
-"""The day loop: state as columns, one method per phase, sampling of rare events."""
+"""The engine: a shard's columns (state), its mechanisms (components), the day's plan (loop)."""

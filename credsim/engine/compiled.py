@@ -178,6 +178,20 @@ class Compiled:
         self.trigger_below = self._upper(self.lowest_trigger) if triggers else self.score_min
         self.has_spillover = bool((spill_house | spill_child).any())
         self.duration = np.array([s.duration for s in r.sanctions], dtype=np.int64)
+        # shortest term: equal to duration unless terms are drawn ("for up to a year")
+        self.duration_min = np.array(
+            [s.duration if s.duration_min is None else s.duration_min for s in r.sanctions],
+            dtype=np.int64,
+        )
+        self.sanction_codes = [name_code(f"sanction/{s.name}") for s in r.sanctions]
+        self.sanction_rollout = np.array(
+            [_rollout_day(s.rollout) for s in r.sanctions], dtype=np.int64
+        ).reshape(-1, 2)
+        # the bar a citizen marked for life by a sanction is listed again below (0: none)
+        self.relist_below = np.array(
+            [s.relist_below if s.relist_below is not None else 0 for s in r.sanctions],
+            dtype=np.int64,
+        )
         self.renewal = [s.renewal for s in r.sanctions]
         self.permanent = np.array([s.permanent for s in r.sanctions], dtype=bool)
         # a sanction that marks for life: never lifts, or caps the score ever after

@@ -1,4 +1,4 @@
-"""A shard's state: the citizens' columns, the sparse listings, and helpers over them.
+"""A shard's state: the citizens' columns, the sparse listings, and lookups over them.
 
 Core state at the defaults is 16 bytes a citizen (``State.core_bytes``): score (2), the
 sanction and spillover masks (1 each), flags (1), privileges ever denied (1), demographics

@@ -7,6 +7,11 @@ parameter does (paired bisection), and each replicate finds its own crossing. Th
 the mean crossing over the replicates with a 95% t interval; a replicate whose figure does not
 cross the target between ``lo`` and ``hi`` is reported as such and left out of the mean.
 
+Without ``lo`` and ``hi`` a bracket is searched for first, on the first replicate's seed:
+from the parameter's value in the regime, steps of one, two, four... times that value (or of
+one where it is 0) are taken both ways, keeping to values the regime accepts, until the figure
+is on the other side of the target (at most ``MAX_WIDEN`` steps each way).
+
 A parameter whose bounds are both whole numbers is bisected over whole numbers and the
 crossing is the first value (from ``lo``) at which the figure has reached the target; other
 parameters are bisected until the bracket is narrower than ``tolerance`` (default: a
@@ -26,6 +31,70 @@ from credsim.experiments.sweep import ExperimentError, toml_value
 __all__ = ["Crossing", "ThresholdResult", "threshold"]
 
 MAX_STEPS = 40
+MAX_WIDEN = 12
+
+
+def _current(regime: str | Path, overrides: Sequence[str], vary: str) -> Any:
+    """The value at ``vary`` in the regime (with ``overrides``), as --set paths name it."""
+    from credsim.experiments.liveness import _locate
+    from credsim.regime.load import load_regime
+
+    data = load_regime(str(regime), tuple(overrides)).model_dump(mode="json")
+    node, key = _locate(data, vary.replace("]", "").replace("[", "."))
+    return node[key]
+
+
+def find_bracket(
+    regime: str | Path,
+    figure: str,
+    target: float,
+    vary: str,
+    *,
+    population: int,
+    days: int,
+    seed: int,
+    overrides: Sequence[str] = (),
+) -> tuple[float, float, int]:
+    """(lo, hi, runs): values of ``vary`` either side of where ``figure`` reaches ``target``."""
+    from credsim.regime.load import RegimeError, load_regime
+
+    try:
+        v0 = _current(regime, overrides, vary)
+    except (KeyError, IndexError, ValueError, TypeError):
+        raise ExperimentError("vary", f"{vary}: not a number of this regime") from None
+    if isinstance(v0, bool) or not isinstance(v0, int | float):
+        raise ExperimentError("vary", f"{vary}: not a number of this regime ({v0!r})")
+    integer = isinstance(v0, int)
+
+    def figure_at(v: float) -> float:
+        return _evaluate(
+            (str(regime), (*overrides, f"{vary}={toml_value(v)}"), population, days, seed, figure)
+        )
+
+    f0, runs = figure_at(v0), 1
+    unit = abs(v0) if v0 else 1
+    ends = {+1: True, -1: True}
+    for k in range(MAX_WIDEN):
+        for sign in (+1, -1):
+            if not ends[sign]:
+                continue
+            v = v0 + sign * unit * 2**k
+            v = int(round(v)) if integer else v
+            try:
+                load_regime(str(regime), (*overrides, f"{vary}={toml_value(v)}"))
+            except RegimeError:
+                ends[sign] = False
+                continue
+            f, runs = figure_at(v), runs + 1
+            if (f < target) != (f0 < target):
+                return (min(v0, v), max(v0, v), runs)
+        if not any(ends.values()):
+            break
+    raise ExperimentError(
+        "vary",
+        f"{vary}: no value around {v0:g} the regime accepts moves {figure} across {target:g} "
+        f"(it is {f0:g} at {v0:g}); give --lo and --hi",
+    )
 
 
 @dataclass
@@ -80,13 +149,27 @@ def _mapper(workers: int):
     return pool, lambda f, jobs: list(pool.map(f, jobs))
 
 
+def _check_figure(regime: str | Path, overrides: Sequence[str], figure: str) -> None:
+    from credsim.experiments.sensitivity import headline_names
+    from credsim.regime.load import RegimeError, load_regime
+
+    try:
+        names = headline_names(load_regime(str(regime), tuple(overrides)))
+    except RegimeError as e:
+        raise ExperimentError("regime", e.lines[0]) from None
+    if figure not in names or figure in ("citizens", "days"):
+        raise ExperimentError(
+            "figure", f"{figure!r}: not a headline figure of this regime ({', '.join(names[2:])})"
+        )
+
+
 def threshold(
     regime: str | Path,
     figure: str,
     target: float,
     vary: str,
-    lo: float,
-    hi: float,
+    lo: float | None = None,
+    hi: float | None = None,
     *,
     replicates: int = 5,
     population: int = 20_000,
@@ -96,7 +179,8 @@ def threshold(
     tolerance: float | None = None,
     workers: int | None = None,
 ) -> ThresholdResult:
-    """The value of ``vary`` in ``[lo, hi]`` at which ``figure`` reaches ``target``."""
+    """The value of ``vary`` in ``[lo, hi]`` at which ``figure`` reaches ``target`` (without
+    ``lo`` and ``hi``, in a bracket searched for first)."""
     import os
 
     import numpy as np
@@ -104,6 +188,21 @@ def threshold(
     from credsim.experiments.paired import interval
     from credsim.regime.load import RegimeError, load_regime
 
+    searched = 0
+    if lo is None or hi is None:
+        if lo is not None or hi is not None:
+            raise ExperimentError("lo", "give both --lo and --hi, or neither (a bracket search)")
+        _check_figure(regime, overrides, figure)
+        lo, hi, searched = find_bracket(
+            regime,
+            figure,
+            target,
+            vary,
+            population=population,
+            days=days,
+            seed=seed,
+            overrides=overrides,
+        )
     if not lo < hi:
         raise ExperimentError("lo", f"{lo} is not below --hi {hi}")
     integer = all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi))
@@ -144,7 +243,7 @@ def threshold(
 
     n = max(1, min(replicates, workers or os.cpu_count() or 1))
     pool, run_all = _mapper(n)
-    runs = 0
+    runs = searched
     try:
         f_lo = run_all(_evaluate, jobs([lo] * replicates))
         f_hi = run_all(_evaluate, jobs([hi] * replicates))

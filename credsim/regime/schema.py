@@ -195,10 +195,30 @@ class Sanction(Strict):
     name: Name
     tier: Name | None = Field(None, description="tier (or any tier below it) that triggers it")
     privileges: list[Name] = Field(default_factory=list)
-    duration: Annotated[int, Field(ge=1, le=36_500)] = 365
-    renewal: Literal["if_still_in_tier", "never", "always"] = "if_still_in_tier"
+    duration: Annotated[int, Field(ge=1, le=36_500)] = Field(
+        365, description="term of a listing in days (the longest term where duration_min is set)"
+    )
+    duration_min: Annotated[int, Field(ge=1, le=36_500)] | None = Field(
+        None,
+        description="shortest term: each listing's term is drawn uniformly from duration_min "
+        "to duration days (keyed by citizen, sanction and start day)",
+    )
+    renewal: Literal["if_still_in_tier", "if_new_record", "never", "always"] = Field(
+        "if_still_in_tier",
+        description="at term: renewed while the score is still in the tier, only if a new "
+        "qualifying record arrived during the term, never, or always",
+    )
     permanent: bool = Field(False, description="once untrustworthy, always restricted")
     ceiling: Points | None = Field(None, description="score ceiling for life once listed")
+    relist_below: Points | None = Field(
+        None,
+        description="a citizen marked for life by this sanction is listed again whenever a "
+        "deduction leaves the score below this bar (instead of the tier's threshold)",
+    )
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        description="from which day, by region, the sanction starts listings",
+    )
     spillover: dict[Literal["children", "household"], list[Name]] = Field(
         default_factory=dict, description="family members -> privileges denied to them"
     )
@@ -337,6 +357,15 @@ class Regime(Strict):
                 for p in ps:
                     if p not in privileges:
                         problems.append(f"sanctions[{i}].spillover.{who}: unknown privilege {p!r}")
+            if s.duration_min is not None and s.duration_min > s.duration:
+                problems.append(
+                    f"sanctions[{i}].duration_min: {s.duration_min} is longer than duration "
+                    f"{s.duration}"
+                )
+            if s.relist_below is not None and s.ceiling is None and not s.permanent:
+                problems.append(
+                    f"sanctions[{i}].relist_below: needs a lifetime mark (ceiling or permanent)"
+                )
             if s.tier is None and not any(r.sanction == s.name for r in self.rules):
                 problems.append(f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it")
         for i, g in enumerate(self.green_lanes):

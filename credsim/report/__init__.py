@@ -28,6 +28,7 @@ from credsim.labels import (
 )
 from credsim.labels import label as component_label
 from credsim.replicates import band
+from credsim.report.causes import causes_section
 from credsim.report.charts import (
     Chart,
     Series,
@@ -39,6 +40,7 @@ from credsim.report.charts import (
     write_pngs,
 )
 from credsim.report.charts import table as html_table
+from credsim.report.rollout import rollout_section
 from credsim.run import Run
 
 __all__ = ["burden", "charts", "explain", "headline", "open_run", "write_report"]
@@ -647,7 +649,10 @@ def write_report(
         )
     parts.append(html_table(["", ""], [(k, v) for k, v in info if v not in (None, "")], "info"))
     nav = " ".join(f'<a href="#{c.id}">{html.escape(c.title)}</a>' for c in figs)
-    parts.append(f'<nav>{nav} <a href="#regime">Regime</a></nav>')
+    parts.append(
+        f'<nav>{nav} <a href="#causes">Causes</a> <a href="#rollout">Rollout</a> '
+        '<a href="#regime">Regime</a></nav>'
+    )
     found = headline(run)
     if run.replicated:
         k = len(run.seeds)
@@ -672,6 +677,8 @@ def write_report(
     )
     for c in figs:
         parts.append(section(c) + extra.get(c.id, ""))
+    parts.append(causes_section(run, sampled=str(m.get("ledger", "full")) != "full"))
+    parts.append(rollout_section(regime))
     parts.append(
         f'<section><h2>Resolved regime</h2><p class="about">The regime exactly as this '
         f"run used it (regime.toml, hash {html.escape(str(m.get('regime_hash', '')))})."

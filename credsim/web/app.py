@@ -7,7 +7,8 @@ plotly package: no external request of any kind) and the API under ``/api``:
 - ``POST /api/runs``: start a run (one at a time; later ones wait in a queue);
 - ``GET /api/runs``, ``GET /api/runs/NAME``, ``GET /api/runs/NAME/status``,
   ``POST /api/runs/NAME/cancel``, ``GET /api/runs/NAME/metrics``,
-  ``GET /api/runs/NAME/citizens/ID``: runs, their progress, charts' data and dossiers;
+  ``GET /api/runs/NAME/citizens/ID``, ``GET /api/runs/NAME/causes``: runs, their progress,
+  charts' data, dossiers and the causes of the listings;
 - ``GET /api/runs/NAME/report``: a finished run's report.html, as a download;
 - ``GET /api/compare?a=NAME&b=NAME``: two runs' headline figures side by side.
 
@@ -798,6 +799,14 @@ def create_app(
                 "groups": b[keep].to_dict("records"),
             }
         )
+
+    @app.get("/api/runs/{name}/causes")
+    def api_causes(name: str) -> dict[str, Any]:
+        """Which rules started the listings and what share of the restricted each explains."""
+        from credsim.report.causes import causes
+
+        run = finished_run(name)
+        return clean({"name": name, "days": run.manifest.get("days"), "causes": causes(run)})
 
     @app.get("/api/runs/{name}/citizens/{citizen}")
     def api_citizen(

@@ -1,13 +1,20 @@
-"""Sanctions and renewal: listings start from a tier or a rule, run for their duration, are
-renewed or end, and lift early when redress is accepted. A listing is wrongful if it would
-not stand without misattributed records."""
+"""Sanctions and renewal: listings start from a tier or a rule where and once the sanction has
+rolled out, run for their term, are renewed or end, and lift early when redress is accepted.
+
+A term is ``duration`` days, or drawn uniformly from ``duration_min`` to ``duration`` (keyed by
+citizen, sanction and start day: "for up to a year"). At term, ``if_new_record`` renews only a
+listing that a new qualifying record reached during the term: a deduction that left the score
+in the sanction's tier, or another record of a rule that starts it. A citizen marked for life
+by a sanction with ``relist_below`` is listed again on any deduction that leaves the score
+below that bar. A listing is wrongful if it would not stand without misattributed records."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from credsim.engine.context import Delistings, Listings
-from credsim.engine.layout import WRONGFUL
+from credsim.engine.keyed import uniforms
+from credsim.engine.layout import PERMANENT, WRONGFUL
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
@@ -19,9 +26,13 @@ class Sanctions(Component):
     """Reviews expiries, lifts listings, starts new ones, and judges them wrongful."""
 
     name = "sanctions"
-    config = "sanctions (schema.Sanction): tier, duration, renewal, privileges"
+    config = (
+        "sanctions (schema.Sanction): tier, duration, duration_min, renewal, relist_below, "
+        "rollout, privileges"
+    )
     columns = ("sanction", "flags: WRONGFUL")
     phases = ("sanction",)
+    events = ("scored",)
     figures = (
         Figure(
             "sanctioned_{item}",
@@ -99,8 +110,42 @@ class Sanctions(Component):
         LedgerKind("sanction_end", "{day}: {sanction} ended (score {after})"),
     )
 
+    @classmethod
+    def keys(cls, c) -> list[str]:
+        return ["sanctions/term"]
+
+    def __init__(self, shard):
+        super().__init__(shard)
+        self.fresh: set[int] = set()  # listings a new qualifying record reached this term
+        self.relist: list[Listings] = []  # today's deductions of citizens marked for life
+        c = self.c
+        self.watch_fresh = [k for k, r in enumerate(c.renewal) if r == "if_new_record"]
+        self.watch_relist = np.flatnonzero(c.relist_below > 0)
+
     def active(self) -> bool:
         return bool(self.c.sanctions)
+
+    def on_scored(self, day: int, sc) -> None:
+        """Deductions: they renew tier listings under ``if_new_record`` and relist citizens
+        marked for life below their sanction's ``relist_below`` bar."""
+        c, s = self.c, self.s
+        down = sc.delta < 0
+        if not down.any() or not (self.watch_fresh or self.watch_relist.size):
+            return
+        ids = sc.citizen[down]
+        for k in self.watch_fresh:
+            if c.sanction_tier[k] >= 0:
+                hit = s.has(ids, k) & (c.tier_of(s.score[ids]) >= c.sanction_tier[k])
+                self.fresh.update(s.key(ids[hit], k).tolist())
+        for k in self.watch_relist.tolist():
+            hit = ((s.flags[ids] & PERMANENT) != 0) & (s.score[ids] < c.relist_below[k])
+            hit &= ~s.has(ids, k)
+            if hit.any():
+                self.relist.append(
+                    Listings(
+                        ids[hit], np.full(int(hit.sum()), k), sc.rows[down][hit], sc.mis[down][hit]
+                    )
+                )
 
     def sanction(self, day: int) -> None:
         """Expiries are reviewed, accepted redress lifts, then new listings start."""
@@ -124,8 +169,12 @@ class Sanctions(Component):
             rule = c.renewal[kk]
             if rule == "always" or c.permanent[kk]:
                 renew[sel] = True
+            elif rule == "if_new_record":
+                renew[sel] = [key in self.fresh for key in keys[sel].tolist()]
             elif rule == "if_still_in_tier" and c.sanction_tier[kk] >= 0:
                 renew[sel] = c.tier_of(s.score[ids[sel]]) >= c.sanction_tier[kk]
+        if self.fresh:
+            self.fresh.difference_update(keys.tolist())  # a new term starts afresh
         if renew.any():
             self._schedule(day, ids[renew], k[renew])
             s.ledger.add(
@@ -188,8 +237,17 @@ class Sanctions(Component):
                 if new.any():
                     n = int(new.sum())
                     starts.append((ids[new], np.full(n, k), cause[new], np.zeros(n, dtype=bool)))
+        for lst in self.relist:  # still below the bar once the day's records are in
+            keep = s.score[lst.citizen] < c.relist_below[lst.sanction]
+            if keep.any():
+                starts.append(
+                    (lst.citizen[keep], lst.sanction[keep], lst.cause[keep], lst.mis[keep])
+                )
+        self.relist = []
         for lst in ctx.rule_listings:
             new = ~s.has(lst.citizen, lst.sanction)
+            if self.watch_fresh and (~new).any():
+                self.fresh.update(s.key(lst.citizen[~new], lst.sanction[~new]).tolist())
             if new.any():
                 starts.append((lst.citizen[new], lst.sanction[new], lst.cause[new], lst.mis[new]))
         if starts:
@@ -198,7 +256,17 @@ class Sanctions(Component):
             cause = np.concatenate([x[2] for x in starts])
             mis = np.concatenate([x[3] for x in starts])
             _, first = np.unique(s.key(ids, k), return_index=True)
-            self._start(day, Listings(ids[first], k[first], cause[first], mis[first]))
+            ids, k, cause, mis = ids[first], k[first], cause[first], mis[first]
+            rolled = self._rolled_out(day, ids, k)
+            if rolled.any():
+                self._start(day, Listings(ids[rolled], k[rolled], cause[rolled], mis[rolled]))
+
+    def _rolled_out(self, day: int, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Whether each sanction has rolled out where its citizen lives."""
+        ro = self.c.sanction_rollout
+        if not ro.size or int(ro.max()) <= day:
+            return np.ones(ids.size, dtype=bool)
+        return day >= ro[k, self.s.bits(ids, "urban")]
 
     def _cause(self, targets: np.ndarray) -> np.ndarray:
         """Ledger id of the last record today of each (sorted, unique) target citizen."""
@@ -210,22 +278,42 @@ class Sanctions(Component):
         return out
 
     def _schedule(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
-        s = self.s
-        end = day + self.c.duration[k]
+        s, c = self.s, self.c
+        end = day + c.duration[k]
         keys = s.key(ids, k)
+        span = c.duration[k] - c.duration_min[k]
+        drawn = span > 0
+        if drawn.any():  # "for up to a year": a term from duration_min to duration days
+            codes = np.array(c.sanction_codes, dtype=np.int64)[k[drawn]]
+            u = np.empty(int(drawn.sum()))
+            for code in np.unique(codes).tolist():
+                at = codes == code
+                u[at] = uniforms(
+                    self.shard.keys["sanctions/term"], s.gid(ids[drawn][at]), day, code
+                )
+            end[drawn] = day + c.duration_min[k[drawn]] + (u * (span[drawn] + 1)).astype(np.int64)
         s.until.update(zip(keys.tolist(), end.tolist()))
         for e in np.unique(end):
             if e < s.days:
                 s.expiries[int(e)].append(keys[end == e])
 
     def _set_wrongful(
-        self, ids: np.ndarray, k: np.ndarray, mis_cause: np.ndarray | None = None
+        self,
+        ids: np.ndarray,
+        k: np.ndarray,
+        mis_cause: np.ndarray | None = None,
+        marked: np.ndarray | None = None,
     ) -> None:
-        """A listing is wrongful if it would not stand without misattributed records."""
+        """A listing is wrongful if it would not stand without misattributed records (judged
+        against the relisting bar for a citizen already marked for life)."""
         c, s = self.c, self.s
         th = c.sanction_threshold[k]
+        if marked is None:
+            marked = (s.flags[ids] & PERMANENT) != 0
+        th = np.where(marked, np.maximum(th, c.relist_below[k]), th)  # a marked citizen's bar
+        relist = marked & (c.relist_below[k] > 0)
         mp = np.array([s.mis_points.get(i, 0) for i in ids.tolist()], dtype=np.int64)
-        by_tier = (c.sanction_tier[k] >= 0) & (s.score[ids].astype(np.int64) - mp >= th)
+        by_tier = ((c.sanction_tier[k] >= 0) | relist) & (s.score[ids].astype(np.int64) - mp >= th)
         wrong = by_tier if mis_cause is None else by_tier | mis_cause
         before = s.status(ids)
         if mis_cause is None:  # a review: a tier listing is judged again on today's score
@@ -237,6 +325,7 @@ class Sanctions(Component):
         s, m = self.s, self.m
         ids, k = lst.citizen, lst.sanction
         before = s.status(ids)
+        marked = (s.flags[ids] & PERMANENT) != 0  # before this listing marks them
         np.bitwise_or.at(s.sanction, ids, s.bit(k))  # ids may repeat
         self.shard.loop.emit("listing", day, lst)
         m.status_change(ids, before, s.status(ids))
@@ -253,7 +342,7 @@ class Sanctions(Component):
         m.add("sanctions_started", ids.size)
         m.per_sanction("started", k)
         m.sanctioned(k, +1)
-        self._set_wrongful(ids, k, lst.mis)
+        self._set_wrongful(ids, k, lst.mis, marked)
         s.add_restricted(ids)
         self.shard.loop.emit("listed", day, lst)
 
@@ -263,6 +352,7 @@ class Sanctions(Component):
         np.bitwise_and.at(s.sanction, ids, ~s.bit(k))  # ids may repeat
         for key in s.key(ids, k).tolist():
             s.until.pop(key, None)
+            self.fresh.discard(key)
         still = s.sanction[ids] != 0
         s.flags[ids[~still]] &= ~np.uint8(WRONGFUL)
         m.status_change(ids, before, s.status(ids))

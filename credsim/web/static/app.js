@@ -439,6 +439,7 @@ async function openRun(name) {
   showResults("results");
   renderBurdenButtons();
   await drawCharts(name);
+  loadCauses(name).catch((e) => showError(e.message));
   setCitizenRun(d);
   $("citizen-id").max = d.population - 1;
   revealResults();
@@ -494,6 +495,24 @@ function renderBurdenButtons() {
       drawCharts(state.current, "burden").catch((e) => showError(e.message));
     },
   }, label)));
+}
+
+/* ---------- causes ---------- */
+
+async function loadCauses(name) {
+  if (!name) return;
+  const c = await api(`/api/runs/${encodeURIComponent(name)}/causes`);
+  const pct = (v) => (v === null || v === undefined ? "" : `${(100 * v).toFixed(1)}%`);
+  const head = ["sanction", "rule", "listings (run)", "share of listings",
+    "restricted on the last day", "share of the restricted"];
+  const rows = c.causes.filter((r) => r.listings > 0 || r.restricted_now > 0);
+  $("causes-table").replaceChildren(rows.length ? el("table", { class: "causes" },
+    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {},
+      el("td", {}, r.sanction), el("td", {}, r.rule || "(no record)"),
+      el("td", {}, String(r.listings)), el("td", {}, pct(r.share_of_listings)),
+      el("td", {}, String(r.restricted_now)), el("td", {}, pct(r.share_of_restricted))))))
+    : el("p", {}, "No listing started in this run."));
 }
 
 /* ---------- citizens ---------- */
