@@ -62,7 +62,8 @@ def stable(line: str) -> str:
     """A line as the faults page shows it: positions in a torn file and hashes, which change
     with the size of the folder's files, written as letters."""
     line = re.sub(r"line \d+ column \d+ \(char \d+\)", "line L column C (char N)", line)
-    return re.sub(r"\bhash [0-9a-f]{16}\b", "hash H", line)
+    line = re.sub(r"\bhash [0-9a-f]{16}\b", "hash H", line)
+    return re.sub(r"'[0-9a-f]{16}'", "'H'", line)
 
 
 def listing(folder: Path) -> dict[str, bytes]:
