@@ -475,24 +475,37 @@ def explain(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
     citizen: Annotated[int | None, typer.Argument(help="A citizen id.")] = None,
     find: Annotated[
-        str | None, typer.Option(help="wrongful, spillover, banned or permanent.")
+        str | None,
+        typer.Option(
+            help="wrongful, ever_wrongful, escaped, spillover, wrongful_spillover, banned or "
+            "permanent."
+        ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
     format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
 ) -> None:
     """Explain one citizen's standing from the ledger, or find example citizens."""
-    from credsim.explain import dossier, find_citizens, render
+    from credsim.explain import FIND, dossier, find_citizens, find_reasons, render
 
     top = _open_run(run_dir)
     r = _replicate(top, replicate)
     if find is not None:
-        with reading(run_dir):
-            ids = find_citizens(r, find, limit)
+        if find not in FIND:
+            fail(f"--find {find!r}: expected one of {', '.join(FIND)}")
         if format == "json":
+            with reading(run_dir):
+                ids = find_citizens(r, find, limit)
             typer.echo(json.dumps(ids))
-        else:
-            typer.echo("\n".join(str(i) for i in ids) if ids else f"no {find} citizens in this run")
+            return
+        with reading(run_dir):
+            heading, total, rows = find_reasons(r, find, limit)
+        if not rows:
+            typer.echo(f"no {find} citizens in this run")
+            return
+        typer.echo(f"{heading}: {total} citizens; the first {len(rows)}:")
+        for cid, why in rows:
+            typer.echo(f"  {cid}: {why}")
         return
     if citizen is None:
         fail("give a CITIZEN id or --find KIND")

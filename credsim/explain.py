@@ -8,9 +8,22 @@ from credsim.query import connect
 
 FIND = {
     "wrongful": "wrongful",
+    "ever_wrongful": "ever_wrongful",
+    "escaped": "escaped",
     "spillover": "spillover AND NOT restricted",
+    "wrongful_spillover": "wrongful_spillover",
     "banned": "restricted",
     "permanent": "permanent",
+}
+HEADING = {
+    "wrongful": "Wrongfully restricted now (every listing of theirs rests on misattributed "
+    "records)",
+    "ever_wrongful": "Ever wrongfully listed",
+    "escaped": "Escaped their own listing (never listed; their own records were put on lookalikes)",
+    "spillover": "Restricted only through family",
+    "wrongful_spillover": "Restricted only through a relative's wrongful listing",
+    "banned": "Restricted now (a sanction of their own)",
+    "permanent": "Marked for life (a permanent sanction or a lifetime ceiling)",
 }
 
 
@@ -26,9 +39,10 @@ def one_replicate(run, replicate: int = 1):
 
 
 def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
-    """Example citizens of a kind: wrongful, spillover (restricted only through family),
-    banned (under a sanction now) or permanent (marked for life); of a replicated run, in
-    one replicate (the first by default)."""
+    """Example citizens of a kind (``FIND``): wrongful, ever_wrongful, escaped, spillover
+    (restricted only through family), wrongful_spillover, banned (under a sanction now) or
+    permanent (marked for life); of a replicated run, in one replicate (the first by
+    default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
     run, _ = one_replicate(run, replicate)
@@ -40,6 +54,50 @@ def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[in
     finally:
         con.close()
     return [int(r[0]) for r in rows]
+
+
+def find_reasons(run, kind: str, limit: int = 5) -> tuple[str, int, list[tuple[int, str]]]:
+    """The heading of ``--find kind``, how many citizens are of that kind, and (citizen, one
+    reason) for the first ``limit``, each read from that citizen's dossier."""
+    ids = find_citizens(run, kind, limit)
+    con, regime = connect(run.path), run.regime()
+    try:
+        total = con.sql(f"SELECT count(*) FROM citizens WHERE {FIND[kind]}").fetchall()[0][0]
+        rows = [(i, reason(dossier(run, i, con=con, regime=regime), kind)) for i in ids]
+    finally:
+        con.close()
+    return HEADING[kind], int(total), rows
+
+
+def reason(d: dict[str, Any], kind: str) -> str:
+    """One line: why the citizen of dossier ``d`` is of kind ``kind`` (``FIND``)."""
+    now = [x for x in d["listings"] if x["ended_day"] is None]
+    without = f"score {d['score']}, without camera errors {d['score_without_errors']}"
+    if kind == "wrongful":
+        names = ", ".join(x["sanction"] for x in now)
+        verb = "rests" if len(now) == 1 else "all rest"
+        return f"{names} {verb} on misattributed records; {without}"
+    if kind == "ever_wrongful":
+        x = next(x for x in d["listings"] if x["ever_wrongful"])
+        day = next(h["day"] for h in x["history"] if h["wrongful"])
+        return f"{x['sanction']} wrongful from day {day}; {without}"
+    if kind == "escaped":
+        return (
+            f"never listed; {d['points_on_others']:+d} points of their own records went to "
+            f"lookalikes ({without})"
+        )
+    if kind in ("spillover", "wrongful_spillover"):
+        who = [f for f in d["family"] if f["restricted"]]
+        names = ", ".join(f"citizen {f['citizen']}" for f in who) or "a relative"
+        if kind == "wrongful_spillover":
+            return f"no listing of their own; only wrongful listings of {names} restrict them"
+        return f"no listing of their own; restricted through {names}"
+    if kind == "banned":
+        names = ", ".join(f"{x['sanction']} since day {x['since_day']}" for x in now)
+        return f"{names or 'a sanction'}; score {d['score']}"
+    if kind == "permanent":
+        return d["marked_for_life"] or "marked for life (its listing is not in the ledger sample)"
+    raise ValueError(kind)
 
 
 def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
@@ -64,7 +122,11 @@ def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
         "after": row.get("score_after"),
         "id": row.get("id"),
         "cause": f", caused by record {row['cause']}" if row.get("cause") is not None else "",
-        "mis_cause": " (the causing record was misattributed)" if row.get("misattributed") else "",
+        "rests": " (rests on misattributed records: wrongful)" if row.get("misattributed") else "",
+        "wrongly": " (only by wrongful listings)" if row.get("misattributed") else "",
+        "judged": "wrongful (it rests on misattributed records)"
+        if row.get("misattributed")
+        else "rightful (the citizen's own records hold it)",
         "sanction": row.get("sanction"),
         "privilege": row.get("privilege"),
         "target": row.get("sanction") or what,
@@ -72,16 +134,73 @@ def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
     return template.explain.format(**fields)
 
 
-def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
-    """Attributes, household, timeline, sanctions with causes, and whether they would stand.
+def _listings(records: list[dict], causes: dict, regime, labels) -> list[dict[str, Any]]:
+    """Every listing of the citizen, from its start to its end (or now): why it started,
+    each judgement of whether it rests on misattributed records, renewals and marks."""
+    by_name = {s.name: s for s in regime.sanctions}
+    out: list[dict[str, Any]] = []
+    open_: dict[str, dict[str, Any]] = {}
+    for r in records:
+        k, name = r["kind"], r.get("sanction")
+        if k == "sanction_start":
+            sx = by_name[name]
+            cause = causes.get(r["cause"]) if r.get("cause") is not None else None
+            x = {
+                "sanction": name,
+                "privileges": sx.privileges,
+                "since_day": r["day"],
+                "ended_day": None,
+                "started_by": f"the tier {sx.tier}" if sx.tier and cause is None else "a record",
+                "score_at_start": r["score_after"],
+                "cause": None
+                if cause is None
+                else _sentence({a: (None if v != v else v) for a, v in cause.items()}, labels),
+                "wrongful": bool(r["misattributed"]),
+                "ever_wrongful": bool(r["misattributed"]),
+                "history": [
+                    {"day": r["day"], "event": "started", "wrongful": bool(r["misattributed"])}
+                ],
+                "renewals": [],
+                "permanent": bool(sx.permanent),
+                "ceiling": sx.ceiling,
+            }
+            if sx.tier and cause is not None:
+                x["started_by"] = f"the tier {sx.tier}, reached by record {r['cause']}"
+            open_[name] = x
+            out.append(x)
+        elif name in open_ and k in ("sanction_renew", "judged"):
+            x = open_[name]
+            w = bool(r["misattributed"])
+            x["wrongful"] = w
+            x["ever_wrongful"] |= w
+            x["history"].append(
+                {
+                    "day": r["day"],
+                    "event": "renewed" if k == "sanction_renew" else "judged",
+                    "wrongful": w,
+                }
+            )
+            if k == "sanction_renew":
+                x["renewals"].append(r["day"])
+        elif name in open_ and k == "sanction_end":
+            open_.pop(name)["ended_day"] = r["day"]
+    for x in out:
+        x["would_stand_without_misattributed_records"] = not x["wrongful"]
+    return out
+
+
+def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> dict[str, Any]:
+    """Attributes, household, timeline, each listing judged on its own, the family.
 
     Of a replicated run, from one replicate (the first by default), named in ``replicate``.
-    """
+    ``con`` (from ``credsim.query.connect``) and ``regime`` (``run.regime()``) may be given
+    to explain many citizens of one run without opening it again for each."""
     run, which = one_replicate(run, replicate)
-    regime = run.regime()
+    regime = regime or run.regime()
     labels = {b.name: (b.label or b.name.replace("_", " ")) for b in regime.behaviours}
     labels.update({r.key: labels.get(r.behaviour, r.key) for r in regime.rules})
-    con = connect(run.path)
+    own = con is None
+    con = connect(run.path) if own else con
     try:
         me = con.execute("SELECT * FROM citizens WHERE citizen = ?", [int(citizen)]).df()
         if me.empty:
@@ -94,7 +213,8 @@ def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
             )
         person = me.iloc[0].to_dict()
         family = con.execute(
-            "SELECT citizen, sex, age_band, restricted, spillover FROM citizens "
+            "SELECT citizen, sex, age_band, restricted, spillover, wrongful, wrongful_spillover "
+            "FROM citizens "
             "WHERE household = ? AND citizen <> ? ORDER BY citizen",
             [int(person["household"]), int(citizen)],
         ).df()
@@ -113,7 +233,8 @@ def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
                 .to_dict("records")
             }
     finally:
-        con.close()
+        if own:
+            con.close()
     records = rows.to_dict("records")
     for r in records:
         for k, v in list(r.items()):
@@ -122,26 +243,19 @@ def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
             elif hasattr(v, "item"):
                 r[k] = v.item()
     timeline = [_sentence(r, labels) for r in records]
-    sanctions = []
-    for s in regime.sanctions:
-        if person.get(f"sanction_{s.name}"):
-            start = [
-                r for r in records if r["kind"] in ("sanction_start",) and r["sanction"] == s.name
-            ]
-            last = start[-1] if start else None
-            cause = causes.get(last["cause"]) if last and last.get("cause") is not None else None
-            sanctions.append(
-                {
-                    "sanction": s.name,
-                    "privileges": s.privileges,
-                    "since_day": last["day"] if last else None,
-                    "cause": None
-                    if cause is None
-                    else _sentence({k: (None if v != v else v) for k, v in cause.items()}, labels),
-                    "would_stand_without_misattributed_records": not bool(person.get("wrongful")),
-                }
-            )
+    listings = _listings(records, causes, regime, labels)
+    sanctions = [x for x in listings if x["ended_day"] is None]
+    marks = [x for x in listings if x["permanent"] or x["ceiling"] is not None]
+    marked = ""
+    if person.get("permanent"):
+        if marks:
+            x = marks[0]
+            kind = "permanent" if x["permanent"] else f"lifetime ceiling {x['ceiling']}"
+            marked = f"marked for life by {x['sanction']} from day {x['since_day']} ({kind})"
+        else:
+            marked = "marked for life (a permanent sanction or a lifetime ceiling)"
     mis_points = int(person.get("misattributed_points") or 0)
+    on_others = int(person.get("points_on_others") or 0)
     redress = [
         t
         for t, r in zip(timeline, records)
@@ -160,9 +274,17 @@ def dossier(run, citizen: int, replicate: int = 1) -> dict[str, Any]:
         "restricted": bool(person["restricted"]),
         "restricted_through_family": bool(person["spillover"]),
         "wrongful": bool(person["wrongful"]),
+        "ever_listed": bool(person.get("ever_listed")),
+        "ever_wrongful": bool(person.get("ever_wrongful")),
+        "escaped": bool(person.get("escaped")),
+        "wrongful_spillover": bool(person.get("wrongful_spillover")),
         "misattributed_points": mis_points,
+        "points_on_others": on_others,
         "score_without_misattributed_records": int(person["score"]) - mis_points,
+        "score_without_errors": int(person["score"]) - mis_points + on_others,
         "sanctions": sanctions,
+        "listings": listings,
+        "marked_for_life": marked,
         "family": family.to_dict("records"),
         "timeline": timeline,
         "redress": redress,
@@ -186,26 +308,56 @@ def render(d: dict[str, Any]) -> str:
             f"(without them: {d['score_without_misattributed_records']})"
             if d["misattributed_points"]
             else ""
+        )
+        + (
+            f"; {d['points_on_others']:+d} of their own records' points went to lookalikes "
+            f"(without camera errors: {d['score_without_errors']})"
+            if d["points_on_others"]
+            else ""
         ),
     ]
-    if d["sanctions"]:
-        lines.append("Sanctions now:")
-        for s in d["sanctions"]:
+    if d["listings"]:
+        lines.append("Listings:")
+        for x in d["listings"]:
+            span = "now" if x["ended_day"] is None else f"day {x['ended_day']}"
             stand = (
-                "would stand without misattributed records"
-                if s["would_stand_without_misattributed_records"]
-                else "would NOT stand without misattributed records (wrongful)"
+                "would NOT stand without misattributed records (wrongful)"
+                if x["wrongful"]
+                else "would stand without misattributed records"
             )
+            if x["ended_day"] is not None:
+                stand = ("was wrongful" if x["wrongful"] else "was rightful") + " when it ended"
             lines.append(
-                f"  {s['sanction']} since day {s['since_day']}, denies "
-                f"{', '.join(s['privileges'])}; {stand}"
+                f"  {x['sanction']} from day {x['since_day']} to {span}, denies "
+                f"{', '.join(x['privileges'])}; {stand}"
             )
-            if s["cause"]:
-                lines.append(f"    cause: {s['cause']}")
-    elif d["restricted_through_family"]:
-        lines.append("No sanction of their own; restricted through a family member's listing.")
-    else:
-        lines.append("No sanction now.")
+            lines.append(f"    started by {x['started_by']} at score {x['score_at_start']}")
+            if x["cause"]:
+                lines.append(f"    cause: {x['cause']}")
+            for h in x["history"][1:]:
+                state = "wrongful" if h["wrongful"] else "rightful"
+                lines.append(f"    day {h['day']}: {h['event']}, {state}")
+            if x["permanent"]:
+                lines.append("    permanent: never lifted, renewed for life")
+            if x["ceiling"] is not None:
+                lines.append(f"    lifetime ceiling: the score stays at or below {x['ceiling']}")
+    if d["marked_for_life"]:
+        lines.append(f"Marked for life: {d['marked_for_life']}")
+    if not d["sanctions"]:
+        if d["restricted_through_family"]:
+            lines.append(
+                "No sanction of their own; restricted through a family member's listing."
+                + (" Only wrongful listings restrict them." if d["wrongful_spillover"] else "")
+            )
+        else:
+            lines.append("No sanction now.")
+    if d["escaped"]:
+        lines.append(
+            f"Escaped: never listed, while {d['points_on_others']:+d} points of their own records "
+            "were put on lookalikes; with them the score would have listed them."
+        )
+    if d["ever_wrongful"]:
+        lines.append("Ever wrongfully listed: yes.")
     if d["family"]:
         lines.append("Household:")
         for f in d["family"]:
@@ -214,6 +366,10 @@ def render(d: dict[str, Any]) -> str:
                 if f["restricted"]
                 else ("restricted through family" if f["spillover"] else "not restricted")
             )
+            if f["restricted"] and f["wrongful"]:
+                state += ", wrongfully"
+            elif not f["restricted"] and f["wrongful_spillover"]:
+                state += ", only by wrongful listings"
             lines.append(f"  citizen {f['citizen']}: {f['sex']}, {f['age_band']}, {state}")
     lines.append("Timeline:" if d["timeline"] else "Timeline: no recorded events.")
     lines += [f"  {t}" for t in d["timeline"]]

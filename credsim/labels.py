@@ -4,7 +4,7 @@ The HTML report, the PNGs and the dashboard (through its API) all take their col
 names from here (headline figures' labels and meanings as their components declare them in
 ``credsim.figures``), so a tier has one colour and one name wherever it is drawn, a legend says
 "private school" rather than ``private_school``, and every headline figure says which days it
-covers: the last day, the whole run or the last 7 days.
+covers: the last day, the whole run or the last 30 days.
 
 Tier colours follow the score: the tier citizens start in is blue, tiers above it green
 (darkest at the top), tiers below it amber to red (red at the bottom). Sanctions, privileges
@@ -70,6 +70,11 @@ SERIES: dict[str, Style] = {
     "restricted": Style("restricted (own sanction)", "#e8590c"),
     "spillover_only": Style("restricted only through family", "#7048e8"),
     "wrongful": Style("wrongfully restricted", "#c92a2a"),
+    "ever_wrongful": Style("ever wrongfully listed", "#f03e3e"),
+    "wrongful_spillover": Style("restricted only through a relative's wrongful listing", "#ae3ec9"),
+    "escaped": Style("escaped their own listing", "#1098ad"),
+    "wrongful_listings": Style("wrongful listings", "#862e9c"),
+    "wrongly_denied": Style("wrongly denied attempts", "#e64980"),
     "misattributed": Style("records put on the wrong citizen", "#868e96"),
     "denied": Style("denied attempts", "#495057"),
     "score_mean": Style("average score", "#3451c6"),
@@ -86,10 +91,10 @@ SERIES: dict[str, Style] = {
 WINDOWS = {
     "last_day": "last day",
     "whole_run": "whole run",
-    "last_7_days": "last 7 days",
+    "last_30_days": "last 30 days",
 }
-RECENT_DAYS = 7
-RECENT_SUFFIX = "_last_7_days"
+RECENT_DAYS = 30
+RECENT_SUFFIX = "_last_30_days"
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,7 @@ def figure(key: str, regime: Mapping[str, Any] | None = None) -> Figure:
         return Figure(
             key,
             f"{base.label}, last {RECENT_DAYS} days",
-            "last_7_days",
+            "last_30_days",
             f"{base.explain} Counted over the last {RECENT_DAYS} days only.",
         )
     from credsim.figures import headline_template

@@ -30,6 +30,7 @@ KINDS = (
     "redress_rejected",
     "refund",  # accepted redress restored points
     "amnesty",  # an amnesty lifted the listing
+    "judged",  # a listing's wrongfulness changed: misattributed is its new state
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -46,6 +47,7 @@ PHASE_OF = {  # the phase that writes each kind
     "redress_rejected": "redress",
     "refund": "redress",
     "amnesty": "tier",
+    "judged": "sanction",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

@@ -14,8 +14,15 @@ import numpy as np
 from credsim.population import Population
 
 DIMENSIONS = ("sex", "age", "urban", "province", "group")
-GROUP_LEVELS = ("restricted", "spillover_only", "wrongful")
-GROUP_FLOWS = ("denied", "misattributed")
+GROUP_LEVELS = (  # the columns of ``State.status``, in order
+    "restricted",
+    "spillover_only",
+    "wrongful",
+    "wrongful_spillover",
+    "ever_wrongful",
+    "escaped",
+)
+GROUP_FLOWS = ("denied", "misattributed", "wrongly_denied")
 GROUP_METRICS = GROUP_LEVELS + GROUP_FLOWS
 HIST_BINS_MAX = 2048
 

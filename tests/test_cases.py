@@ -219,7 +219,10 @@ def test_explain_find(ningbo, kind, where):
     assert r.exit_code == 0
     assert json.loads(r.stdout) == expected[:1000]
     r = cli("explain", ningbo.path, "--find", kind, "--limit", 2)
-    assert r.stdout.split() == [str(x) for x in expected[:2]]
+    heading, *lines = r.stdout.strip().splitlines()
+    assert heading.endswith(f"{len(expected)} citizens; the first 2:")
+    assert [int(x.split(":")[0]) for x in lines] == expected[:2]
+    assert all(len(x.split(": ", 1)[1]) > 10 for x in lines)  # a reason each
     if kind == "spillover":
         text = cli("explain", ningbo.path, expected[0]).stdout
         assert "No sanction of their own; restricted through a family member's listing." in text
@@ -228,4 +231,4 @@ def test_explain_find(ningbo, kind, where):
 def test_explain_find_rejects_unknown_kinds(ningbo):
     r = cli("explain", ningbo.path, "--find", "suspicious")
     assert r.exit_code == 2
-    assert "expected one of wrongful, spillover, banned, permanent" in r.stderr
+    assert "expected one of wrongful, ever_wrongful, escaped, spillover" in r.stderr

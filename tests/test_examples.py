@@ -75,7 +75,7 @@ def test_restricted_and_why(tmp_path, capsys):
             assert int(points["records"].sum()) > 0
     assert out["example_citizen"] is not None
     assert out["dossier"].startswith(f"Citizen {out['example_citizen']} (synthetic)")
-    assert "Sanctions now:" in out["dossier"]
+    assert "Listings:" in out["dossier"] and "would stand" in out["dossier"]
     printed = capsys.readouterr().out
     assert f"{restricted:,} of {POPULATION:,} citizens restricted" in printed
     assert "What started each listing:" in printed

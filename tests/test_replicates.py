@@ -122,7 +122,7 @@ def test_a_plain_run_has_no_band_and_says_one_replicate(plain):
 def test_terminal_summary_labels_windows_and_intervals(replicated, plain):
     one = summary_table(plain)
     assert "restricted_pct" not in one and "Restricted now (%)" in one
-    for window in ("last day", "whole run", "last 7 days"):
+    for window in ("last day", "whole run", "last 30 days"):
         assert window in one
     assert "95% interval" not in one and "seed 4 · 1 replicate" in one
     many = summary_table(replicated)

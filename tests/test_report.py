@@ -260,15 +260,15 @@ def test_every_chart_carries_the_caption(run, tmp_path):
 
 
 def test_every_headline_figure_says_which_days(tmp_path):
-    """Each figure is of the last day, the whole run or the last 7 days, in the report too."""
+    """Each figure is of the last day, the whole run or the last 30 days, in the report too."""
     r = credsim.Sim("press", population=5_000, days=60, seed=1, out=tmp_path / "press").run()
     rows = headline(r)
-    assert [f["key"] for f in rows if not f["key"].endswith("_last_7_days")] == list(r.summary)
+    assert [f["key"] for f in rows if not f["key"].endswith("_last_30_days")] == list(r.summary)
     assert all(f["window"] in WINDOWS for f in rows)
     by_key = {f["key"]: f for f in rows}
     assert by_key["posts_vs_baseline"]["window"] == "whole_run"
-    recent = by_key["posts_vs_baseline_last_7_days"]
-    assert recent["window"] == "last_7_days"
+    recent = by_key["posts_vs_baseline_last_30_days"]
+    assert recent["window"] == "last_30_days"
     df = r.metrics.tail(7)
     assert recent["value"] == round(
         df["acts_critical_post"].sum() / df["baseline_acts_critical_post"].sum(), 4

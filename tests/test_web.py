@@ -142,7 +142,14 @@ def test_small_run_metrics_and_dossier(client, runs_dir, small_run):
     keys = {row["key"]: row for row in d["summary"]}
     assert keys["citizens"]["value"] == 2000
     assert keys["wrongful"]["explain"]
-    assert set(d["examples"]) == {"wrongful", "banned", "spillover", "permanent"}
+    assert set(d["examples"]) == {
+        "wrongful",
+        "ever_wrongful",
+        "escaped",
+        "banned",
+        "spillover",
+        "permanent",
+    }
 
     # the overrides reached the run
     regime = load_regime(runs_dir / name / "regime.toml")
@@ -544,7 +551,7 @@ def test_headline_figures_say_which_days_and_charts_carry_a_caption(client, smal
     assert rows["restricted"]["window"] == "last_day"
     assert rows["misattributed_records"]["window"] == "whole_run"
     assert rows["posts_vs_baseline"]["window"] == "whole_run"
-    assert rows["posts_vs_baseline_last_7_days"]["window"] == "last_7_days"
+    assert rows["posts_vs_baseline_last_30_days"]["window"] == "last_30_days"
     assert rows["denied_private_school"]["label"] == "Refused attempts: private school"
     assert d["caption"] == (
         f"Synthetic citizens · regime press · 2,000 citizens · 20 days · seed 3 · 1 replicate · "

@@ -138,7 +138,7 @@ def test_dashboard_end_to_end(server, chromium, shots):
     chips = page.locator("#examples .chip[data-kind='banned']")
     if chips.count():
         chips.first.click()
-        expect(page.locator("#dossier-text")).to_contain_text("Sanctions now:")
+        expect(page.locator("#dossier-text")).to_contain_text("Listings:")
     else:
         page.locator("#citizen-id").fill("12")
         page.get_by_role("button", name="Show dossier").click()
@@ -323,7 +323,7 @@ def test_layout_on_a_phone_and_a_tablet(layout_server, chromium, shots):
             expect(caption).to_have_text(re.compile("^" + CAPTION))
         for card in page.locator("#cards .stat").all():
             expect(card.locator(".window")).to_have_text(
-                re.compile("^(last day|whole run|last 7 days)$")
+                re.compile("^(last day|whole run|last 30 days)$")
             )
         # the default: 3 replicates, so every card has its interval and the lines their bands
         for card in page.locator("#cards .stat").all():

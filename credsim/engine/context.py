@@ -35,18 +35,33 @@ class Scored:
     rows: np.ndarray
     delta: np.ndarray
     mis: np.ndarray
+    actor: np.ndarray | None = None  # who acted, where ``mis``
 
 
 @dataclass
 class Listings:
-    """Listings starting today: citizen, sanction, the ledger row that caused each, whether
-    a misattributed record did; ``rows`` are their own ledger rows once written."""
+    """Listings starting (or renewed) today: citizen, sanction, the ledger row that caused
+    each, whether a misattributed record did (``credsim.engine.components.harm`` then sets
+    it to whether the listing rests on misattributed records); ``rows`` are their own ledger
+    rows once written; ``actor`` who acted, for a rule's records."""
 
     citizen: np.ndarray
     sanction: np.ndarray
     cause: np.ndarray
     mis: np.ndarray
     rows: np.ndarray | None = None
+    actor: np.ndarray | None = None
+    by_rule: np.ndarray | None = None  # started by a rule's record (else by the tier)
+    marked: np.ndarray | None = None  # marked for life before this listing started
+
+
+@dataclass
+class Judged:
+    """Listings whose wrongfulness changed: citizen, sanction, now wrongful or not."""
+
+    citizen: np.ndarray
+    sanction: np.ndarray
+    wrongful: np.ndarray
 
 
 @dataclass

@@ -20,7 +20,7 @@ from credsim.figures import Figure, Headline, LedgerKind
 __all__ = ["EVENTS", "PHASES", "Component", "Entry", "Figure", "Headline", "LedgerKind", "Loop"]
 
 PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "redress", "adapt")
-EVENTS = ("scored", "listing", "listed", "delisted")
+EVENTS = ("scored", "listing", "listed", "renewed", "delisted", "refunded", "judged")
 
 
 class Component:

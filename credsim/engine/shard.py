@@ -18,10 +18,11 @@ from credsim.engine.components import COMPONENTS
 from credsim.engine.context import Day
 from credsim.engine.kernels import unpack_propensity
 from credsim.engine.keyed import component_key
-from credsim.engine.layout import EVER, HEAD, PERMANENT, WRONGFUL
+from credsim.engine.layout import EVER, EVER_WRONGFUL, HEAD, PERMANENT
 from credsim.engine.loop import PHASES, Loop
 from credsim.engine.state import State
 from credsim.ledger import Ledger
+from credsim.metrics import GROUP_LEVELS
 from credsim.population import Population
 
 __all__ = ["PHASES", "Shard"]
@@ -138,13 +139,20 @@ class Shard:
             "score": score,
             "tier": cat(c.tier_of(score), c.tiers),
             "misattributed_points": self.state.mis_points_of(idx),
+            "points_on_others": self.state.mask_of(self.state.escape_points, idx, np.int32),
         }
         for k, name in enumerate(c.sanctions):
             cols[f"sanction_{name}"] = self.state.has(idx, k)
         cols["restricted"] = self.state.sanction[idx] != 0
         cols["spillover"] = self.state.spill[idx] != 0
-        cols["wrongful"] = cols["restricted"] & ((self.state.flags[idx] & WRONGFUL) != 0)
-        cols["ever_sanctioned"] = (self.state.flags[idx] & EVER) != 0
+        status = self.state.status(idx)
+        flags = self.state.flags[idx]
+        cols["wrongful"] = status[:, GROUP_LEVELS.index("wrongful")] != 0
+        cols["wrongful_spillover"] = status[:, GROUP_LEVELS.index("wrongful_spillover")] != 0
+        cols["ever_sanctioned"] = (flags & EVER) != 0
+        cols["ever_listed"] = cols["ever_sanctioned"]
+        cols["ever_wrongful"] = (flags & EVER_WRONGFUL) != 0
+        cols["escaped"] = status[:, GROUP_LEVELS.index("escaped")] != 0
         cols["permanent"] = (self.state.flags[idx] & PERMANENT) != 0
         cols["adaptation"] = cat(self.state.level(idx), ("none", "household", "own"))
         denied = self.state.denied_ever[idx]

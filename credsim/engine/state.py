@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from credsim.engine.layout import HEAD, LEVEL_SHIFT, WRONGFUL, bits, mask_dtype
+from credsim.engine.layout import EVER, EVER_WRONGFUL, HEAD, LEVEL_SHIFT, bits, mask_dtype
 from credsim.engine.sampling import propensity_buckets
 from credsim.metrics import DayMetrics
 from credsim.population import Population
@@ -42,6 +42,13 @@ class State:
         self.expiries: dict[int, list[np.ndarray]] = defaultdict(list)  # day -> listings
         self.lifts: dict[int, list[np.ndarray]] = defaultdict(list)  # day -> listings
         self.mis_points: dict[int, int] = {}  # citizen -> points from misattributed records
+        # harm accounting (credsim.engine.components.harm), sparse: few citizens have any
+        self.wrong: dict[int, int] = {}  # citizen -> sanction bits of listings now wrongful
+        self.spill_wrong: dict[int, int] = {}  # citizen -> spill bits only wrongful ones cause
+        self.escape_points: dict[int, int] = {}  # actor -> points of own records put on others
+        self.would_list: set[int] = set()  # own records (put on others) would have listed them
+        self.cf_listed: set[int] = set()  # listed at some time in the world without errors
+        self.family_harmed: set[int] = set()  # ever restricted only by relatives' wrongful ones
         self.restricted_ids = _EMPTY  # sorted; may hold citizens no longer restricted
         # rate factors [kind, province] from general deterrence (written by adaptation)
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
@@ -116,16 +123,45 @@ class State:
         )
 
     def status(self, ids: np.ndarray) -> np.ndarray:
-        """[restricted, spillover_only, wrongful] of each citizen, as 0/1 columns."""
-        own = self.sanction[ids] != 0
+        """The 0/1 columns of ``credsim.metrics.GROUP_LEVELS`` for each citizen: restricted,
+        spillover_only, wrongful (every own listing wrongful), wrongful_spillover (restricted
+        only through family, and only by wrongful listings), ever_wrongful, escaped."""
+        sanction, spill = self.sanction[ids], self.spill[ids]
+        own = sanction != 0
+        only_family = ~own & (spill != 0)
+        flags = self.flags[ids]
+        wrong = self.mask_of(self.wrong, ids, sanction.dtype)
+        swrong = self.mask_of(self.spill_wrong, ids, spill.dtype)
+        escaped = np.zeros(ids.size, dtype=bool)
+        if self.would_list:
+            escaped = np.isin(ids, np.fromiter(self.would_list, dtype=np.int64)) & (
+                (flags & EVER) == 0
+            )
         return np.stack(
             [
                 own,
-                ~own & (self.spill[ids] != 0),
-                own & ((self.flags[ids] & WRONGFUL) != 0),
+                only_family,
+                own & ((sanction & ~wrong) == 0),
+                only_family & ((spill & ~swrong) == 0),
+                (flags & EVER_WRONGFUL) != 0,
+                escaped,
             ],
             axis=1,
         ).astype(np.int64)
+
+    @staticmethod
+    def mask_of(d: dict[int, int], ids: np.ndarray, dtype) -> np.ndarray:
+        """The values of a sparse citizen -> mask dict for ``ids`` (0 where absent)."""
+        if not d or ids.size == 0:
+            return np.zeros(ids.size, dtype=dtype)
+        if ids.size < 64 or len(d) > 4 * ids.size:
+            return np.fromiter((d.get(i, 0) for i in ids.tolist()), dtype=dtype, count=ids.size)
+        keys = np.fromiter(d.keys(), dtype=np.int64, count=len(d))
+        values = np.fromiter(d.values(), dtype=dtype, count=len(d))
+        order = np.argsort(keys)
+        keys, values = keys[order], values[order]
+        at = np.minimum(np.searchsorted(keys, ids), keys.size - 1)
+        return np.where(keys[at] == ids, values[at], 0).astype(dtype)
 
     def household_ranges(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[start, end) of each citizen's household (members are contiguous)."""

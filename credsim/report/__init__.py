@@ -52,13 +52,25 @@ DIMENSIONS = {
     "province": "province",
     "group": "population group",
 }
-BURDEN_LEVELS = ("restricted", "spillover_only", "wrongful")  # at the last day
-BURDEN_FLOWS = ("denied", "misattributed")  # summed over the run
+# levels at the last day (ever_wrongful and escaped count the whole run up to it)
+BURDEN_LEVELS = (
+    "restricted",
+    "spillover_only",
+    "wrongful",
+    "wrongful_spillover",
+    "ever_wrongful",
+    "escaped",
+)
+BURDEN_FLOWS = ("denied", "wrongly_denied", "misattributed")  # summed over the run
 BURDEN_LABELS = {
     "restricted": SERIES["restricted"].label,
     "spillover_only": SERIES["spillover_only"].label,
     "wrongful": SERIES["wrongful"].label,
+    "wrongful_spillover": SERIES["wrongful_spillover"].label,
+    "ever_wrongful": SERIES["ever_wrongful"].label + " (whole run)",
+    "escaped": SERIES["escaped"].label + " (whole run)",
     "denied": SERIES["denied"].label + " (whole run)",
+    "wrongly_denied": SERIES["wrongly_denied"].label + " (whole run)",
     "misattributed": SERIES["misattributed"].label + " (whole run)",
 }
 Published = dict[str, list[tuple[int, float]]]
@@ -117,7 +129,7 @@ def headline(run: Run | str | Path) -> list[dict[str, Any]]:
     """The headline figures of a run, each with its label, value, window and meaning.
 
     The figures of ``manifest.json`` (last day or whole run), and right after each whole-run
-    ratio of acts to baseline (``posts_vs_baseline``...) the same ratio over the last 7 days.
+    ratio of acts to baseline (``posts_vs_baseline``...) the same ratio over the last 30 days.
     Each carries ``replicates`` and, for a replicated run, ``ci_low`` and ``ci_high``: the 95%
     t interval over replicates of the mean ``value`` (None for a single run).
     """
@@ -196,10 +208,14 @@ def speech_behaviours(regime: dict[str, Any]) -> list[str]:
 def burden(groups: pd.DataFrame) -> pd.DataFrame:
     """Per dimension and group: counts, rate per 1000 in the group, and ratio to the average.
 
-    Restricted, spillover-only and wrongful are counted on the last day; denied attempts and
+    Restricted, spillover-only, wrongful and wrongful spillover are counted on the last day;
+    ever wrongful and escaped since day 0; denied and wrongly denied attempts and
     misattributed records over the whole run. The ratio is the group's rate over the rate of
     the whole population (1 = average burden).
     """
+    missing = [m for m in BURDEN_LEVELS + BURDEN_FLOWS if m not in groups]
+    if missing:  # a folder written before these figures: unknown, not zero
+        groups = groups.assign(**dict.fromkeys(missing, np.nan))
     last = groups[groups["day"] == groups["day"].max()]
     keys = ["dimension", "group"]
     out = last[keys + ["population", *BURDEN_LEVELS]].set_index(keys)
@@ -244,15 +260,20 @@ TEXT = {
     ),
     "wrongful": (
         "Wrongful and spillover restrictions over time",
-        "Wrongful: restricted citizens whose listing rests on records put on them by mistake. "
-        "Spillover only: citizens restricted only because a family member was sanctioned.",
-        "No wrongful or spillover restriction occurred: both are zero on every day.",
+        "Wrongfully restricted: citizens every one of whose listings rests on records put on "
+        "them by mistake, each day. Ever wrongfully listed: citizens under a wrongful listing "
+        "at least once since day 0. Through a relative's wrongful listing: citizens restricted "
+        "only because a relative's wrongful listing spills over to them, each day. Escaped: "
+        "citizens never listed whose own records, put on lookalikes, would have listed them, "
+        "since day 0. Spillover only: citizens restricted only through family, each day.",
+        "No wrongful or spillover restriction occurred: every count is zero on every day.",
     ),
     "burden": (
         "Burden by {label} at the last day",
-        "Per 1000 citizens of each {label}: restricted, spillover-only and wrongful on the last "
-        "day, denied attempts and misattributed records over the whole run; hover for the "
-        "ratio to the population average (1 = average).",
+        "Per 1000 citizens of each {label}: restricted, spillover-only, wrongfully restricted "
+        "and restricted through a relative's wrongful listing on the last day; ever wrongfully "
+        "listed, escaped, denied and wrongly denied attempts and misattributed records over "
+        "the whole run; hover for the ratio to the population average (1 = average).",
         "No burden to compare across {label}s: every count is zero.",
     ),
     "redress": (
@@ -431,7 +452,14 @@ def charts(
             "citizens",
             [
                 s
-                for k in ("wrongful", "spillover_only")
+                for k in (
+                    "wrongful",
+                    "ever_wrongful",
+                    "wrongful_spillover",
+                    "escaped",
+                    "spillover_only",
+                )
+                if k in df
                 for s in spread(SERIES[k].label, column(k), SERIES[k].color)
             ],
         )

@@ -72,6 +72,10 @@ MAX_LISTED = 200
 DEFAULT_COLUMNS = (
     "restricted",
     "wrongful",
+    "ever_wrongful",
+    "wrongful_spillover",
+    "escaped",
+    "wrongful_listings",
     "spillover_only",
     "ever_sanctioned",
     "score_mean",
@@ -642,7 +646,14 @@ def create_app(
             d["style"] = style_table(regime_of(run)[1])
             d["report"] = f"/api/runs/{name}/report"
             examples: dict[str, list[int]] = {}
-            for kind in ("wrongful", "banned", "spillover", "permanent"):
+            for kind in (
+                "wrongful",
+                "ever_wrongful",
+                "escaped",
+                "banned",
+                "spillover",
+                "permanent",
+            ):
                 try:
                     examples[kind] = find_citizens(run, kind, limit=3)
                 except Exception:  # a run without citizens.parquet has no examples
@@ -789,7 +800,9 @@ def create_app(
         keep = ["group", "population"] + [
             c for c in b.columns if c.endswith(("_per_1000", "_ratio"))
         ]
-        keep += ["restricted", "spillover_only", "wrongful", "denied", "misattributed"]
+        from credsim.report import BURDEN_FLOWS, BURDEN_LEVELS
+
+        keep += [*BURDEN_LEVELS, *BURDEN_FLOWS]
         return clean(
             {
                 "name": name,

@@ -1,8 +1,9 @@
 """The built-in mechanisms, one module each, in the order they run within a phase.
 
 The order matters only within a phase and for event handlers: a listing is marked for life
-before its ledger row is written (``marks``), then the citizen adapts, the household's
-spillover is recomputed and redress is demanded, in that order.
+and judged wrongful or not before its ledger row is written (``marks``, ``harm``), then the
+citizen adapts, the household's spillover is recomputed and redress is demanded, in that
+order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from credsim.engine.components.amnesty import Amnesty
 from credsim.engine.components.attempts import Attempts
 from credsim.engine.components.behave import Behave
 from credsim.engine.components.green_lanes import GreenLanes
+from credsim.engine.components.harm import Harm
 from credsim.engine.components.marks import Marks
 from credsim.engine.components.redress import Redress
 from credsim.engine.components.rollout import Rollout
@@ -32,6 +34,7 @@ COMPONENTS = (
     Amnesty,
     Sanctions,
     Marks,
+    Harm,
     Adaptation,
     Spillover,
     Attempts,

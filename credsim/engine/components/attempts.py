@@ -48,6 +48,17 @@ class Attempts(Component):
             "denied",
         ),
         Figure(
+            "wrongly_denied_{item}",
+            "wrongly denied attempts",
+            "attempts",
+            "flow",
+            "attempts to use this privilege denied today only by wrongful listings (the "
+            "citizen's own, or a relative's that spills over to them)",
+            (13, 2),
+            "privileges",
+            "denied",
+        ),
+        Figure(
             "denied_spillover",
             "denied through family",
             "attempts",
@@ -71,6 +82,18 @@ class Attempts(Component):
             per="privileges",
         ),
         Headline(
+            "wrongly_denied_{item}",
+            "Wrongly refused attempts: {label}",
+            "whole_run",
+            "attempts",
+            "Attempts to use '{label}' refused only by wrongful listings (the citizen's own, or "
+            "a relative's that spills over to them).",
+            (9, 2),
+            how="sum",
+            of="wrongly_denied_{item}",
+            per="privileges",
+        ),
+        Headline(
             "denied_citizens_{item}",
             "Citizens refused: {label}",
             "whole_run",
@@ -81,7 +104,7 @@ class Attempts(Component):
             per="privileges",
         ),
     )
-    ledger = (LedgerKind("denied", "{day}: denied {privilege}"),)
+    ledger = (LedgerKind("denied", "{day}: denied {privilege}{wrongly}"),)
 
     @classmethod
     def keys(cls, c) -> list[str]:
@@ -107,6 +130,13 @@ class Attempts(Component):
             child = s.child(ids).astype(np.int64)
             own = c.own_privileges(s.sanction[ids])
             mask = own | c.spill_privileges(s.spill[ids], child)
+            # what rightful listings alone deny: the rest is denied only by wrongful ones
+            rightful = mask
+            if s.wrong or s.spill_wrong:
+                sanction, spill = s.sanction[ids], s.spill[ids]
+                own_right = sanction & ~s.mask_of(s.wrong, ids, sanction.dtype)
+                spill_right = spill & ~s.mask_of(s.spill_wrong, ids, spill.dtype)
+                rightful = c.own_privileges(own_right) | c.spill_privileges(spill_right, child)
             gids = s.gid(ids)
             u = np.stack([uniforms(keys["attempt"], gids, day, code) for code in c.privilege_codes])
             # [privilege, citizen]: denied to them, of an age that attempts it, and attempted
@@ -125,9 +155,18 @@ class Attempts(Component):
                 fresh = (s.denied_ever[who_ids] & bit) == 0
                 m.add(f"denied_citizens_{name}", int(fresh.sum()))
                 s.denied_ever[who_ids] |= bit
+                wrongly = (rightful[hit[p]] & bit) == 0
+                if wrongly.any():
+                    m.add(f"wrongly_denied_{name}", int(wrongly.sum()))
+                    m.group_flow("wrongly_denied", who_ids[wrongly])
                 if s.ledger.active:
                     s.ledger.add(
-                        "denied", day, s.gid(who_ids), privilege=int(p), before=s.score[who_ids]
+                        "denied",
+                        day,
+                        s.gid(who_ids),
+                        privilege=int(p),
+                        before=s.score[who_ids],
+                        misattributed=wrongly if wrongly.any() else False,
                     )
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(s.bits(ids, "urban"), minlength=2) if ids.size else 0

@@ -55,7 +55,9 @@ class Redress(Component):
 
     def on_scored(self, day: int, sc) -> None:
         if self.c.regime.rules[sc.rule].redress is not None:
-            self._demand(day, sc.citizen, ("rule", sc.rule), sc.rows, sc.delta)
+            # the points to give back, and whether a misattributed record moved them
+            points = np.stack([sc.delta, sc.mis.astype(np.int64)], axis=1)
+            self._demand(day, sc.citizen, ("rule", sc.rule), sc.rows, points)
 
     def on_listed(self, day: int, lst) -> None:
         k = lst.sanction
@@ -143,13 +145,24 @@ class Redress(Component):
                 elif when < s.days:
                     s.lifts[when].append(keys)
             else:
-                self._refund(day, x, ids[ok], delta[ok], rows[ok])
+                points = delta[ok]
+                self._refund(day, x, ids[ok], points[:, 0], points[:, 1] != 0, rows[ok])
 
-    def _refund(self, day: int, rule: int, rid: np.ndarray, d: np.ndarray, rows) -> None:
+    def _refund(
+        self, day: int, rule: int, rid: np.ndarray, d: np.ndarray, mis: np.ndarray, rows
+    ) -> None:
+        """Give back a rule's points; those of misattributed records leave ``mis_points``."""
         c, s = self.c, self.s
         b = s.score[rid].astype(np.int64)
         cap = np.where(s.flags[rid] & CEILING, c.lifetime_ceiling, c.score_max)
         a = np.clip(b - d, c.score_min, np.minimum(cap, c.score_max))
         s.score[rid] = a
         self.m.score_change(b, a)
+        for cid, back in zip(rid[mis].tolist(), (a - b)[mis].tolist()):
+            left = s.mis_points.get(cid, 0) + back
+            if left:
+                s.mis_points[cid] = left
+            else:
+                s.mis_points.pop(cid, None)
         s.ledger.add("refund", day, s.gid(rid), rule=rule, delta=a - b, before=b, cause=rows)
+        self.shard.loop.emit("refunded", day, rid)

@@ -6,7 +6,8 @@ citizen, sanction and start day: "for up to a year"). At term, ``if_new_record``
 listing that a new qualifying record reached during the term: a deduction that left the score
 in the sanction's tier, or another record of a rule that starts it. A citizen marked for life
 by a sanction with ``relist_below`` is listed again on any deduction that leaves the score
-below that bar. A listing is wrongful if it would not stand without misattributed records."""
+below that bar. Whether a listing is wrongful is judged by
+``credsim.engine.components.harm`` on the events this component emits."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from credsim.engine.context import Delistings, Listings
 from credsim.engine.keyed import uniforms
-from credsim.engine.layout import PERMANENT, WRONGFUL
+from credsim.engine.layout import PERMANENT
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
@@ -30,7 +31,7 @@ class Sanctions(Component):
         "sanctions (schema.Sanction): tier, duration, duration_min, renewal, relist_below, "
         "rollout, privileges"
     )
-    columns = ("sanction", "flags: WRONGFUL")
+    columns = ("sanction",)
     phases = ("sanction",)
     events = ("scored",)
     figures = (
@@ -51,16 +52,6 @@ class Sanctions(Component):
             "level",
             "citizens under at least one sanction of their own at the end of the day",
             (3, 0),
-            None,
-            "restricted",
-        ),
-        Figure(
-            "wrongful",
-            "wrongfully restricted",
-            "citizens",
-            "level",
-            "restricted citizens whose listing would not stand without misattributed records",
-            (3, 2),
             None,
             "restricted",
         ),
@@ -93,20 +84,10 @@ class Sanctions(Component):
             of="restricted",
             digits=4,
         ),
-        Headline(
-            "wrongful",
-            "Wrongfully restricted",
-            "last_day",
-            "citizens",
-            "Restricted citizens whose listing would not stand without records put on them "
-            "by mistake (misattributed).",
-            (6, 0),
-            of="wrongful",
-        ),
     )
     ledger = (
-        LedgerKind("sanction_start", "{day}: put on {sanction} at score {after}{cause}{mis_cause}"),
-        LedgerKind("sanction_renew", "{day}: {sanction} renewed at review (score {after})"),
+        LedgerKind("sanction_start", "{day}: put on {sanction} at score {after}{cause}{rests}"),
+        LedgerKind("sanction_renew", "{day}: {sanction} renewed at review (score {after}){rests}"),
         LedgerKind("sanction_end", "{day}: {sanction} ended (score {after})"),
     )
 
@@ -177,15 +158,18 @@ class Sanctions(Component):
             self.fresh.difference_update(keys.tolist())  # a new term starts afresh
         if renew.any():
             self._schedule(day, ids[renew], k[renew])
+            n = int(renew.sum())
+            lst = Listings(ids[renew], k[renew], np.full(n, -1), np.zeros(n, dtype=bool))
+            self.shard.loop.emit("renewed", day, lst)
             s.ledger.add(
                 "sanction_renew",
                 day,
-                s.gid(ids[renew]),
-                sanction=k[renew],
-                before=s.score[ids[renew]],
+                s.gid(lst.citizen),
+                sanction=lst.sanction,
+                before=s.score[lst.citizen],
+                misattributed=lst.mis,
             )
-            self.m.add("sanctions_renewed", int(renew.sum()))
-            self._set_wrongful(ids[renew], k[renew])
+            self.m.add("sanctions_renewed", n)
         if (~renew).any():
             self._end(day, ids[~renew], k[~renew])
 
@@ -217,6 +201,7 @@ class Sanctions(Component):
                 delta=after - before,
                 before=before,
             )
+            self.shard.loop.emit("refunded", day, rid)
         self._end(day, ids, k)
 
     def _list(self, day: int) -> None:
@@ -236,12 +221,14 @@ class Sanctions(Component):
                 new = (tiers >= c.sanction_tier[k]) & ~s.has(ids, k)
                 if new.any():
                     n = int(new.sum())
-                    starts.append((ids[new], np.full(n, k), cause[new], np.zeros(n, dtype=bool)))
+                    no = np.zeros(n, dtype=bool)
+                    starts.append((ids[new], np.full(n, k), cause[new], no, no))
         for lst in self.relist:  # still below the bar once the day's records are in
             keep = s.score[lst.citizen] < c.relist_below[lst.sanction]
             if keep.any():
+                no = np.zeros(int(keep.sum()), dtype=bool)
                 starts.append(
-                    (lst.citizen[keep], lst.sanction[keep], lst.cause[keep], lst.mis[keep])
+                    (lst.citizen[keep], lst.sanction[keep], lst.cause[keep], lst.mis[keep], no)
                 )
         self.relist = []
         for lst in ctx.rule_listings:
@@ -249,17 +236,26 @@ class Sanctions(Component):
             if self.watch_fresh and (~new).any():
                 self.fresh.update(s.key(lst.citizen[~new], lst.sanction[~new]).tolist())
             if new.any():
-                starts.append((lst.citizen[new], lst.sanction[new], lst.cause[new], lst.mis[new]))
+                yes = np.ones(int(new.sum()), dtype=bool)
+                starts.append(
+                    (lst.citizen[new], lst.sanction[new], lst.cause[new], lst.mis[new], yes)
+                )
         if starts:
-            ids = np.concatenate([x[0] for x in starts])
-            k = np.concatenate([x[1] for x in starts]).astype(np.int64)
-            cause = np.concatenate([x[2] for x in starts])
-            mis = np.concatenate([x[3] for x in starts])
+            ids, k, cause, mis, by_rule = (np.concatenate(x) for x in zip(*starts))
+            k = k.astype(np.int64)
             _, first = np.unique(s.key(ids, k), return_index=True)
-            ids, k, cause, mis = ids[first], k[first], cause[first], mis[first]
+            ids, k, cause, mis, by_rule = (
+                ids[first],
+                k[first],
+                cause[first],
+                mis[first],
+                by_rule[first],
+            )
             rolled = self._rolled_out(day, ids, k)
             if rolled.any():
-                self._start(day, Listings(ids[rolled], k[rolled], cause[rolled], mis[rolled]))
+                lst = Listings(ids[rolled], k[rolled], cause[rolled], mis[rolled])
+                lst.by_rule = by_rule[rolled]
+                self._start(day, lst)
 
     def _rolled_out(self, day: int, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Whether each sanction has rolled out where its citizen lives."""
@@ -297,37 +293,13 @@ class Sanctions(Component):
             if e < s.days:
                 s.expiries[int(e)].append(keys[end == e])
 
-    def _set_wrongful(
-        self,
-        ids: np.ndarray,
-        k: np.ndarray,
-        mis_cause: np.ndarray | None = None,
-        marked: np.ndarray | None = None,
-    ) -> None:
-        """A listing is wrongful if it would not stand without misattributed records (judged
-        against the relisting bar for a citizen already marked for life)."""
-        c, s = self.c, self.s
-        th = c.sanction_threshold[k]
-        if marked is None:
-            marked = (s.flags[ids] & PERMANENT) != 0
-        th = np.where(marked, np.maximum(th, c.relist_below[k]), th)  # a marked citizen's bar
-        relist = marked & (c.relist_below[k] > 0)
-        mp = np.array([s.mis_points.get(i, 0) for i in ids.tolist()], dtype=np.int64)
-        by_tier = ((c.sanction_tier[k] >= 0) | relist) & (s.score[ids].astype(np.int64) - mp >= th)
-        wrong = by_tier if mis_cause is None else by_tier | mis_cause
-        before = s.status(ids)
-        if mis_cause is None:  # a review: a tier listing is judged again on today's score
-            s.flags[ids[(c.sanction_tier[k] >= 0) & ~wrong]] &= ~np.uint8(WRONGFUL)
-        s.flags[ids[wrong]] |= WRONGFUL
-        self.m.status_change(ids, before, s.status(ids))
-
     def _start(self, day: int, lst: Listings) -> None:
         s, m = self.s, self.m
         ids, k = lst.citizen, lst.sanction
         before = s.status(ids)
-        marked = (s.flags[ids] & PERMANENT) != 0  # before this listing marks them
+        lst.marked = (s.flags[ids] & PERMANENT) != 0  # before this listing marks them
         np.bitwise_or.at(s.sanction, ids, s.bit(k))  # ids may repeat
-        self.shard.loop.emit("listing", day, lst)
+        self.shard.loop.emit("listing", day, lst)  # marks, and whether it is wrongful
         m.status_change(ids, before, s.status(ids))
         self._schedule(day, ids, k)
         lst.rows = s.ledger.add(
@@ -342,7 +314,6 @@ class Sanctions(Component):
         m.add("sanctions_started", ids.size)
         m.per_sanction("started", k)
         m.sanctioned(k, +1)
-        self._set_wrongful(ids, k, lst.mis, marked)
         s.add_restricted(ids)
         self.shard.loop.emit("listed", day, lst)
 
@@ -353,8 +324,6 @@ class Sanctions(Component):
         for key in s.key(ids, k).tolist():
             s.until.pop(key, None)
             self.fresh.discard(key)
-        still = s.sanction[ids] != 0
-        s.flags[ids[~still]] &= ~np.uint8(WRONGFUL)
         m.status_change(ids, before, s.status(ids))
         m.sanctioned(k, -1)
         m.add("sanctions_ended", ids.size)

@@ -122,6 +122,7 @@ class Score(Component):
         ctx.last_row.append((ids, rows))
         if c.rule_sanction[ri] >= 0:
             k = np.full(ids.size, c.rule_sanction[ri])
-            ctx.rule_listings.append(Listings(ids, k, rows, r.mis))
+            ctx.rule_listings.append(Listings(ids, k, rows, r.mis, actor=r.actor))
         if delta:
-            self.shard.loop.emit("scored", day, Scored(ids, ri, rows, after - before, r.mis))
+            sc = Scored(ids, ri, rows, after - before, r.mis, r.actor)
+            self.shard.loop.emit("scored", day, sc)

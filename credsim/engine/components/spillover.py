@@ -7,6 +7,7 @@ import numpy as np
 
 from credsim.engine.layout import lowest_bit
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
+from credsim.metrics import GROUP_LEVELS
 
 
 class Spillover(Component):
@@ -15,7 +16,7 @@ class Spillover(Component):
     name = "spillover"
     config = "sanctions.spillover (schema.Sanction)"
     columns = ("spill",)
-    events = ("listed", "delisted")
+    events = ("listed", "delisted", "judged")
     figures = (
         Figure(
             "spillover_only",
@@ -53,6 +54,9 @@ class Spillover(Component):
     def on_delisted(self, day: int, lst) -> None:
         self._recompute(day, lst.citizen)
 
+    def on_judged(self, day: int, j) -> None:
+        self._recompute(day, j.citizen)
+
     def _recompute(self, day: int, ids: np.ndarray) -> None:
         """Recompute which relatives' sanctions apply to each member of these households."""
         c, s = self.c, self.s
@@ -63,18 +67,35 @@ class Spillover(Component):
         # per-bit counts of sanctions held in each household, minus the member's own
         dt = s.spill.dtype
         house_bits = np.zeros(fam.size, dtype=dt)
+        wrong_bits = np.zeros(fam.size, dtype=dt)  # bits that only wrongful listings cause
         hh, inv = np.unique(start, return_inverse=True)
         child = s.child(fam)
+        wrong = s.mask_of(s.wrong, fam, dt)
         for k in range(len(c.sanctions)):
             has = s.has(fam, k).astype(np.int64)
+            right = has * (((wrong >> dt.type(k)) & 1) == 0)
             total = np.bincount(inv, weights=has, minlength=hh.size)[inv]
+            rightful = np.bincount(inv, weights=right, minlength=hh.size)[inv]
             others = (total - has) > 0
+            only_wrong = others & ((rightful - right) == 0)
             applies = (c.spill_house[k] > 0) | (child & (c.spill_child[k] > 0))
             house_bits |= (others & applies).astype(dt) << dt.type(k)
+            wrong_bits |= (only_wrong & applies).astype(dt) << dt.type(k)
         before = s.status(fam)
         old = s.spill[fam]
         s.spill[fam] = house_bits
-        self.m.status_change(fam, before, s.status(fam))
+        if s.spill_wrong:
+            for i in fam[wrong_bits == 0].tolist():
+                s.spill_wrong.pop(i, None)
+        hit = wrong_bits != 0
+        s.spill_wrong.update(zip(fam[hit].tolist(), wrong_bits[hit].tolist()))
+        after = s.status(fam)
+        self.m.status_change(fam, before, after)
+        harmed = fam[after[:, GROUP_LEVELS.index("wrongful_spillover")] != 0]
+        fresh = [i for i in harmed.tolist() if i not in s.family_harmed]
+        if fresh:
+            s.family_harmed.update(fresh)
+            self.m.add("ever_wrongful_spillover", len(fresh))
         began = (old == 0) & (house_bits != 0)
         ended = (old != 0) & (house_bits == 0)
         if began.any():

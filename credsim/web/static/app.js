@@ -387,12 +387,16 @@ function when(iso) {
 const CARDS = [
   ["restricted", "bad"],
   ["wrongful", "bad"],
+  ["wrongful_listings", "bad"],
+  ["ever_wrongful", "bad"],
+  ["wrongful_spillover", "family"],
+  ["escaped", "warn"],
   ["spillover_only", "family"],
   ["ever_sanctioned", "warn"],
   ["misattributed_records", "warn"],
   ["score_mean", ""],
   ["posts_vs_baseline", ""],
-  ["posts_vs_baseline_last_7_days", ""],
+  ["posts_vs_baseline_last_30_days", ""],
 ];
 
 async function openRun(name) {
@@ -519,6 +523,8 @@ async function loadCauses(name) {
 
 const EXAMPLES = [
   ["wrongful", "Wrongfully restricted"],
+  ["ever_wrongful", "Ever wrongfully listed"],
+  ["escaped", "Escaped their own listing"],
   ["banned", "Under a sanction now"],
   ["spillover", "Restricted through family"],
   ["permanent", "Marked for life"],
@@ -556,6 +562,9 @@ async function showCitizen() {
         text: d.restricted ? "Restricted" : (d.restricted_through_family ? "Restricted through family" : "Not restricted") }),
     ];
     if (d.wrongful) facts.push(el("span", { class: "fact bad", text: "Wrongfully restricted" }));
+    else if (d.ever_wrongful) facts.push(el("span", { class: "fact bad", text: "Ever wrongfully listed" }));
+    if (d.wrongful_spillover) facts.push(el("span", { class: "fact bad", text: "Restricted through a relative's wrongful listing" }));
+    if (d.escaped) facts.push(el("span", { class: "fact warn", text: "Escaped their own listing" }));
     if (d.misattributed_points) {
       facts.push(el("span", { class: "fact bad" }, "Points from mistaken records",
         el("strong", { text: fmt(d.misattributed_points) })));
