@@ -348,8 +348,8 @@ def calibrate(
 
 def write_calibration(result: Calibration, t: Targets, folder: Path, population: int) -> Path:
     """fitted.toml, fit.parquet, fit.html, trials.parquet in ``folder``."""
+    from credsim.files import write_atomic, write_table
     from credsim.regime.load import dump_regime
-    from credsim.run import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     header = (
@@ -358,8 +358,10 @@ def write_calibration(result: Calibration, t: Targets, folder: Path, population:
         + "".join(f"# {k} = {v:.6g}\n" for k, v in result.params.items())
     )
     write_atomic(folder / "fitted.toml", header + dump_regime(result.regime))
-    result.fit.to_parquet(folder / "fit.parquet", index=False)
-    result.trials.to_parquet(folder / "trials.parquet", index=False)
+    import pyarrow as pa
+
+    for name, df in (("fit.parquet", result.fit), ("trials.parquet", result.trials)):
+        write_table(pa.Table.from_pandas(df, preserve_index=False), folder / name)
     write_atomic(folder / "fit.html", fit_html(result.fit, t, result.params))
     write_atomic(folder / "fit.json", json.dumps({"params": result.params}, indent=2))
     return folder

@@ -7,6 +7,7 @@ import errno
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -130,6 +131,10 @@ class Progress:
             self.bar.stop()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during a run: stopped like Ctrl-C, with the resume hint."""
+
+
 def summary_table(run) -> str:
     """The headline figures of a run as a terminal table: label, value, days covered, and with
     replicates the mean and its 95% interval (t over replicates)."""
@@ -170,21 +175,50 @@ def print_summary(run) -> None:
     typer.echo(summary_table(run), nl=False)
 
 
+def default_folder(regime: str, seed: int) -> Path:
+    """``runs/<regime>-<seed>``, or the first of ``-2``, ``-3``... not taken by another run.
+
+    The run locks the folder and checks it is still empty under the lock, so two runs
+    choosing one name at once never share it (the second is refused).
+    """
+    base = Path("runs") / f"{Path(regime).stem}-{seed}"
+    for k in range(1, 10_000):
+        folder = base if k == 1 else base.with_name(f"{base.name}-{k}")
+        if folder.exists() and not (folder.is_dir() and not any(folder.iterdir())):
+            continue
+        if k > 1:
+            typer.echo(f"{base} holds an earlier run: writing {folder}", err=True)
+        return folder
+    fail(f"{base}: no free run folder name; give --out")
+    raise AssertionError  # unreachable
+
+
 @app.command()
 def run(
-    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")] = "press",
+    regime: Annotated[
+        str | None, typer.Argument(help="A preset name or a regime TOML file (default press).")
+    ] = None,
     population: Annotated[
-        int, typer.Option("--population", "-n", min=1, help="Number of synthetic citizens.")
-    ] = DEFAULT_POPULATION,
-    days: Annotated[
-        int, typer.Option("--days", "-d", min=1, max=32000, help="Days simulated (1 to 32000).")
-    ] = DEFAULT_DAYS,
-    seed: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--seed", "-s", min=0, help="Seed of every random decision (same seed: paired runs)."
+            "--population", "-n", min=1, help="Number of synthetic citizens (default 1,000,000)."
         ),
-    ] = 1,
+    ] = None,
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", "-d", min=1, max=32000, help="Days simulated (1 to 32000; default 365)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            "-s",
+            min=0,
+            help="Seed of every random decision (same seed: paired runs; default 1).",
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Run folder (default runs/<regime>-<seed>).")
     ] = None,
@@ -202,6 +236,13 @@ def run(
     ] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="Write report.html.")] = True,
     resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run folder.")] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an earlier run in --out, and run past the time and shard budget.",
+        ),
+    ] = False,
     replicates: Annotated[
         int,
         typer.Option(
@@ -214,6 +255,7 @@ def run(
 ) -> None:
     """Run a regime on a synthetic population and write a run folder."""
     from credsim.regime.load import RegimeError
+    from credsim.run import RunFolderError
     from credsim.sim import Sim
 
     options = {"scheduler": scheduler} if scheduler else {}
@@ -223,8 +265,30 @@ def run(
 
             old = Run(resume).manifest
             keys = {"population": int, "days": int, "seed": int, "ledger": str}
-            if not isinstance(old, dict) or any(type(old.get(k)) is not t for k, t in keys.items()):
+            if any(type(old.get(k)) is not t for k, t in keys.items()):
                 fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
+            if old.get("shard_size") is not None and type(old["shard_size"]) is not int:
+                fail(f"{resume / 'manifest.json'}: shard_size: not a whole number")
+            given = {
+                "--population": (population, old["population"]),
+                "--days": (days, old["days"]),
+                "--seed": (seed, old["seed"]),
+                "--ledger": (ledger, old["ledger"]),
+                "--shard-size": (shard_size, old.get("shard_size")),
+                "--out": (out, resume),
+            }
+            for flag, (value, was) in given.items():
+                if value is not None and value != was:
+                    fail(
+                        f"{flag} {value}: the run in {resume} has {was}; "
+                        "resume continues it as it was"
+                    )
+            if regime is not None:
+                fail(f"{regime}: resume uses the regime of {resume}/regime.toml; give no REGIME")
+            if set_:
+                fail(f"--set: resume uses the regime of {resume}/regime.toml; give no --set")
+            if force:
+                fail("--force: not with --resume")
             if old.get("replicates"):
                 fail(f"{resume}: a run with replicates cannot be resumed; run it again")
             sim = Sim(
@@ -240,44 +304,71 @@ def run(
                 backend_options=options,
             )
         else:
-            folder = out or Path("runs") / f"{Path(regime).stem}-{seed}"
+            regime = regime or "press"
+            population = DEFAULT_POPULATION if population is None else population
+            days = DEFAULT_DAYS if days is None else days
+            seed = 1 if seed is None else seed
+            if out is not None and str(out) in ("", "."):
+                fail(f"--out {str(out)!r}: not a run folder name; give a new folder")
             sim = Sim(
                 regime,
                 population,
                 days,
                 seed,
                 overrides=tuple(set_ or ()),
-                out=folder,
+                out=out,
                 ledger=ledger,
                 shard_size=shard_size,
                 workers=workers,
                 backend=backend,
                 backend_options=options,
+                force=force,
                 replicates=replicates,
             )
     except RegimeError as e:
         fail(str(e))
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
-    from credsim.scale.budget import ResourceError
+    from credsim.files import FolderBusy
+    from credsim.scale.budget import ResourceError, check_size
 
+    try:
+        check_size(sim.population, sim.days, sim.shard_size, force=sim.force)
+    except ResourceError as e:
+        fail(str(e))
     est = sim.estimate()
     typer.echo(est.describe(), err=True)
+    if sim.out is None:
+        sim.out = default_folder(regime, sim.seed)
+    import signal
+
+    def terminated(signum, frame):
+        raise Terminated()
+
     with Progress(f"{sim.regime.regime.name}") as bar:
         sim.progress = bar
         try:
+            old_term = signal.signal(signal.SIGTERM, terminated)
+        except ValueError:  # not the main thread: SIGTERM keeps its meaning
+            old_term = None
+        try:
             result = sim.run(resume=resume is not None)
+        except Terminated:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            fail(f"terminated; continue with: credsim run --resume {sim.out}", 143)
         except KeyboardInterrupt:
-            import signal
-
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the exit
             fail(f"interrupted; continue with: credsim run --resume {sim.out}", 130)
-        except ResourceError as e:
+        except (ResourceError, RunFolderError, FolderBusy) as e:
             fail(str(e))
         except OSError as e:
             fail(os_error(e, sim.out))
         except ImportError as e:
             fail(str(e))
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
     print_summary(result)
     if report:
         try:
@@ -287,6 +378,8 @@ def run(
             typer.echo(f"report: {path}")
         except ImportError:
             pass
+        except OSError as e:
+            fail(os_error(e, result.path))
     typer.echo(f"run folder: {result.path}")
 
 
@@ -320,12 +413,44 @@ def validate(
 
 
 def _open_run(path: Path):
+    """A run folder checked against its manifest: damage is an error, an interrupted run or
+    a foreign file a warning (one line each on stderr)."""
     from credsim.run import Run
 
     try:
-        return Run(path)
-    except (FileNotFoundError, ValueError) as e:
+        run = Run(path)
+        problems = run.problems()
+    except (OSError, ValueError) as e:
         fail(str(e))
+    damaged = [line for bad, line in problems if bad]
+    if damaged:
+        fail("\n".join(damaged))
+    for _, line in problems:
+        typer.echo(f"warning: {line}", err=True)
+    return run
+
+
+@contextmanager
+def reading(path: Path):
+    """Errors met while reading a run folder (a torn or foreign file) as one line, exit 2."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (OSError, ValueError, KeyError, LookupError) as e:
+        fail(_one_line(e, path))
+    except Exception as e:  # duckdb and pyarrow errors of a damaged file
+        if type(e).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyarrow"):
+            fail(_one_line(e, path))
+        raise
+
+
+def _one_line(e: BaseException, path: Path) -> str:
+    text = str(e).strip().strip("'\"")
+    first = text.splitlines()[0] if text else type(e).__name__
+    if isinstance(e, OSError) and e.filename:
+        return f"{e.filename}: {e.strerror or first}"
+    return first if str(path) in first else f"{path}: {first}"
 
 
 REPLICATE_HELP = "Of a run with replicates: which replicate to read (1 = the first seed)."
@@ -369,9 +494,12 @@ def explain(
         if find not in FIND:
             fail(f"--find {find!r}: expected one of {', '.join(FIND)}")
         if format == "json":
-            typer.echo(json.dumps(find_citizens(r, find, limit)))
+            with reading(run_dir):
+                ids = find_citizens(r, find, limit)
+            typer.echo(json.dumps(ids))
             return
-        heading, total, rows = find_reasons(r, find, limit)
+        with reading(run_dir):
+            heading, total, rows = find_reasons(r, find, limit)
         if not rows:
             typer.echo(f"no {find} citizens in this run")
             return
@@ -382,8 +510,9 @@ def explain(
     if citizen is None:
         fail("give a CITIZEN id or --find KIND")
     try:
-        d = dossier(top, citizen, replicate) if top.replicated else dossier(r, citizen)
-    except (KeyError, ValueError) as e:
+        with reading(run_dir):
+            d = dossier(top, citizen, replicate) if top.replicated else dossier(r, citizen)
+    except KeyError as e:
         fail(str(e).strip("'\""))
     typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
 
@@ -428,7 +557,9 @@ def report_cmd(
     from credsim.report import write_report
 
     r = _open_run(run_dir)
-    typer.echo(f"report: {write_report(r, png_dir=png)}")
+    with reading(run_dir):
+        path = write_report(r, png_dir=png)
+    typer.echo(f"report: {path}")
 
 
 COMPARE_FORMATS = ("text", "json", "csv")
@@ -503,12 +634,17 @@ def compare(
 
 def _compare_folders(paths: list[Path], out: Path | None):
     """Run folders as they are: their replicates, paired when seeds and size agree."""
+    opened = [_open_run(p) for p in paths]
+    with reading(paths[0]):
+        return _compare_opened(opened, paths, out)
+
+
+def _compare_opened(opened, paths: list[Path], out: Path | None):
     from credsim.experiments.paired import compare_summaries
     from credsim.experiments.paired import side_of_run as side
     from credsim.report.compare import compare as _compare
     from credsim.report.compare import pairing
 
-    opened = [_open_run(p) for p in paths]
     is_paired, sentence = pairing(opened)
 
     rows = []
@@ -554,8 +690,10 @@ def _compare_regimes(items, out, replicates, population, days, seed, set_a, set_
         )
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            (out / "comparison.json").write_text(json.dumps(rows_json(rows), indent=2))
-            (out / "comparison.csv").write_text(rows_csv(rows))
+            from credsim.files import write_atomic
+
+            write_atomic(out / "comparison.json", json.dumps(rows_json(rows), indent=2))
+            write_atomic(out / "comparison.csv", rows_csv(rows))
     except OSError as e:
         fail(os_error(e, out))
     return rows, (Path(items[0]).stem, Path(items[1]).stem)

@@ -133,6 +133,7 @@ class Ledger:
         self.labels.update({k: list(names[k + "s"]) for k in LABELLED[1:]})
         self.seq = 0
         self.parts = 0
+        self.written: list[tuple[str, int]] = []  # (part file name, rows) in order
         self.rows = 0
         self.bytes = 0
         self.write_seconds = 0.0  # encoding and writing parts (in the writer thread)
@@ -258,6 +259,7 @@ class Ledger:
             self.folder.mkdir(parents=True, exist_ok=True)
             path = self.folder / f"shard-{self.shard:05d}-part-{self.parts:04d}.parquet"
             self.parts += 1
+            self.written.append((path.name, table.num_rows))
             if self._writer is None:
                 from concurrent.futures import ThreadPoolExecutor
 
@@ -296,17 +298,18 @@ def _write_part(table, path: Path) -> tuple[int, float]:
     """Encode and write one part to a temporary name, then rename it; (bytes, seconds)."""
     import pyarrow.parquet as pq
 
+    from credsim.files import atomic_path
+
     t0 = time.perf_counter()
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(
-        table,
-        tmp,
-        compression="zstd",
-        use_dictionary=False,
-        write_statistics=["day", "citizen", "kind"],
-        column_encoding={c: "DELTA_BINARY_PACKED" for c in COLUMNS if c != "misattributed"},
-    )
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            use_dictionary=False,
+            write_statistics=["day", "citizen", "kind"],
+            column_encoding={c: "DELTA_BINARY_PACKED" for c in COLUMNS if c != "misattributed"},
+        )
     return path.stat().st_size, time.perf_counter() - t0
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from credsim.facts import china
-from credsim.regime.schema import AGE_BANDS
+from credsim.regime.schema import AGE_BANDS, GROUPS
 
 DEMO_WIDTH = 16  # bits of the packed demographics column (uint16)
 
@@ -107,7 +107,7 @@ class Census:
             adult_age_shares=adults / adults.sum(),
             household_mean=f["households"]["avg_family_household_size"],
             single_share=f["households"]["one_person_household_share_pct"] / 100,
-            groups=("han", "minority"),
+            groups=GROUPS,
             group_shares=np.array([eth["han_pct"], eth["minority_pct"]]) / 100,
             sources={
                 "provinces": f["provinces"]["source"],

@@ -28,8 +28,15 @@ class QueryError(ValueError):
     """SQL that DuckDB could not run; the message is one line."""
 
 
+READ_ONLY_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
 def connect(run_dir: str | Path):
-    """A DuckDB connection with the run folder's tables as views."""
+    """A DuckDB connection with the run folder's tables as views, then locked read-only.
+
+    After the views are made, DuckDB may read only inside the run folder, nothing can be
+    attached, installed or written outside, and the configuration cannot be changed back.
+    """
     import duckdb
 
     p = Path(run_dir)
@@ -42,7 +49,7 @@ def connect(run_dir: str | Path):
     ):
         if (p / file).exists():
             con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{_quote(p / file)}')")
-    parts = sorted((p / "ledger").glob("*.parquet")) if (p / "ledger").exists() else []
+    parts = _ledger_parts(p)
     if parts:
         files = ", ".join(f"'{_quote(f)}'" for f in parts)
         con.execute(f"CREATE VIEW ledger AS {ledger_sql(f'read_parquet([{files}])', parts[0])}")
@@ -50,7 +57,51 @@ def connect(run_dir: str | Path):
         con.execute(f"CREATE VIEW ledger AS {LEDGER_EMPTY}")
     con.execute(f"CREATE VIEW rules AS {rules_sql(p / 'regime.toml')}")
     con.execute(f"CREATE VIEW causes AS {CAUSES_SQL}")
+    allowed = _quote(p.resolve()) + "/"
+    con.execute(f"SET allowed_directories = ['{allowed}']")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
+
+
+def _ledger_parts(p: Path) -> list[Path]:
+    """The ledger parts of this run: those its manifest lists (foreign files are not read)."""
+    try:
+        from credsim.run import Run
+
+        return Run(p).ledger_parts()
+    except (OSError, ValueError):
+        folder = p / "ledger"
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+
+def check_read_only(sql: str) -> None:
+    """Accept only statements that read: SELECT (WITH ... SELECT, VALUES), EXPLAIN, DESCRIBE."""
+    import duckdb
+
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as e:
+        raise QueryError(f"SQL: {str(e).strip().splitlines()[0]}") from None
+    if not statements:
+        raise QueryError("SQL: no statement given")
+    for st in statements:
+        kind = st.type.name
+        if kind == "EXPLAIN":  # EXPLAIN ANALYZE runs its statement: that must read only
+            words = st.query.strip().split(None, 2)
+            inner = " ".join(words[2 if len(words) > 2 and words[1].upper() == "ANALYZE" else 1 :])
+            try:
+                kinds = [s.type.name for s in duckdb.extract_statements(inner)]
+            except duckdb.Error:
+                kinds = []
+            if kinds and all(k == "SELECT" for k in kinds):
+                continue
+        elif kind in READ_ONLY_STATEMENTS:
+            continue
+        raise QueryError(
+            f"SQL: only SELECT, EXPLAIN and DESCRIBE are allowed ({kind} refused); "
+            "credsim query reads a run folder and never changes it"
+        )
 
 
 def rules_sql(regime_toml: Path) -> str:
@@ -133,6 +184,10 @@ def query(run_dir: str | Path, sql: str):
     """Run SQL and return a pandas DataFrame; errors become a one-line QueryError."""
     import duckdb
 
+    try:
+        check_read_only(sql)
+    except QueryError as e:
+        raise QueryError(f"{run_dir}: {e}") from None
     try:
         con = connect(run_dir)
     except (duckdb.Error, ValueError, OSError) as e:

@@ -15,28 +15,27 @@ from typing import Any
 
 import numpy as np
 
+from credsim.files import write_atomic, write_table  # noqa: F401 (re-exported)
 from credsim.metrics import GROUP_METRICS, ShardMetrics, columns, dimension_labels
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+# every entry a run writes into its folder (besides its lock file)
+RUN_FILES = (
+    "manifest.json",
+    "regime.toml",
+    "metrics.parquet",
+    "metrics_groups.parquet",
+    "citizens.parquet",
+    "ledger",
+    "parts",
+    "report.html",
+    "replicates",
+)
+MAX_MANIFEST_BYTES = 64 << 20
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file through a temporary name and a rename, so it is whole or absent."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data.encode() if isinstance(data, str) else data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
-
-
-def write_table(table, path: Path) -> None:
-    """Write an Arrow table as Parquet, atomically."""
-    import pyarrow.parquet as pq
-
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+class RunFolderError(ValueError):
+    """A run folder that cannot be used as asked; the message is one line naming it."""
 
 
 def platform_info() -> dict[str, Any]:
@@ -103,16 +102,90 @@ class Run:
     """A finished (or interrupted) run, read from its folder."""
 
     def __init__(self, path: str | Path):
+        from credsim.files import FileProblem, read_bounded
+
         self.path = Path(path)
         mf = self.path / "manifest.json"
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"{self.path}: no such run folder")
         if not mf.exists():
             raise FileNotFoundError(f"{self.path}: not a credsim run folder (no manifest.json)")
         try:
-            self.manifest = json.loads(mf.read_text())
+            self.manifest = json.loads(read_bounded(mf, MAX_MANIFEST_BYTES, "manifest"))
+        except FileProblem as e:
+            raise RunFolderError(str(e)) from None
         except ValueError as e:
-            raise ValueError(f"{mf}: not a valid manifest ({e})") from None
+            raise RunFolderError(f"{mf}: not a valid manifest ({e})") from None
+        if not isinstance(self.manifest, dict):
+            raise RunFolderError(f"{mf}: not a valid manifest (not a JSON object)")
+        for key, kind in (("population", int), ("days", int), ("seed", int), ("status", str)):
+            if key not in self.manifest:
+                continue  # readers say what they miss; resume requires every key
+            value = self.manifest[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise RunFolderError(f"{mf}: {key}: missing or not a valid value ({value!r})")
         self._metrics = None
         self._groups = None
+
+    def problems(self) -> list[tuple[bool, str]]:
+        """What is wrong with the folder against its manifest, as ``(damaged, line)``.
+
+        Damaged: a file the manifest lists that is missing or of another size. Warnings: an
+        incomplete run, a ledger part the manifest does not list (it is not read).
+        """
+        out: list[tuple[bool, str]] = []
+        if not self.complete:
+            out.append(
+                (
+                    False,
+                    f"{self.path}: the run is {self.manifest.get('status')} (interrupted?): "
+                    "its figures cover only the shards that finished; continue it with "
+                    f"credsim run --resume {self.path}",
+                )
+            )
+            return out
+        files = self.manifest.get("files")
+        if not isinstance(files, dict):
+            return out  # written by a credsim that did not record its files
+        for name, rec in files.items():
+            p = self.path / name
+            if not p.is_file():
+                out.append((True, f"{p}: missing (the manifest lists it); the folder is damaged"))
+            elif isinstance(rec, dict) and p.stat().st_size != rec.get("bytes"):
+                out.append((True, f"{p}: size differs from the manifest's; the folder is damaged"))
+        ledger = self.path / "ledger"
+        if ledger.is_dir():
+            for p in sorted(ledger.iterdir()):
+                if f"ledger/{p.name}" not in files:
+                    out.append((False, f"{p}: not part of this run (not in the manifest); ignored"))
+        return out
+
+    def read_table(self, name: str):
+        """A table file of the run as a DataFrame; one clear line if it is missing or torn."""
+        import pandas as pd
+
+        p = self.table_path(name)
+        try:
+            return pd.read_parquet(p)
+        except Exception as e:  # pyarrow raises several kinds for a torn or foreign file
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise RunFolderError(f"{p}: not a readable Parquet table ({msg})") from None
+
+    def ledger_parts(self) -> list[Path]:
+        """The ledger's part files: those the manifest lists when it lists them."""
+        folder = self.path / "ledger"
+        files = self.manifest.get("files")
+        if isinstance(files, dict):
+            parts = [self.path / k for k in files if k.startswith("ledger/")]
+            return sorted(p for p in parts if p.is_file())
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def table_path(self, name: str) -> Path:
+        """A table file of the run; one clear line if it is missing."""
+        p = self.path / name
+        if not p.is_file():
+            raise RunFolderError(f"{p}: missing; the run folder is incomplete or damaged")
+        return p
 
     def __repr__(self) -> str:
         m = self.manifest
@@ -129,26 +202,20 @@ class Run:
     def metrics(self):
         """Per-day metrics as a pandas DataFrame."""
         if self._metrics is None:
-            import pandas as pd
-
-            self._metrics = pd.read_parquet(self.path / "metrics.parquet")
+            self._metrics = self.read_table("metrics.parquet")
         return self._metrics
 
     @property
     def groups(self):
         """Per-day metrics by group (sex, age band, region, province, group), read once."""
         if self._groups is None:
-            import pandas as pd
-
-            self._groups = pd.read_parquet(self.path / "metrics_groups.parquet")
+            self._groups = self.read_table("metrics_groups.parquet")
         return self._groups
 
     @property
     def citizens(self):
         """Final state of the citizens (or of the sample kept), as a DataFrame."""
-        import pandas as pd
-
-        return pd.read_parquet(self.path / "citizens.parquet")
+        return self.read_table("citizens.parquet")
 
     def regime(self):
         from credsim.regime.load import load_regime

@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,22 +15,30 @@ import numpy as np
 
 from credsim import __version__
 from credsim.engine.compiled import Compiled
+from credsim.files import FolderLock, atomic_path, checksum, write_atomic, write_table
 from credsim.ledger import parse_mode
 from credsim.metrics import ShardMetrics
 from credsim.population import Census
 from credsim.regime.load import dump_regime, load_regime, regime_hash
 from credsim.regime.schema import Regime
 from credsim.run import (
+    RUN_FILES,
     Run,
+    RunFolderError,
     groups_frame,
     headline,
     metrics_frame,
     now,
     platform_info,
-    write_atomic,
-    write_table,
 )
-from credsim.scale.shards import DEFAULT_SHARD_SIZE, ShardResult, ShardTask, plan, run_shard
+from credsim.scale.shards import (
+    DEFAULT_SHARD_SIZE,
+    ShardResult,
+    ShardTask,
+    file_record,
+    plan,
+    run_shard,
+)
 
 FULL_LEDGER_MAX = 2_000_000  # larger runs keep a sample of citizens' histories by default
 SAMPLE_TARGET = 1_000_000  # citizens kept in the ledger and citizens.parquet of large runs
@@ -62,8 +71,11 @@ class Sim:
         backend: str = "local",
         backend_options: dict | None = None,
         progress: Callable[[int, int], None] | None = None,
+        force: bool = False,
         replicates: int = 1,
     ):
+        """``force``: replace an earlier run in ``out``, and run past the size budget
+        (``credsim.scale.budget``)."""
         self.regime = load_regime(regime, overrides)
         if isinstance(replicates, bool) or not isinstance(replicates, int):
             raise ValueError("replicates must be a whole number")
@@ -89,7 +101,12 @@ class Sim:
             raise ValueError(f"unknown backend {backend!r}: use local, inprocess or dask")
         self.backend = backend
         self.backend_options = backend_options or {}
+        if backend == "dask" and self.backend_options.get("scheduler"):
+            from credsim.scale.dask import check_scheduler
+
+            check_scheduler(str(self.backend_options["scheduler"]))
         self.progress = progress
+        self.force = force
 
     def tasks(self, folder: Path) -> list[ShardTask]:
         rj = json.dumps(self.regime.model_dump(mode="json"))
@@ -137,19 +154,26 @@ class Sim:
 
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
-        from credsim.scale.budget import check
+        from credsim.scale.budget import check, check_size
 
         if self.replicates > 1:
             if resume:
                 raise ValueError("a run with replicates cannot be resumed; run it again")
             from credsim.replicates import run_replicates
 
-            return run_replicates(self, self.replicates, self.progress)
+            if self.out is None:
+                return run_replicates(self, self.replicates, self.progress)
+            claim_folder(self.out, False)  # a folder of its own, as for a single run
+            check_new_folder(self.out, self.force)
+            with FolderLock(self.out):
+                check_new_folder(self.out, self.force)
+                return run_replicates(self, self.replicates, self.progress)
 
         folder = self.out
         temporary = folder is None
         if temporary:
             folder = Path(tempfile.mkdtemp(prefix="credsim-run-"))
+        check_size(self.population, self.days, self.shard_size, force=self.force)
         est = self.estimate()
         if resume:  # the parts of finished shards are on disk already
             shards = plan(self.population, self.shard_size)
@@ -161,8 +185,29 @@ class Sim:
             self.shard_size or DEFAULT_SHARD_SIZE,
             self.workers,
             self.ledger_mode,
+            force=self.force,
         )
-        folder.mkdir(parents=True, exist_ok=True)
+        claim_folder(folder, resume)
+        if not resume:  # before the lock file is made in it; checked again under the lock
+            check_new_folder(folder, self.force)
+        with FolderLock(folder):
+            return self._run_locked(folder, resume)
+
+    def _run_locked(self, folder: Path, resume: bool) -> Run:
+        if resume:
+            verify_resume(folder, self)
+        else:
+            check_new_folder(folder, self.force)
+        for sub in (folder, folder / "ledger", folder / "parts"):
+            for tmp in sub.glob(".*.tmp") if sub.is_dir() else ():  # from a write cut off
+                tmp.unlink()
+        if not resume:  # an earlier run replaced with force: only credsim's own entries go
+            for name in RUN_FILES:
+                entry = folder / name
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                elif entry.exists() or entry.is_symlink():
+                    entry.unlink()
         tasks = self.tasks(folder)
         manifest = {
             "credsim": __version__,
@@ -188,10 +233,6 @@ class Sim:
             if resume
             else set()
         )
-        if not resume:
-            for sub in ("parts", "ledger"):
-                if (folder / sub).exists():
-                    shutil.rmtree(folder / sub)
         t0 = time.perf_counter()
         total = len(tasks) * self.days
         steps = [len(done) * self.days]
@@ -232,9 +273,12 @@ class Sim:
         write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
         _merge_citizens(folder, tasks)
         # figures of every shard, the ones finished before a resume included
-        shard_info = [
-            json.loads((folder / "parts" / f"done-{t.shard:05d}.json").read_text()) for t in tasks
-        ]
+        shard_info = [read_done(folder, t.shard) for t in tasks]
+        files: dict[str, dict] = {}
+        for r in shard_info:
+            files.update({k: v for k, v in r["files"].items() if k.startswith("ledger/")})
+        for name in ("metrics.parquet", "metrics_groups.parquet", "citizens.parquet"):
+            files[name] = file_record(folder / name)
         timings: dict[str, float] = {}
         steps: dict[tuple, list] = {}  # (phase, component, method) -> [calls, seconds]
         for r in shard_info:
@@ -256,9 +300,148 @@ class Sim:
             ledger_write_seconds=round(sum(r.get("ledger_seconds", 0.0) for r in shard_info), 3),
             headline=headline(df, c),
             resumed=bool(done),
+            files=files,
         )
         write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+        # the shards' parts are merged now: readers use the merged files and the ledger
+        shutil.rmtree(folder / "parts", ignore_errors=True)
         return Run(folder)
+
+
+ALLOWED_IN_NEW_FOLDER = {".credsim.lock", "dashboard.json"}
+
+
+def claim_folder(folder: Path, resume: bool) -> None:
+    """Make sure ``folder`` is a folder this run may lock (created if missing)."""
+    if str(folder) in ("", ".") or folder == Path("."):
+        raise RunFolderError(f"{str(folder)!r}: not a run folder name; give a new folder")
+    if resume:
+        if not folder.is_dir():
+            raise RunFolderError(f"{folder}: no such run folder")
+        return
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(f"{folder}: exists and is not a folder; choose another --out")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunFolderError(f"{folder}: cannot create the run folder: {e.strerror}") from None
+
+
+def check_new_folder(folder: Path, force: bool) -> None:
+    """Refuse to start a run in a folder holding anything but an earlier run (with force)."""
+    entries = {e.name for e in folder.iterdir() if not _temporary(e.name)}
+    entries -= ALLOWED_IN_NEW_FOLDER
+    if not entries:
+        return
+    if _is_run(folder) and entries <= set(RUN_FILES):
+        if force:
+            return
+        raise RunFolderError(
+            f"{folder}: holds an earlier run; choose another --out, continue it with "
+            f"--resume {folder}, or replace it with --force"
+        )
+    raise RunFolderError(
+        f"{folder}: exists and is not empty (and not a credsim run); choose a new --out"
+    )
+
+
+def _is_run(folder: Path) -> bool:
+    try:
+        return "regime_hash" in Run(folder).manifest
+    except (OSError, ValueError):
+        return False
+
+
+def _temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def read_done(folder: Path, shard: int) -> dict:
+    """A shard's done marker, checked: one clear line if it is damaged."""
+    from credsim.files import FileProblem, read_bounded
+
+    path = folder / "parts" / f"done-{shard:05d}.json"
+    try:
+        info = json.loads(read_bounded(path, 16 << 20, "done marker"))
+    except FileProblem as e:
+        raise RunFolderError(str(e)) from None
+    except ValueError:
+        raise RunFolderError(
+            f"{path}: damaged (not JSON); delete it to run shard {shard} again"
+        ) from None
+    keys = {"timings": dict, "core_bytes": (int, float), "ledger_rows": int, "files": dict}
+    for key, kind in keys.items():
+        if not isinstance(info, dict) or not isinstance(info.get(key), kind):
+            raise RunFolderError(
+                f"{path}: {key}: missing or wrong type; delete it to run shard {shard} again"
+            )
+    return info
+
+
+def verify_resume(folder: Path, sim: Sim) -> None:
+    """Check an interrupted run folder against this run before continuing it."""
+    m = Run(folder).manifest
+    where = folder / "manifest.json"
+    if m.get("status") == "complete":
+        raise RunFolderError(f"{folder}: the run is complete; nothing to resume")
+    ours = regime_hash(sim.regime)
+    if m.get("regime_hash") != ours:
+        raise RunFolderError(
+            f"{folder / 'regime.toml'}: the regime differs from the one the run started with "
+            f"(hash {ours}, manifest {m.get('regime_hash')!r}); it was edited after the "
+            "interruption"
+        )
+    for key, value in (
+        ("population", sim.population),
+        ("days", sim.days),
+        ("seed", sim.seed),
+        ("ledger", sim.ledger_mode),
+    ):
+        if m.get(key) != value:
+            raise RunFolderError(f"{where}: {key}: {m.get(key)!r}, but this run has {value!r}")
+    shards = plan(sim.population, sim.shard_size)
+    if m.get("shards") != len(shards):
+        raise RunFolderError(
+            f"{where}: shards: {m.get('shards')!r}, but the shard plan gives {len(shards)}"
+        )
+    for i, offset, n in shards:
+        if not (folder / "parts" / f"done-{i:05d}.json").exists():
+            continue
+        info = read_done(folder, i)
+        marker = f"{folder / 'parts'}/done-{i:05d}.json"
+        for key, ours, what in (
+            ("days", sim.days, "ran {} days"),
+            ("seed", sim.seed, "ran with seed {}"),
+            ("ledger_fraction", sim.ledger_fraction, "kept a ledger fraction of {}"),
+        ):
+            if info.get(key) != ours:
+                said = sim.ledger_mode if key == "ledger_fraction" else ours
+                raise RunFolderError(
+                    f"{marker}: shard {i} {what.format(info.get(key))}, but the manifest says "
+                    f"{said}; the manifest was edited"
+                )
+        if (info.get("offset"), info.get("n")) != (offset, n):
+            raise RunFolderError(
+                f"{folder / 'parts'}/done-{i:05d}.json: shard {i} covered citizens from "
+                f"{info.get('offset')!r} ({info.get('n')!r} of them), but the shard plan "
+                f"gives {offset} ({n}); the shard size was changed"
+            )
+        for name, rec in info["files"].items():
+            path = folder / name
+            if not path.is_file():
+                raise RunFolderError(
+                    f"{path}: missing, but shard {i} finished with it; the folder is damaged"
+                )
+            if path.stat().st_size != rec.get("bytes") or checksum(path) != rec.get("sha256"):
+                raise RunFolderError(
+                    f"{path}: changed since shard {i} wrote it (size or checksum differ); "
+                    "the folder is damaged"
+                )
+        try:
+            with np.load(folder / "parts" / f"metrics-{i:05d}.npz") as z:
+                z["rows"].shape  # noqa: B018 (read: a torn archive fails here)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+            raise RunFolderError(f"{folder / 'parts'}/metrics-{i:05d}.npz: damaged ({e})") from None
 
 
 def _arrow(df):
@@ -275,11 +458,8 @@ def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
 
     path = folder / "citizens.parquet"
     if len(tasks) == 1:
-        import shutil
-
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.copyfile(folder / "parts" / f"citizens-{tasks[0].shard:05d}.parquet", tmp)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            shutil.copyfile(folder / "parts" / f"citizens-{tasks[0].shard:05d}.parquet", tmp)
         return
     write_citizens(
         path, (pq.read_table(folder / "parts" / f"citizens-{t.shard:05d}.parquet") for t in tasks)

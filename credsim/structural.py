@@ -707,5 +707,8 @@ def validation_chart(df, path) -> None:
         fontsize=10,
     )
     ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    from credsim.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
     plt.close(fig)

@@ -66,7 +66,9 @@ def test_no_detection_leaves_every_score_unchanged(tmp_path, regime):
 def test_tier_below_the_score_minimum_bans_nobody(tmp_path):
     # Critical posts 400 times more often (about 32 detected in 200 days, -50 each), so that
     # most scores reach the minimum of 0.
-    r = sim(tmp_path, overrides=("tiers[0].min=-1", "behaviours.critical_post.rate=0.2"))
+    # The tier starts at the score minimum itself (a tier below it is refused): scores clamp
+    # at 0, so none is ever below the tier.
+    r = sim(tmp_path, overrides=("tiers[0].min=0", "behaviours.critical_post.rate=0.2"))
     m, citizens = r.metrics, r.citizens
     assert citizens["score"].min() == 0  # scores as low as they go...
     assert (citizens["score"] == 0).mean() > 0.5

@@ -356,10 +356,7 @@ def test_run_with_a_bad_regime_writes_nothing(tmp_path, monkeypatch):
     out = tmp_path / "out"
     args = ["run", "ref1", "-n", "10", "-d", "2", "-o", str(out), "--no-report"]
     lines = cli_errors(*args, "--set", "rules[2].delta=x")
-    assert lines == [
-        "preset ref1: rules[2].delta: Input should be a valid integer, unable to parse string "
-        "as an integer"
-    ]
+    assert lines == ["preset ref1: rules[2].delta: Input should be a valid integer"]
     assert not out.exists()
 
 

@@ -160,7 +160,7 @@ def test_executor_environment_errors_and_cleanup(tmp_path, monkeypatch):
 
 
 def test_unreachable_scheduler_is_a_clear_error():
-    with pytest.raises(OSError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+    with pytest.raises(OSError, match="tcp://127.0.0.1:9: cannot reach the Dask scheduler within"):
         DaskExecutor(scheduler="tcp://127.0.0.1:9", timeout=1)
 
 

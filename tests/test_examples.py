@@ -167,19 +167,26 @@ def test_whole_country(tmp_path):
     assert ledgered.size > 0
     assert (citizen_hash(ledgered) < 0.1).all()
     # an interrupted run resumes to the same figures
+    import credsim.sim as sim_module
+
     before = run.metrics.copy()
-    (folder / "parts" / "done-00002.json").unlink()  # shard 2 did not finish
-    (folder / "parts" / "metrics-00002.npz").unlink()
-    resumed = credsim.Sim(
-        folder / "regime.toml",
-        POPULATION,
-        days,
-        1,
-        out=folder,
-        shard_size=1_250,
-        ledger="sample=0.1",
-        workers=1,
-    ).run(resume=True)
+    real = sim_module.run_shard
+
+    def stop_at_shard_2(task, progress=None):  # shard 2 does not finish
+        if task.shard == 2:
+            raise KeyboardInterrupt
+        return real(task, progress)
+
+    again = tmp_path / "again"
+    args = {"out": again, "shard_size": 1_250, "ledger": "sample=0.1", "workers": 1}
+    sim_module.run_shard = stop_at_shard_2
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            credsim.Sim(folder / "regime.toml", POPULATION, days, 1, **args).run()
+    finally:
+        sim_module.run_shard = real
+    assert (again / "parts" / "done-00001.json").exists()
+    resumed = credsim.Sim(again / "regime.toml", POPULATION, days, 1, **args).run(resume=True)
     assert resumed.manifest["resumed"] is True
     pd.testing.assert_frame_equal(resumed.metrics, before)
 

@@ -24,7 +24,7 @@ import pytest
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "faults.md"
 UPDATE = os.environ.get("CREDSIM_UPDATE_FAULTS") == "1"
-SECTIONS = ("input", "crash", "resources", "determinism")
+SECTIONS = ("input", "corpus", "crash", "concurrency", "resources", "determinism")
 HEADER = "| id | fault | injected by | outcome |\n|---|---|---|---|\n"
 
 

@@ -222,7 +222,7 @@ def make_resume_folders(tmp_path: Path) -> list[tuple[str, Path, str, str]]:
         return f
 
     f = tmp_path / "absent"
-    cases.append(("absent", f, "a folder that does not exist", f"{f}: not a credsim run folder"))
+    cases.append(("absent", f, "a folder that does not exist", f"{f}: no such run folder"))
     f = folder("empty", None)
     cases.append(("empty", f, "an empty folder", f"{f}: not a credsim run folder"))
     f = folder("torn-manifest", '{"population": 10')
@@ -240,7 +240,9 @@ def make_resume_folders(tmp_path: Path) -> list[tuple[str, Path, str, str]]:
     cases.append(("bad-regime", f, "an edited, invalid regime.toml", f"{f}/regime.toml: behav"))
     bad = {**good, "population": "many"}
     f = folder("bad-population", json.dumps(bad), PRESS.encode())
-    cases.append(("bad-population", f, "a population that is not a number", "not a credsim run"))
+    cases.append(
+        ("bad-population", f, "a population that is not a number", "population: missing or not")
+    )
     return cases
 
 
@@ -431,7 +433,9 @@ def test_bad_dashboard_requests(tmp_path):
 
     runs = tmp_path / "runs"
     app_ = create_app(runs, max_population=60_000)
-    with TestClient(app_, base_url="http://127.0.0.1") as client:
+    with TestClient(
+        app_, base_url="http://127.0.0.1", headers={"origin": "http://127.0.0.1"}
+    ) as client:
         for key, method, url, body, status, words in WEB_CASES:
             if isinstance(body, bytes):
                 r = client.post(url, content=body, headers={"content-type": "application/json"})

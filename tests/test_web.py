@@ -57,7 +57,7 @@ def runs_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def client(runs_dir):
     app = create_app(runs_dir, max_population=MAX_POPULATION)
-    with TestClient(app, base_url=BASE) as c:
+    with TestClient(app, base_url=BASE, headers={"origin": BASE}) as c:
         yield c
 
 
@@ -219,7 +219,7 @@ def test_compare_two_runs(client, small_run):
 def test_one_at_a_time_queue_and_cancel(tmp_path):
     runs = tmp_path / "runs"
     app = create_app(runs, max_population=MAX_POPULATION)
-    with TestClient(app, base_url=BASE) as client:
+    with TestClient(app, base_url=BASE, headers={"origin": BASE}) as client:
         long = {"preset": "press", "population": MAX_POPULATION, "days": 3650, "seed": 1}
         first = start(client, **long)["name"]
         second = start(client, **long)
@@ -264,7 +264,7 @@ def test_one_at_a_time_queue_and_cancel(tmp_path):
 
     # a new server reads the states back from the folders
     app = create_app(runs)
-    with TestClient(app, base_url=BASE) as client:
+    with TestClient(app, base_url=BASE, headers={"origin": BASE}) as client:
         states = {x["name"]: x["state"] for x in client.get("/api/runs").json()["runs"]}
         assert states[first] == "cancelled"
 
@@ -356,7 +356,11 @@ def test_limits_and_overrides_rejected(client):
 def test_token_required_when_configured(tmp_path):
     token = "t0ken-for-the-tests-only"
     app = create_app(tmp_path / "runs", token=token)
-    with TestClient(app, base_url="http://dashboard.example:8000") as client:
+    with TestClient(
+        app,
+        base_url="http://dashboard.example:8000",
+        headers={"origin": "http://dashboard.example:8000"},
+    ) as client:
         r = client.get("/api/presets")
         assert r.status_code == 401 and r.json() == {"error": "missing or wrong token"}
         assert client.get("/api/runs").status_code == 401
@@ -455,7 +459,7 @@ def test_run_names_are_checked_and_reserved_once(tmp_path):
     runs = tmp_path / "runs"
     app = create_app(runs, max_population=MAX_POPULATION)
     tiny = {"preset": "ref1", "population": 100, "days": 1, "seed": 1}
-    with TestClient(app, base_url=BASE) as client:
+    with TestClient(app, base_url=BASE, headers={"origin": BASE}) as client:
         for bad in ("My Run", "../x", "-x", "a" * 65, "run/1", ""):
             r = client.post("/api/runs", json={**tiny, "name": bad})
             assert r.status_code == 422, (bad, r.text)
@@ -529,7 +533,11 @@ def test_report_of_a_finished_run_is_downloadable(client, runs_dir, small_run, t
 
     token = "t0ken-for-the-tests-only"
     guarded = create_app(runs_dir, token=token)
-    with TestClient(guarded, base_url="http://dashboard.example:8000") as other:
+    with TestClient(
+        guarded,
+        base_url="http://dashboard.example:8000",
+        headers={"origin": "http://dashboard.example:8000"},
+    ) as other:
         assert other.get(d["report"]).status_code == 401
         assert other.get(d["report"], params={"token": token}).status_code == 200
 

@@ -163,6 +163,7 @@ def _scatter_charts(
     return charts
 
 
+MAX_BASE_SAMPLES = 10_000  # each is D + 2 runs (sobol): checked before anything is drawn
 SOBOL_MIN_N = 64  # below this many base samples, Sobol' intervals are usually wider than S1
 MORRIS_MIN_N = 10  # trajectories
 
@@ -235,6 +236,8 @@ def sensitivity(
         raise ExperimentError("method", f"{method!r}: use sobol or morris")
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 2:
         raise ExperimentError("n", f"{n!r}: must be a whole number at least 2")
+    if n > MAX_BASE_SAMPLES:
+        raise ExperimentError("n", f"{n}: at most {MAX_BASE_SAMPLES:,} base samples")
     base, data = base_regime(regime)
     names = headline_names(base)
     if output not in names:
@@ -329,9 +332,9 @@ def _write_html(
     seed: int,
     n: int,
 ) -> Path:
+    from credsim.files import write_atomic
     from credsim.labels import caption_of_experiment
     from credsim.report.charts import page, section
-    from credsim.run import write_atomic
 
     design = (
         f"Sobol' (Saltelli) design, N = {n}: {len(runs)} runs"

@@ -52,6 +52,7 @@ from credsim.defaults import (  # noqa: E402
 )
 
 SAMPLERS = ("lhs", "sobol")
+MAX_POINTS = 100_000  # parameter sets of one sweep: checked before anything is drawn
 MAX_BANDS = 10  # parameter sets drawn with a band; beyond that, medians only
 MAX_TABLE_ROWS = 500  # rows of the runs table shown in the HTML page
 
@@ -205,6 +206,13 @@ def design(
         for path, values in vary.items():
             if isinstance(values, str | bytes) or not isinstance(values, Sequence) or not values:
                 raise ExperimentError("vary", f"{path}: give a non-empty list of values")
+        size = 1
+        for values in vary.values():
+            size *= len(values)
+        if size > MAX_POINTS:
+            raise ExperimentError(
+                "vary", f"the grid has {size:,} parameter sets, more than {MAX_POINTS:,}"
+            )
         return [dict(zip(vary, combo)) for combo in itertools.product(*vary.values())]
     if isinstance(sample, str | bytes) or not isinstance(sample, Sequence) or len(sample) != 2:
         raise ExperimentError("sample", f"{sample!r}: expected (lhs|sobol, N)")
@@ -213,6 +221,8 @@ def design(
         raise ExperimentError("sample", f"{method!r}: unknown sampler (use lhs or sobol)")
     if not isinstance(n, int | np.integer) or isinstance(n, bool) or n < 1:
         raise ExperimentError("sample", f"{n!r}: the number of points must be at least 1")
+    if n > MAX_POINTS:
+        raise ExperimentError("sample", f"{n}: at most {MAX_POINTS:,} points in one sweep")
     if not vary:
         raise ExperimentError("vary", "a sample needs bounds: give vary={path: [lo, hi]}")
     bounds = bounds_of("vary", vary)
@@ -457,7 +467,7 @@ def write_frame(df: pd.DataFrame, path: Path) -> None:
     """A DataFrame as Parquet, written atomically."""
     import pyarrow as pa
 
-    from credsim.run import write_table
+    from credsim.files import write_table
 
     write_table(pa.Table.from_pandas(df, preserve_index=False), path)
 
@@ -616,7 +626,7 @@ def write_html(
         "seed and headline figures (levels on the last day, flows summed over the run); each "
         f"run's folder is runs/&lt;run&gt;/.</p>{frame_table(runs)}</section>"
     )
-    from credsim.run import write_atomic
+    from credsim.files import write_atomic
 
     write_atomic(path, page(f"Sweep: {regime_name}", "\n".join(body)))
     return path

@@ -18,6 +18,7 @@ from credsim.regime.schema import Regime
 os.environ.setdefault("PYDANTIC_ERRORS_INCLUDE_URL", "0")
 
 MAX_FILE_BYTES = 1_000_000
+_PATH_TOKEN = re.compile(r"(?:^|\.)([^.\[\]=]+)|\[([^.\[\]=]+)\]")
 _PROBLEM = re.compile(r"^([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+)*): (.*)$")
 
 
@@ -69,17 +70,13 @@ def _messages(where: str, err: ValidationError) -> list[str]:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a one-line RegimeError."""
+    from credsim.files import FileProblem, read_bounded
+
     where = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RegimeError([f"{where}: file not found"]) from None
-    except IsADirectoryError:
-        raise RegimeError([f"{where}: is a folder, not a regime file"]) from None
-    except OSError as e:
-        raise RegimeError([f"{where}: cannot read: {e.strerror}"]) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise RegimeError([f"{where}: file is larger than {MAX_FILE_BYTES} bytes"])
+        raw = read_bounded(path, MAX_FILE_BYTES, "regime file")
+    except FileProblem as e:
+        raise RegimeError([str(e)]) from None
     if not raw.strip():
         raise RegimeError([f"{where}: file is empty"])
     try:
@@ -125,10 +122,20 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     path, text = assignment.split("=", 1)
     path = path.strip()
     parts: list[str | int] = []
-    for token in path.replace("]", "").replace("[", ".").split("."):
-        if not token:
-            raise RegimeError([f"--set {assignment}: malformed path {path!r}"])
+    end = 0
+    for m in _PATH_TOKEN.finditer(path):
+        if m.start() != end or (end == 0 and (m.group(1) is None or m.group(0)[0] == ".")):
+            break
+        token = m.group(1) or m.group(2)
         parts.append(int(token) if token.isascii() and token.isdigit() else token)
+        end = m.end()
+    if not path or end != len(path):
+        raise RegimeError(
+            [
+                f"--set {assignment}: malformed path {path!r} "
+                "(expected names and [index] joined by dots, e.g. sanctions[0].duration)"
+            ]
+        )
     node: Any = data
     for i, part in enumerate(parts):
         last = i == len(parts) - 1

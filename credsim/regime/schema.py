@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Day = Annotated[int, Field(ge=0, le=100_000)]
@@ -23,7 +23,18 @@ REGIONS = ("urban", "rural")
 TRANSPARENCY_KNOWLEDGE = {"secret": 0.2, "partial": 0.6, "published": 1.0}
 
 
-Knot = tuple[Annotated[int, Field(ge=0, le=100_000)], Annotated[float, Field(ge=0, le=1000)]]
+GROUPS = ("han", "minority")  # the demographic groups of the census (credsim.population)
+
+
+def _pair(value: object) -> object:
+    """A TOML array of two items is a knot: the strict tuple type wants a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+Knot = Annotated[
+    tuple[Annotated[int, Field(ge=0, le=100_000)], Annotated[float, Field(ge=0, le=1000)]],
+    BeforeValidator(_pair),
+]
 
 
 def _check_schedule(knots: list) -> list:
@@ -43,9 +54,12 @@ def _province_names() -> set[str]:
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are errors, values are validated on assignment too."""
+    """Base: unknown keys are errors, values are validated on assignment too, and types are
+    strict: a boolean or a string is not a number, and NaN or infinity is no number at all."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False
+    )
 
 
 class Score(Strict):
@@ -117,7 +131,7 @@ class Source(Strict):
     false_match_female: Annotated[float, Field(ge=0, le=1000)] = Field(
         1.0, description="false-match multiplier for women relative to men"
     )
-    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()])
+    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()], min_length=1)
     label: str = ""
 
 
@@ -142,7 +156,7 @@ class Rule(Strict):
     behaviour: Name
     delta: Points = 0
     sanction: Name | None = Field(None, description="a sanction this record starts directly")
-    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()])
+    rollout: list[Rollout] = Field(default_factory=lambda: [Rollout()], min_length=1)
     redress: Redress | None = Field(None, description="a demand whose acceptance refunds delta")
 
     @property
@@ -305,6 +319,12 @@ class Regime(Strict):
             for b in s.observes:
                 if b not in behaviours:
                     problems.append(f"sources[{i}].observes: unknown behaviour {b!r}")
+            for g in s.false_match_group:
+                if g not in GROUPS:
+                    problems.append(
+                        f"sources[{i}].false_match_group: unknown group {g!r} "
+                        f"(groups: {', '.join(GROUPS)})"
+                    )
         for i, r in enumerate(self.rules):
             if r.behaviour not in behaviours:
                 problems.append(f"rules[{i}].behaviour: unknown behaviour {r.behaviour!r}")
@@ -312,6 +332,11 @@ class Regime(Strict):
                 problems.append(f"rules[{i}].sanction: unknown sanction {r.sanction!r}")
         for i, t in enumerate(self.tiers):
             last = i == len(self.tiers) - 1
+            if t.min is not None and not self.score.min <= t.min <= self.score.max:
+                problems.append(
+                    f"tiers[{i}].min: {t.min} is outside the score range "
+                    f"{self.score.min} to {self.score.max}"
+                )
             if t.min is None and not last:
                 problems.append(f"tiers[{i}].min: required for every tier but the last")
             if i > 0 and t.min is not None and self.tiers[i - 1].min is not None:

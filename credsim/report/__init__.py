@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from credsim.files import write_atomic
 from credsim.labels import (
     RECENT_DAYS,
     RECENT_SUFFIX,
@@ -713,7 +714,7 @@ def write_report(
     )
     path = output_path(run.path, out, "report.html")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page(f"credsim report: {name}", "\n".join(parts)), "utf-8")
+    write_atomic(path, page(f"credsim report: {name}", "\n".join(parts)))
     if png_dir is not None:
         write_pngs(figs, Path(png_dir))
     return path

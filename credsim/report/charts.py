@@ -360,7 +360,10 @@ def to_png(chart: Chart, path: Path) -> Path:
     """Draw the chart with matplotlib and save it as a PNG."""
     fig = png_figure(chart)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    from credsim.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     return path
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from credsim.files import write_atomic
 from credsim.labels import caption_of_runs, figure
 from credsim.report import labels as labels_of
 from credsim.report import metrics_of, names, open_run, regime_of, speech_behaviours
@@ -233,7 +234,7 @@ def compare(
     ]
     path = output_path(Path.cwd(), out, "compare.html")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page("credsim comparison", "\n".join(parts)), "utf-8")
+    write_atomic(path, page("credsim comparison", "\n".join(parts)))
     return df, path
 
 

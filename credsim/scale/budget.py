@@ -23,6 +23,14 @@ SECONDS_PER_ACT = 30e-9  # sampling, sensing and scoring one act or record
 SECONDS_PER_COMPONENT_DAY = 0.3e-3
 SECONDS_PER_CITIZEN_SETUP = 150e-9  # building one citizen and writing its final state
 LEDGER_BYTES_PER_ROW = 3.0  # integer codes, delta-encoded, zstd (2.5 measured for press)
+# a shard's metric part (parts/metrics-*.npz) until the merge: 4.6 MB for press over 365 days
+METRICS_PART_BYTES_PER_DAY = 16_000
+CITIZEN_BYTES = 12.0  # one citizen's final state in citizens.parquet
+# Beyond these a run needs --force: a run estimated to take more than a day, more shards
+# than a folder comfortably holds.
+MAX_SECONDS = 24 * 3600
+MAX_SHARDS = 100_000
+MAX_POPULATION = 10**11  # ids stay far inside int64 (ledger ids carry the shard in high bits)
 
 
 class ResourceError(RuntimeError):
@@ -41,8 +49,13 @@ class Estimate:
     def describe(self) -> str:
         return (
             f"estimate: peak memory {self.peak_bytes / 2**30:.1f} GiB, "
-            f"wall time {_duration(self.seconds)}, disk {self.disk_bytes / 2**30:.2f} GiB"
+            f"wall time {_duration(self.seconds)}, disk {_size(self.disk_bytes)} "
+            "(every file the run writes, its parts included)"
         )
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
 
 
 def _duration(s: float) -> str:
@@ -96,13 +109,48 @@ def estimate(
         + shards * days * components * SECONDS_PER_COMPONENT_DAY
         + population * SECONDS_PER_CITIZEN_SETUP
     )
+    # every file the run writes, the shards' parts included (they are removed after the
+    # merge, but they are on disk together with the merged files at its end)
     disk = population * days * records * ledger_fraction * LEDGER_BYTES_PER_ROW
-    disk += population * citizens_fraction * 12.0 + shards * 300_000
+    disk += 2 * population * citizens_fraction * CITIZEN_BYTES  # parts, then the merged table
+    disk += shards * (days * METRICS_PART_BYTES_PER_DAY + 4096)  # metric parts, done markers
+    disk += 2 * days * METRICS_PART_BYTES_PER_DAY + 300_000  # metrics tables, manifest
     return Estimate(peak, cpu / parallel, disk, population * acts)
 
 
-def check(est: Estimate, folder: Path, shard_size: int, workers: int, ledger: str) -> None:
-    """Refuse a run that would not fit, saying what would."""
+def check_size(population: int, days: int, shard_size: int | None, force: bool = False) -> None:
+    """Refuse, before anything is allocated, a population or shard plan beyond the budget."""
+    from credsim.scale.shards import DEFAULT_SHARD_SIZE
+
+    if population > MAX_POPULATION:
+        raise ResourceError(
+            f"--population {population:,}: at most {MAX_POPULATION:,} citizens "
+            "(the country has 1,410,000,000)"
+        )
+    shards = -(-population // (shard_size or DEFAULT_SHARD_SIZE))
+    if shards > MAX_SHARDS and not force:
+        raise ResourceError(
+            f"--shard-size {shard_size or DEFAULT_SHARD_SIZE:,}: {shards:,} shards for "
+            f"{population:,} citizens, more than {MAX_SHARDS:,}; use a larger --shard-size "
+            "(or --force)"
+        )
+
+
+def check(
+    est: Estimate,
+    folder: Path,
+    shard_size: int,
+    workers: int,
+    ledger: str,
+    force: bool = False,
+) -> None:
+    """Refuse a run that would not fit, saying what would; ``force`` lifts the time budget."""
+    if est.seconds > MAX_SECONDS and not force:
+        raise ResourceError(
+            f"this run is estimated to take {_duration(est.seconds)} "
+            f"(more than {_duration(MAX_SECONDS)}): use a smaller --population or fewer "
+            "--days, a cluster (--backend dask), or --force to run it anyway"
+        )
     mem = available_memory()
     if est.peak_bytes > mem:
         fit = max(

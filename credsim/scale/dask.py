@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -49,6 +50,23 @@ WORKER_ENVIRON: dict[str, str] = {
 
 DEFAULT_RETRIES = 2
 TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
+
+
+SCHEDULER_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?[A-Za-z0-9_.\-]+:[0-9]{1,5}$")
+CONNECT_TIMEOUT = 20.0  # seconds to reach a scheduler before giving up
+
+
+class SchedulerError(OSError, ValueError):
+    """A Dask scheduler that cannot be used; the message is one line."""
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a ``--scheduler`` that is neither an address like tcp://HOST:8786 nor a file."""
+    if not os.path.isfile(scheduler) and not SCHEDULER_ADDRESS.fullmatch(scheduler):
+        raise SchedulerError(
+            f"--scheduler {scheduler!r}: not a scheduler address (like tcp://HOST:8786) "
+            "nor a scheduler file"
+        )
 
 
 def require_dask() -> None:
@@ -112,12 +130,20 @@ class DaskExecutor:
         self._closed = False
         if scheduler:
             where = {"scheduler_file": scheduler} if os.path.isfile(scheduler) else {}
+            check_scheduler(scheduler)
             try:
                 self.client = Client(
-                    None if where else scheduler, timeout=timeout, set_as_default=False, **where
+                    None if where else scheduler,
+                    timeout=min(timeout, CONNECT_TIMEOUT),
+                    set_as_default=False,
+                    **where,
                 )
-            except OSError as e:
-                raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from e
+            except (OSError, ValueError, TimeoutError) as e:
+                msg = " ".join(str(e).split()) or type(e).__name__
+                raise SchedulerError(
+                    f"--scheduler {scheduler}: cannot reach the Dask scheduler within "
+                    f"{min(timeout, CONNECT_TIMEOUT):.0f} s ({msg})"
+                ) from None
             self.workers = len(self.client.scheduler_info().get("workers", {}))
             return
         self.workers = max(1, workers or os.cpu_count() or 1)

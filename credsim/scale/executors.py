@@ -46,6 +46,32 @@ class InProcess:
         pass
 
 
+def _die_with_parent(parent: int) -> None:
+    """In a worker: ask the kernel for SIGKILL when the parent dies (Linux), so a killed run
+    leaves no worker writing into its folder; elsewhere, a thread watches the parent."""
+    if os.getppid() != parent:  # the parent died before this worker started
+        os._exit(1)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="credsim-parent-watch").start()
+
+
 class LocalProcesses:
     """Run shards in ``workers`` local processes (spawned: no state leaks from the parent)."""
 
@@ -54,7 +80,9 @@ class LocalProcesses:
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
         ctx = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx)
+        self.pool = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
+        )
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:
         queue = list(tasks)
@@ -70,9 +98,19 @@ class LocalProcesses:
                 yield t, f.result()
 
     def close(self) -> None:
-        if sys.exc_info()[0] is KeyboardInterrupt:  # workers ignore Ctrl-C: stop them now
-            for p in list((self.pool._processes or {}).values()):
+        exc = sys.exc_info()[0]
+        if exc is not None and issubclass(exc, KeyboardInterrupt):  # workers ignore Ctrl-C
+            # stop them now, and do not wait on the pool's own threads: an interrupt that
+            # arrived inside one of its waits can leave them waiting for ever
+            procs = list((self.pool._processes or {}).values())
+            for p in procs:
                 p.terminate()
+            for p in procs:
+                p.join(5)
+                if p.is_alive():
+                    p.kill()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            return
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 

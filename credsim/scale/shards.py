@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from credsim.files import atomic_path, checksum, write_atomic
+
 DEFAULT_SHARD_SIZE = 5_000_000
 
 
@@ -60,25 +62,26 @@ def write_citizens(path: Path, tables) -> None:
     queries filter."""
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(path.name + ".tmp")
+    from credsim.files import atomic_path
+
     ids = ("citizen", "household")
     writer = None
-    try:
-        for table in tables:
-            if writer is None:
-                writer = pq.ParquetWriter(
-                    tmp,
-                    table.schema,
-                    compression="zstd",
-                    use_dictionary=[n for n in table.schema.names if n not in ids],
-                    column_encoding={n: "DELTA_BINARY_PACKED" for n in ids},
-                    write_statistics=["citizen", "score"],
-                )
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        try:
+            for table in tables:
+                if writer is None:
+                    writer = pq.ParquetWriter(
+                        tmp,
+                        table.schema,
+                        compression="zstd",
+                        use_dictionary=[n for n in table.schema.names if n not in ids],
+                        column_encoding={n: "DELTA_BINARY_PACKED" for n in ids},
+                        write_statistics=["citizen", "score"],
+                    )
+                writer.write_table(table)
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 def run_shard(task: ShardTask, progress=None) -> ShardResult:
@@ -128,11 +131,15 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
             shard.citizens_tables(task.citizens_fraction),
         )
         m = shard.m.result()
-        tmp = parts / f"metrics-{task.shard:05d}.tmp.npz"
-        np.savez(
-            tmp, rows=m.rows, hist=m.hist, groups=m.groups, group_population=m.group_population
-        )
-        tmp.replace(parts / f"metrics-{task.shard:05d}.npz")
+        with atomic_path(parts / f"metrics-{task.shard:05d}.npz") as tmp:
+            with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+                np.savez(
+                    f,
+                    rows=m.rows,
+                    hist=m.hist,
+                    groups=m.groups,
+                    group_population=m.group_population,
+                )
     result = ShardResult(
         task.shard,
         shard.m.result(),
@@ -147,7 +154,28 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     if folder is not None:
         info = asdict(result)
         info.pop("metrics")
-        tmp = folder / "parts" / f"done-{task.shard:05d}.tmp"
-        tmp.write_text(json.dumps(info))
-        tmp.replace(folder / "parts" / f"done-{task.shard:05d}.json")
+        info.update(
+            offset=task.offset,
+            n=task.n,
+            days=task.days,
+            seed=task.seed,
+            ledger_fraction=task.ledger_fraction,
+        )
+        # what resume and the readers check this shard's parts against
+        info["files"] = {
+            f"ledger/{name}": file_record(folder / "ledger" / name, rows)
+            for name, rows in ledger.written
+        }
+        for name in (f"citizens-{task.shard:05d}.parquet", f"metrics-{task.shard:05d}.npz"):
+            info["files"][f"parts/{name}"] = file_record(folder / "parts" / name)
+        write_atomic(folder / "parts" / f"done-{task.shard:05d}.json", json.dumps(info))
     return result
+
+
+def file_record(path: Path, rows: int | None = None) -> dict:
+    """Size, SHA-256 and (for tables) rows of a file, as recorded in done markers and the
+    manifest."""
+    out: dict = {"bytes": path.stat().st_size, "sha256": checksum(path)}
+    if rows is not None:
+        out["rows"] = int(rows)
+    return out

@@ -155,11 +155,101 @@ def clean(value: Any) -> Any:
     return str(value)
 
 
+HOST = re.compile(
+    r"^(?:\[(?P<v6>[0-9a-f:.]{2,45})\]|(?P<name>[a-z0-9](?:[a-z0-9.-]{0,252})))(?::(?P<port>[0-9]{1,5}))?$"
+)
+ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s'\"/:,;()]+/)*([^\s'\"/:,;()]*)")
+
+
+def parse_host(host: str) -> tuple[str, int | None] | None:
+    """``(name, port)`` of a Host header (or an Origin's netloc), or None if it is not one.
+
+    Only a host name, an IPv4 address or a bracketed IPv6 address, and an optional port:
+    ``localhost:evil`` and ``localhost:1@evil.com`` are not hosts.
+    """
+    m = HOST.fullmatch(host.strip().lower())
+    if m is None:
+        return None
+    port = int(m["port"]) if m["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return (m["v6"] or m["name"]).rstrip("."), port
+
+
 def _host_name(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:].split("]", 1)[0]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    parsed = parse_host(host)
+    return parsed[0] if parsed else ""
+
+
+def same_origin(origin: str, host: str, scheme: str) -> bool:
+    """Whether an Origin header names this server: same scheme, host and port."""
+    try:
+        o = urlsplit(origin.strip())
+        parsed_origin = parse_host(o.netloc) if o.netloc and "@" not in o.netloc else None
+    except ValueError:
+        return False
+    if o.scheme not in ("http", "https") or o.path not in ("", "/") or o.query or o.fragment:
+        return False
+    parsed_host = parse_host(host)
+    if parsed_origin is None or parsed_host is None:
+        return False
+    default = {"http": 80, "https": 443}
+    o_port = parsed_origin[1] or default[o.scheme]
+    h_port = parsed_host[1] or default.get(scheme, 80)
+    return o.scheme == scheme and parsed_origin[0] == parsed_host[0] and o_port == h_port
+
+
+def no_paths(text: str) -> str:
+    """A message with every absolute path cut to its last part: errors show no server paths."""
+    return ABSOLUTE_PATH.sub(lambda m: m.group(1) or "(path)", text)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body is counted as it arrives (chunked ones too) and
+    refused with 413 once it passes ``limit`` bytes, before it is all read."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        total = 0
+        refused = False
+
+        async def limited_receive():
+            nonlocal total, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.limit:
+                    refused = True
+                    body = json.dumps(
+                        {"error": f"request body larger than {self.limit} bytes"}
+                    ).encode()
+                    headers = [(b"content-type", b"application/json")]
+                    headers += [
+                        (k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                    ]
+                    headers.append((b"content-length", str(len(body)).encode()))
+                    await send({"type": "http.response.start", "status": 413, "headers": headers})
+                    await send({"type": "http.response.body", "body": body})
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -206,13 +296,14 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runner = runner
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.state.runs_dir = root
 
     # --- errors --------------------------------------------------------------------------
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, e: ApiError) -> JSONResponse:
-        return JSONResponse({"error": e.message}, status_code=e.status)
+        return JSONResponse({"error": no_paths(e.message)}, status_code=e.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, e: RequestValidationError) -> JSONResponse:
@@ -233,7 +324,7 @@ def create_app(
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, e: Exception) -> JSONResponse:
-        return JSONResponse({"error": f"internal error: {one_line(e)}"}, status_code=500)
+        return JSONResponse({"error": f"internal error: {no_paths(one_line(e))}"}, status_code=500)
 
     # --- guard: host, origin, token, body size, headers ----------------------------------
 
@@ -245,6 +336,8 @@ def create_app(
             return r
 
         host = request.headers.get("host", "")
+        if parse_host(host) is None:
+            return refuse(400, "the Host header is not a host name and port")
         if token is None and _host_name(host) not in LOOPBACK:
             return refuse(
                 400,
@@ -253,7 +346,9 @@ def create_app(
             )
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             origin = request.headers.get("origin")
-            if origin and urlsplit(origin).netloc.lower() != host.lower():
+            if origin is None:
+                return refuse(403, "a request that changes something needs an Origin header")
+            if not same_origin(origin, host, request.url.scheme):
                 return refuse(403, "request from another site refused")
             length = request.headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
@@ -352,7 +447,7 @@ def create_app(
                 "days_done": days_done,
                 "queue_position": runner.position(job),
                 "replicate_now": job.replicates if job.state == "done" else now_rep,
-                "error": job.error,
+                "error": no_paths(job.error) if job.error else None,
                 "estimated_seconds": job.estimate,
                 "phase": job.phase,
                 "elapsed_seconds": None
@@ -395,7 +490,7 @@ def create_app(
             "days_done": days if state == "done" else None,
             "queue_position": 0,
             "replicate_now": None,
-            "error": error,
+            "error": no_paths(str(error)) if error else None,
             "estimated_seconds": None,
             "phase": None,
             "elapsed_seconds": manifest.get("wall_seconds"),

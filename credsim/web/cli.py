@@ -83,6 +83,9 @@ def serve(
     if token is not None and len(token) < 16:
         typer.echo("error: --token must be at least 16 characters", err=True)
         raise typer.Exit(2)
+    if runs.exists() and not runs.is_dir():
+        typer.echo(f"error: --runs {runs}: is a file, not a folder of runs", err=True)
+        raise typer.Exit(2)
     try:
         sock = listen(host, port)
     except OSError as e:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from credsim.run import write_atomic
+from credsim.files import write_atomic
 
 STATE_FILE = "dashboard.json"
 STATES = ("queued", "running", "done", "cancelled", "failed")
@@ -198,6 +198,8 @@ class Runner:
             if job.cancel.is_set():
                 raise Cancelled()
             job.sim.run()
+            if job.cancel.is_set():  # asked during the merge: the answer was "cancelling"
+                raise Cancelled()
             job.phase = "report"
             _write_report(job)
         except Cancelled:

@@ -57,9 +57,10 @@ def main(
     """Run both variants, compare them, and return the tables."""
     population, days = size(population, days, 100_000, 365)
     out = Path(out)
+    # force: the example's own folders, a new run replaces the last
     runs = [
-        credsim.Sim(REGIME, population, days, seed, out=out / "judged_insincere").run(),
-        credsim.Sim(REGIME, population, days, seed, overrides=ACCEPTED, out=out / "accepted").run(),
+        credsim.Sim(REGIME, population, days, seed, out=out / name, overrides=o, force=True).run()
+        for name, o in (("judged_insincere", ()), ("accepted", ACCEPTED))
     ]
     table, page = compare(runs, out / "compare.html")
     redress = pd.DataFrame({r.path.name: redress_counts(r) for r in runs})

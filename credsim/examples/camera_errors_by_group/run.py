@@ -57,6 +57,7 @@ def main(
         seed,
         overrides=[*overrides, "sources.camera.false_match=0"],
         out=out / "no_errors",
+        force=True,  # the example's own folder: a new run replaces the last
     ).run()
     errors = credsim.Sim(
         REGIME,
@@ -65,6 +66,7 @@ def main(
         seed,
         overrides=[*overrides, f"sources.camera.false_match={false_match}"],
         out=out / "errors",
+        force=True,
     ).run()
 
     b = burden(errors.groups)

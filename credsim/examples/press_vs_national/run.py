@@ -49,7 +49,7 @@ def main(
     """Run both presets on one seed and return the comparison table."""
     population, days = size(population, days, 100_000, 365)
     out = Path(out)
-    runs = [credsim.Sim(r, population, days, seed, out=out / r).run() for r in REGIMES]
+    runs = [credsim.Sim(r, population, days, seed, out=out / r, force=True).run() for r in REGIMES]
     table, page = compare(runs, out / "compare.html")
     lists = {r.path.name: r.query(LISTS) for r in runs}
     if verbose:

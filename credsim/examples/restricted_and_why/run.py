@@ -47,7 +47,9 @@ def main(
 ) -> dict[str, Any]:
     """Run the press regime and return the answers (tables as pandas DataFrames)."""
     population, days = size(population, days, 100_000, 365)
-    run = credsim.Sim(REGIME, population=population, days=days, seed=seed, out=out).run()
+    run = credsim.Sim(
+        REGIME, population=population, days=days, seed=seed, out=out, force=True
+    ).run()
 
     lists = [s.name for s in run.regime().sanctions]
     on_list = ", ".join(f"count(*) FILTER (WHERE sanction_{n}) AS {n}" for n in lists)

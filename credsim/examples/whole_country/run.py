@@ -45,6 +45,7 @@ def main(
         days,
         seed,
         out=out,
+        force=True,  # the example's own folder: a new run replaces the last
         shard_size=shard_size,
         workers=workers,
         ledger=ledger,
