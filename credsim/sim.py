@@ -333,6 +333,8 @@ def check_new_folder(folder: Path, force: bool) -> None:
     entries -= ALLOWED_IN_NEW_FOLDER
     if not entries:
         return
+    if not _is_run(folder) and entries <= set(RUN_FILES) - {"ledger", "parts"}:
+        return  # a run of credsim's cut off before its manifest was written: start afresh
     if _is_run(folder) and entries <= set(RUN_FILES):
         if force:
             return
