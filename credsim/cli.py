@@ -828,8 +828,25 @@ def main() -> None:
         typer.echo(f"error: {where}{message}", err=True)
         raise SystemExit(2) from None
     except typer.Exit as e:
-        raise SystemExit(e.exit_code) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
+        code = e.exit_code
+    code = code if isinstance(code, int) else 0
+    if code in (130, 143):
+        interrupted_exit(code)
+    raise SystemExit(code)
+
+
+def interrupted_exit(code: int) -> None:
+    """Leave after an interrupted run with exactly ``code``. The run's files are closed and its
+    line is printed; CPython 3.11 would otherwise turn an interrupt that landed inside an
+    ``exec`` of a string (dataclasses, numba) into a kill by SIGINT at exit, whatever the
+    exit status asked for."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()  # what a normal exit would do first: worker pools, temporary files
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

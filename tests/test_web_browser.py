@@ -234,7 +234,13 @@ def no_sideways_scroll(page, where: str) -> None:
     sw, cw = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
-    assert sw <= cw, f"{where}: the page scrolls sideways ({sw} > {cw} px)"
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')].filter((e) => e.offsetParent
+             && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+           .slice(0, 8).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`
+             + ` ${Math.round(e.getBoundingClientRect().right)} px`)"""
+    )
+    assert sw <= cw, f"{where}: the page scrolls sideways ({sw} > {cw} px): {wide}"
 
 
 def overlap(a: dict, b: dict) -> bool:

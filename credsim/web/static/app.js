@@ -510,7 +510,7 @@ async function loadCauses(name) {
   const head = ["sanction", "rule", "listings (run)", "share of listings",
     "restricted on the last day", "share of the restricted"];
   const rows = c.causes.filter((r) => r.listings > 0 || r.restricted_now > 0);
-  $("causes-table").replaceChildren(rows.length ? el("table", { class: "causes" },
+  $("causes-table").replaceChildren(rows.length ? el("table", { class: "table causes" },
     el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
     el("tbody", {}, ...rows.map((r) => el("tr", {},
       el("td", {}, r.sanction), el("td", {}, r.rule || "(no record)"),
