@@ -122,7 +122,7 @@ class Sim:
                 self.citizens_fraction,
                 str(folder),
             )
-            for i, off, n in plan(self.population, self.shard_size)
+            for i, off, n in plan(self.population, self.shard_size, self.regime, self.days)
         ]
 
     def estimate(self):
@@ -176,7 +176,7 @@ class Sim:
         check_size(self.population, self.days, self.shard_size, force=self.force)
         est = self.estimate()
         if resume:  # the parts of finished shards are on disk already
-            shards = plan(self.population, self.shard_size)
+            shards = plan(self.population, self.shard_size, self.regime, self.days)
             left = [i for i, _, _ in shards if not (folder / f"parts/done-{i:05d}.json").exists()]
             est.disk_bytes *= len(left) / len(shards)
         check(
@@ -401,7 +401,7 @@ def verify_resume(folder: Path, sim: Sim) -> None:
     ):
         if m.get(key) != value:
             raise RunFolderError(f"{where}: {key}: {m.get(key)!r}, but this run has {value!r}")
-    shards = plan(sim.population, sim.shard_size)
+    shards = plan(sim.population, sim.shard_size, sim.regime, sim.days)
     if m.get("shards") != len(shards):
         raise RunFolderError(
             f"{where}: shards: {m.get('shards')!r}, but the shard plan gives {len(shards)}"

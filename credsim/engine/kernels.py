@@ -72,6 +72,7 @@ def sample_acts(
     out,
     mark,
     empty,
+    gone_on=False,
 ):  # pragma: no cover
     """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
 
@@ -94,7 +95,8 @@ def sample_acts(
     ``words`` holds every citizen in propensity-bucket order (index, propensity and
     demographics in one uint64); a behaviour that ignores propensity walks the citizens in
     index order instead, reading ``demo``. The baseline counts acts without adaptation on the
-    same uniforms. The acts are written to ``out`` as words (those of a behaviour without
+    same uniforms. With ``gone_on``, citizens whose flags carry ``GONE`` (not yet born, or
+    dead: the life course) never act. The acts are written to ``out`` as words (those of a behaviour without
     propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
     of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
     end without a logarithm.
@@ -164,10 +166,12 @@ def sample_acts(
                     cw[i] = words[pos]
                 else:
                     cw[i] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
-            if adapt_on:
+            if adapt_on or gone_on:
                 for i in range(m):
                     cf[i] = flags[np.int64(cw[i] & _ID)]
             for i in range(m):
+                if gone_on and cf[i] & 8:  # GONE (credsim.engine.layout)
+                    continue
                 j = seen[c0 + i] & 63
                 w = cw[i]
                 cid = np.int64(w & _ID)

@@ -261,6 +261,26 @@ class Adaptation(Strict):
     )
 
 
+class Life(Strict):
+    """The life course: citizens age day by day, are born and die at the rates of credsim's
+    facts (``[life]`` of ``credsim/facts/china.toml``); off unless ``enabled``."""
+
+    enabled: bool = Field(False, description="citizens age, are born and die")
+    family_marks_follow: bool = Field(
+        False,
+        description=(
+            "a child restricted through family when it turns 15 stays, for life, under the "
+            "sanctions that spill over to the household's children"
+        ),
+    )
+    fertility: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the age-specific fertility rates (1: the facts)"
+    )
+    mortality: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the death rates at every age (1: the facts)"
+    )
+
+
 class Meta(Strict):
     """Name, description and sources of the regime as a whole."""
 
@@ -289,6 +309,7 @@ class Regime(Strict):
         default_factory=list, max_length=64, description="credit-repair campaigns"
     )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
+    life: Life | None = Field(None, description="the life course (none: a frozen population)")
 
     @model_validator(mode="after")
     def _references(self) -> Regime:
@@ -379,6 +400,11 @@ class Regime(Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def life_course(self) -> list[str]:
+        """``["life"]`` when the life course is on (the list its figures are per), else []."""
+        return ["life"] if self.life is not None and self.life.enabled else []
 
     # Lookups used by the engine and reports.
     def index(self, kind: str, name: str) -> int:

@@ -48,12 +48,26 @@ class ShardResult:
     plan: list = field(default_factory=list)  # [phase, component, method, calls, seconds]
 
 
-def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
-    """(shard, offset, n) for each shard."""
+def plan(
+    population: int, shard_size: int | None = None, regime=None, days: int = 0
+) -> list[tuple[int, int, int]]:
+    """(shard, offset, n) for each shard. With the life course on (``regime.life``), each
+    shard's ids span its citizens and then the headroom for the citizens born in it
+    (``credsim.engine.components.life.headroom``), so the next shard starts after them."""
     size = shard_size or DEFAULT_SHARD_SIZE
-    return [
-        (i, off, min(size, population - off)) for i, off in enumerate(range(0, population, size))
-    ]
+    sizes = [min(size, population - off) for off in range(0, population, size)]
+    offsets = np.concatenate([[0], np.cumsum([n + id_room(n, regime, days) for n in sizes])])
+    return [(i, int(offsets[i]), n) for i, n in enumerate(sizes)]
+
+
+def id_room(n: int, regime, days: int) -> int:
+    """Ids a shard of ``n`` citizens keeps after its own for its births (0 without the
+    life course)."""
+    if regime is None or not regime.life_course:
+        return 0
+    from credsim.engine.components.life import headroom
+
+    return headroom(n, days, regime.life.fertility)
 
 
 def write_citizens(path: Path, tables) -> None:
@@ -108,7 +122,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     ledger = Ledger(
         task.ledger_fraction,
         task.shard,
-        range(task.offset, task.offset + task.n),
+        range(task.offset, task.offset + task.n + id_room(task.n, regime, task.days)),
         folder / "ledger" if folder else None,
         names,
     )
