@@ -96,8 +96,8 @@ def sample_acts(
     demographics in one uint64); a behaviour that ignores propensity walks the citizens in
     index order instead, reading ``demo``. The baseline counts acts without adaptation on the
     same uniforms. With ``gone_on``, citizens whose flags carry ``GONE`` (not yet born, or
-    dead: the life course) never act. The acts are written to ``out`` as words (those of a behaviour without
-    propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
+    dead: the life course) never act. The acts are written to ``out`` as words (those of a
+    behaviour without propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
     of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
     end without a logarithm.
     """

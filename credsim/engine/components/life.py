@@ -398,7 +398,7 @@ class Life(Component):
         super().__init__(shard)
         if not self.active():
             return
-        s, m = self.s, self.m
+        s = self.s
         plan: LifePlan = shard.life_plan
         self.born, self.died = plan.born, plan.died
         s.born = self.born
@@ -407,10 +407,8 @@ class Life(Component):
         self.follow = self.c.regime.life.family_marks_follow
         s.gone_on = True
         unborn = np.flatnonzero(self.born >= 0)
-        dead = np.flatnonzero(self.died < 0)  # not used: a citizen alive at day 0 dies >= 0
         s.flags[unborn] |= np.uint8(GONE)
         self._leave(unborn)  # the population figures count the living only
-        del dead
 
         def bucket(day: np.ndarray, ids: np.ndarray):
             sel = (day >= 0) & (day < days)
