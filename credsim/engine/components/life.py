@@ -11,6 +11,10 @@ yet born and rows of the dead carry the ``GONE`` flag: they never act, no record
 them, spillover skips them and the population figures leave them out. Dead citizens keep
 their rows (and their history) as inactive rows.
 
+Citizens younger than 6 (``ACT_AGE``, an assumption: school age) commit no acts of the
+behaviours that follow propensity (their propensity is 0 until then); behaviours without
+propensity treat every eligible citizen alike, as they do without the life course.
+
 Ages at the start are drawn within each citizen's census age band (uniform in 0-14, 15-59
 and 60-64; in 65+ in proportion to survival, as in a stationary population): the census
 gives bands only, so this is an assumption.
@@ -31,6 +35,8 @@ YEAR = 365.25  # days
 MAX_AGE = 120  # years: the cumulative rates are tabulated daily up to this age
 BANDS = (15, 60, 65)  # the ages at which the census age band changes (AGE_BANDS)
 ADULT = 15  # the age a child comes of age (the end of band 0-14)
+ACT_AGE = 6  # assumption: a citizen's own acts start at school age (propensity 0 before)
+_PROPENSITY = np.uint64(0xFFFF) << np.uint64(32)  # the propensity bits of a word
 COHORT_AGES = (18, 30)  # the ages of the lifetime figures
 DEFAULT_START = "2014-01-01"  # day 0 of a regime that names no start date
 NEVER = np.iinfo(np.int32).max
@@ -433,6 +439,13 @@ class Life(Component):
         self._where[(s.words & np.uint64(0xFFFFFFFF)).astype(np.int64)] = np.arange(
             n, dtype=np.uint32
         )
+        # too young to act: the propensity in their words is 0 until ACT_AGE
+        act_day = self.born.astype(np.int64) + int(np.ceil(ACT_AGE * YEAR))
+        self._young = np.flatnonzero(act_day > 0)
+        w = self._where[self._young].astype(np.int64)
+        self._young_bits = s.words[w] & _PROPENSITY
+        s.words[w] &= ~_PROPENSITY
+        self._acts = bucket(act_day[self._young], self._young)
         self.first_own: dict[int, int] = {}  # citizen -> day of its first own listing
         self.first_family: dict[int, int] = {}  # citizen -> first day restricted via family
         self._pending: list[np.ndarray] = []
@@ -497,6 +510,11 @@ class Life(Component):
                 if s.sanction[fam].any():  # born into a household with a listed member
                     self._spillover(day, born)
                     self._pending.append(born)
+        ids, at = self._acts
+        school = ids[at[day] : at[day + 1]]
+        if school.size:  # reached the age of their own acts: their propensity returns
+            w = self._where[school].astype(np.int64)
+            s.words[w] |= self._young_bits[np.searchsorted(self._young, school)]
         ids, at = self._band
         older = ids[at[day] : at[day + 1]]
         if older.size:
