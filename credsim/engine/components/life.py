@@ -11,9 +11,10 @@ yet born and rows of the dead carry the ``GONE`` flag: they never act, no record
 them, spillover skips them and the population figures leave them out. Dead citizens keep
 their rows (and their history) as inactive rows.
 
-Citizens younger than 6 (``ACT_AGE``, an assumption: school age) commit no acts of the
-behaviours that follow propensity (their propensity is 0 until then); behaviours without
-propensity treat every eligible citizen alike, as they do without the life course.
+Citizens younger than 6 (``ACT_AGE``, an assumption: school age) commit no acts: the
+propensity in their words is 0 until then, and the acts of behaviours without propensity
+that fall on them are dropped before they are sensed (and from the day's counts of acts,
+with and without adaptation: the latter exactly where adaptation does not raise a rate).
 
 Ages at the start are drawn within each citizen's census age band (uniform in 0-14, 15-59
 and 60-64; in 65+ in proportion to survival, as in a stationary population): the census
@@ -149,7 +150,8 @@ def _death_age(r: Rates, sex: np.ndarray, age: np.ndarray, rng: np.random.Genera
     for s in (0, 1):
         sel = sex == s
         out[sel] = np.searchsorted(r.hazard[s], target[sel], side="left")
-    return np.maximum(out, age)  # an age past the table: beyond any run
+    out[out >= r.hazard.shape[1]] = 10**12  # past the table (or no deaths): never
+    return np.maximum(out, age)
 
 
 def _births(r: Rates, age0: np.ndarray, start: np.ndarray, end: np.ndarray, rng):
@@ -279,7 +281,7 @@ class Life(Component):
     name = "life"
     config = "life (schema.Life): enabled, family_marks_follow, fertility, mortality"
     columns = ("flags", "demo", "words", "born", "died")
-    phases = ("behave", "share", "adapt")
+    phases = ("behave", "sense", "share", "adapt")
     events = ("listed",)
     figures = (
         Figure(
@@ -551,6 +553,23 @@ class Life(Component):
             if self.follow:  # the family's marks follow the restricted into adulthood
                 s.grown.update(spilled.tolist())
             self._spillover(day, spilled)
+
+    def sense(self, day: int) -> None:
+        """Acts of behaviours without propensity by citizens under school age are dropped
+        (those with propensity have none: it is 0 until then), and so are they from the
+        day's counts, with and without adaptation."""
+        s, ctx, m = self.s, self.ctx, self.m
+        start = day - int(np.ceil(ACT_AGE * YEAR))  # born after this day: too young
+        for b, beh in enumerate(self.c.regime.behaviours):
+            if beh.propensity or b >= len(ctx.acts) or ctx.acts[b].size == 0:
+                continue
+            acts = ctx.acts[b]
+            young = s.born[(acts & np.uint64(0xFFFFFFFF)).astype(np.int64)] > start
+            if young.any():
+                ctx.acts[b] = acts[~young]
+                k = int(young.sum())
+                m.add(f"acts_{beh.name}", -k)
+                m.add(f"baseline_acts_{beh.name}", -k)
 
     def share(self, day: int) -> None:
         """No record reaches a citizen not yet born or dead (a lookalike drawn among them,
