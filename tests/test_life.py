@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from credsim.engine.components import life as L
 from credsim.engine.compiled import Compiled
+from credsim.engine.components import life as L
 from credsim.engine.sampling import stream
 from credsim.facts import china
 from credsim.population import Census, synthesize
@@ -93,9 +93,10 @@ def expected_pyramid(age0: np.ndarray, sex0: np.ndarray, day: int, step: int = 3
         width = min(step, day + 1 - t)
         mother = np.exp(-(h[1, women + t] - h[1, women]))
         top = r.fertility.size - 1
-        rate = r.fertility[np.minimum(women + t + width, top)] - r.fertility[
-            np.minimum(women + t, top)
-        ]
+        rate = (
+            r.fertility[np.minimum(women + t + width, top)]
+            - r.fertility[np.minimum(women + t, top)]
+        )
         births = float((mother * rate).sum())
         age = day - (t + width / 2)  # a child born mid-step, its age at the end of ``day``
         g = int(min(age / L.YEAR // GROUP, 20))
@@ -293,7 +294,7 @@ def came_of_age_restricted(run) -> tuple[int, int]:
         "('came_of_age', 'spillover_start', 'spillover_end') ORDER BY id"
     )
     kept = freed = 0
-    for cid, mine in rows.groupby("citizen"):
+    for _, mine in rows.groupby("citizen"):
         for i in np.flatnonzero(mine["kind"].to_numpy() == "came_of_age"):
             before = mine.iloc[:i]
             if before.empty or before["kind"].iloc[-1] != "spillover_start":
