@@ -85,13 +85,13 @@ def expected_pyramid(age0: np.ndarray, sex0: np.ndarray, day: int, step: int = 3
     out = np.zeros((2, 21))
     for s in (0, 1):
         a = age0[sex0 == s]
-        alive = np.exp(-(h[s, a + day] - h[s, a]))
+        alive = np.exp(-(h[s, np.minimum(a + day, h.shape[1] - 1)] - h[s, a]))
         group = np.minimum((a + day) / L.YEAR // GROUP, 20).astype(np.int64)
         np.add.at(out[s], group, alive)
     women = age0[sex0 == 1]
     for t in range(0, day + 1, step):
         width = min(step, day + 1 - t)
-        mother = np.exp(-(h[1, women + t] - h[1, women]))
+        mother = np.exp(-(h[1, np.minimum(women + t, h.shape[1] - 1)] - h[1, women]))
         top = r.fertility.size - 1
         rate = (
             r.fertility[np.minimum(women + t + width, top)]
