@@ -347,3 +347,32 @@ def test_a_bad_life_setting_is_one_line():
     assert p.returncode == 2
     lines = [x for x in p.stderr.strip().splitlines() if x]
     assert len(lines) == 1 and "life.fertility" in lines[0], p.stderr
+
+
+def test_calibration_matches_the_real_population_on_the_census_day():
+    """With the life course on, the real population of the targets is matched to the
+    simulated citizens on the census day (2020-11-01), not at the start."""
+    from credsim.calibration import Targets, simulated_values
+
+    t = Targets.model_validate(
+        {
+            "meta": {"name": "t", "start_date": "2020-10-01", "population": 1000},
+            "targets": [
+                {
+                    "name": "x",
+                    "metric": "restricted",
+                    "kind": "level",
+                    "date": "2020-12",
+                    "value": 1.0,
+                    "tolerance": 0.1,
+                    "source": "a test",
+                }
+            ],
+        }
+    )
+    days = 120
+    frozen = pd.DataFrame({"restricted": np.full(days, 10), "citizens": np.full(days, 100)})
+    shrinking = frozen.assign(citizens=np.linspace(100, 50, days), births=0)
+    at_census = float(shrinking["citizens"].iloc[31])
+    assert simulated_values(frozen, t, 10.0)[0] == 100.0
+    assert simulated_values(shrinking, t, 10.0)[0] == pytest.approx(100.0 * 100 / at_census)
