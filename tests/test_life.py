@@ -376,3 +376,28 @@ def test_calibration_matches_the_real_population_on_the_census_day():
     at_census = float(shrinking["citizens"].iloc[31])
     assert simulated_values(frozen, t, 10.0)[0] == 100.0
     assert simulated_values(shrinking, t, 10.0)[0] == pytest.approx(100.0 * 100 / at_census)
+
+
+def test_the_report_and_the_dashboard_show_the_lifetime_figures(tmp_path):
+    pytest.importorskip("fastapi")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from fastapi.testclient import TestClient
+
+    from credsim.web.app import create_app
+
+    runs = tmp_path / "runs"
+    run = Sim(with_life(press()), 1_500, 1_200, SEED, out=runs / "life-1", workers=1).run()
+    from credsim.report import write_report
+
+    page = write_report(run).read_text("utf-8")
+    assert 'id="lifetime"' in page and "ever restricted by 18" in page
+    base = "http://127.0.0.1"
+    with TestClient(create_app(runs), base_url=base, headers={"origin": base}) as client:
+        d = client.get("/api/runs/life-1/lifetime").json()
+    assert [r["cohort"] for r in d["cohorts"]] == [2014, 2015, 2016, 2017]
+    born = run.query("SELECT count(*) AS n FROM citizens WHERE born_day >= 0")["n"].iloc[0]
+    assert sum(r["born"] for r in d["cohorts"]) == born
+    assert all(r["restricted_by_18"] is None for r in d["cohorts"])  # nobody is 18 yet
