@@ -28,7 +28,7 @@ METRICS_PART_BYTES_PER_DAY = 16_000
 CITIZEN_BYTES = 12.0  # one citizen's final state in citizens.parquet
 # The life course (credsim.engine.components.life): a shard keeps a row for every citizen
 # born in it, and while it is built the life events of every row (benchmarks/RESULTS.md)
-LIFE_BYTES_PER_CITIZEN = 50  # peak, per citizen at the start (1,000,000 citizens, 365 days)
+LIFE_BYTES_PER_CITIZEN = 85  # peak while the life events are drawn (83 measured at 5,000,000)
 LIFE_BYTES_PER_BIRTH = 80  # a newborn's row of the shard, with its life events
 LIFE_SECONDS_PER_SHARD_DAY = 1e-3  # births, deaths and birthdays of one shard's day
 # Beyond these a run needs --force: a run estimated to take more than a day, more shards
