@@ -113,9 +113,7 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
 
     Returns the replicated ``Run``. A replicate's own folder is a whole run folder.
     """
-    from credsim import __version__
-    from credsim.regime.load import dump_regime, regime_hash
-    from credsim.run import Run, now, platform_info, write_atomic
+    from credsim.run import Run, now, start_manifest, write_atomic
     from credsim.sim import Sim
 
     folder = sim.out
@@ -135,10 +133,7 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
             shutil.rmtree(folder / sub)
     if (folder / "citizens.parquet").exists():
         (folder / "citizens.parquet").unlink()
-    manifest: dict[str, Any] = {
-        "credsim": __version__,
-        "regime": sim.regime.regime.name,
-        "regime_hash": regime_hash(sim.regime),
+    fields = {
         "seed": seeds[0],
         "seeds": seeds,
         "replicates": replicates,
@@ -147,12 +142,8 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
         "population": sim.population,
         "days": sim.days,
         "ledger": sim.ledger_mode,
-        "status": "incomplete",
-        "started": now(),
-        "platform": platform_info(),
     }
-    write_atomic(folder / "regime.toml", dump_regime(sim.regime))
-    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+    manifest = start_manifest(folder, sim.regime, fields)
     regime = sim.regime.model_dump(mode="json", exclude_none=True)
     jobs = [
         (

@@ -131,18 +131,23 @@ def hazard_schedule(s: Structure) -> list[list[float]]:
     return [[0, early], [sw, early], [sw + RAMP, late]]
 
 
+# the regime parameters a structure is written into: the listing hazard's schedule, the
+# defaulters' compliance and its delay, and the flight and rail attempt schedules
+STRUCTURE_PARAMETERS = [
+    Parameter("behaviours.debt_default.schedule", 0, 1),
+    Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
+    Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
+    Parameter("privileges.flight.schedule", 0, 1),
+    Parameter("privileges.rail.schedule", 0, 1),
+]
+
+
 def regime_of(base: Regime, s: Structure) -> Regime:
     """``base`` with the structure written into its existing parameters."""
     start = base.regime.start_date or "2013-10-01"
     return with_values(
         base,
-        [
-            Parameter("behaviours.debt_default.schedule", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
-            Parameter("privileges.flight.schedule", 0, 1),
-            Parameter("privileges.rail.schedule", 0, 1),
-        ],
+        STRUCTURE_PARAMETERS,
         [
             hazard_schedule(s),
             round(s.comply, 4),
@@ -160,13 +165,7 @@ def probe_regime(
     listing hazard ``boost`` times the base rate (more listings per probe, less noise)."""
     return with_values(
         base,
-        [
-            Parameter("behaviours.debt_default.schedule", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
-            Parameter("privileges.flight.schedule", 0, 1),
-            Parameter("privileges.rail.schedule", 0, 1),
-        ],
+        STRUCTURE_PARAMETERS,
         [[[0, boost]], comply, repay_days, [[0, 1.0]], [[0, 1.0]]],
     )
 

@@ -208,16 +208,7 @@ def threshold(
     integer = all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi))
     if replicates < 1:
         raise ExperimentError("replicates", f"{replicates}: must be at least 1")
-    from credsim.experiments.sensitivity import headline_names
-
-    try:
-        names = headline_names(load_regime(str(regime), tuple(overrides)))
-    except RegimeError as e:
-        raise ExperimentError("regime", e.lines[0]) from None
-    if figure not in names or figure in ("citizens", "days"):
-        raise ExperimentError(
-            "figure", f"{figure!r}: not a headline figure of this regime ({', '.join(names[2:])})"
-        )
+    _check_figure(regime, overrides, figure)
     for v in (lo, hi):
         try:
             load_regime(str(regime), (*overrides, f"{vary}={toml_value(v)}"))

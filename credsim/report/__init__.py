@@ -27,6 +27,7 @@ from credsim.labels import (
     figure,
 )
 from credsim.labels import label as component_label
+from credsim.metrics import GROUP_LEVELS
 from credsim.replicates import band
 from credsim.report.causes import causes_section
 from credsim.report.charts import (
@@ -53,14 +54,7 @@ DIMENSIONS = {
     "group": "population group",
 }
 # levels at the last day (ever_wrongful and escaped count the whole run up to it)
-BURDEN_LEVELS = (
-    "restricted",
-    "spillover_only",
-    "wrongful",
-    "wrongful_spillover",
-    "ever_wrongful",
-    "escaped",
-)
+BURDEN_LEVELS = GROUP_LEVELS
 BURDEN_FLOWS = ("denied", "wrongly_denied", "misattributed")  # summed over the run
 BURDEN_LABELS = {
     "restricted": SERIES["restricted"].label,
