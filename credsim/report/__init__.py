@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from credsim.figures import drawn_in
 from credsim.files import write_atomic
 from credsim.labels import (
     RECENT_DAYS,
@@ -446,13 +447,7 @@ def charts(
             "citizens",
             [
                 s
-                for k in (
-                    "wrongful",
-                    "ever_wrongful",
-                    "wrongful_spillover",
-                    "escaped",
-                    "spillover_only",
-                )
+                for k in drawn_in("wrongful")
                 if k in df
                 for s in spread(SERIES[k].label, column(k), SERIES[k].color)
             ],
@@ -482,10 +477,9 @@ def charts(
             )
         out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
 
-    redress = ("redress_demands", "redress_complied", "redress_accepted")
     series = [
         s
-        for c in redress
+        for c in drawn_in("redress")
         if c in df
         for s in spread(SERIES[c].label, lambda d, c=c: d[c].cumsum(), SERIES[c].color)
     ]
@@ -526,7 +520,7 @@ def charts(
         "citizens",
         [
             s
-            for k in ("restricted", "spillover_only", "wrongful")
+            for k in drawn_in("restricted")
             for s in spread(SERIES[k].label, column(k), SERIES[k].color, dash=k == "wrongful")
         ],
     )
