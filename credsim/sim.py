@@ -192,7 +192,9 @@ class Sim:
         with FolderLock(folder):
             return self._run_locked(folder, resume)
 
-    def _run_locked(self, folder: Path, resume: bool) -> Run:
+    def _prepare(self, folder: Path, resume: bool) -> None:
+        """Check the folder (under its lock) and clear what a run left in it: temporary
+        files of a write cut off, and unless resuming, an earlier run's own entries."""
         if resume:
             verify_resume(folder, self)
         else:
@@ -207,6 +209,9 @@ class Sim:
                     shutil.rmtree(entry)
                 elif entry.exists() or entry.is_symlink():
                     entry.unlink()
+
+    def _run_locked(self, folder: Path, resume: bool) -> Run:
+        self._prepare(folder, resume)
         tasks = self.tasks(folder)
         fields = {
             "seed": self.seed,

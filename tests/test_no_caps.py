@@ -28,17 +28,25 @@ def press() -> dict:
     return tomllib.loads(entry.read_text("utf-8"))
 
 
+def add_privileges(data: dict, total: int) -> int:
+    """Privileges ``extra_0``, ``extra_1``... like flights but attempted 60 times a year, up to
+    ``total`` privileges in all; how many were added."""
+    flight = next(p for p in data["privileges"] if p["name"] == "flight")
+    extra = total - len(data["privileges"])
+    for j in range(extra):
+        p = copy.deepcopy(flight)
+        p.update(name=f"extra_{j}", attempts_rural=60.0, attempts_urban=60.0)
+        p.pop("schedule", None)
+        data["privileges"].append(p)
+    return extra
+
+
 def wide() -> dict:
     """Press with 12 privileges and 12 sanctions: extra sanction j is started by every
     jaywalking record that reaches the score (a frequent record, so every extra sanction
     lists citizens on any seed) and denies extra privilege j % 7, attempted often."""
     data = press()
-    flight = next(p for p in data["privileges"] if p["name"] == "flight")
-    for j in range(12 - len(data["privileges"])):
-        p = copy.deepcopy(flight)
-        p.update(name=f"extra_{j}", attempts_rural=60.0, attempts_urban=60.0)
-        p.pop("schedule", None)
-        data["privileges"].append(p)
+    add_privileges(data, 12)
     for j in range(12 - len(data["sanctions"])):
         name = f"list_{j}"
         data["sanctions"].append(
@@ -59,12 +67,14 @@ def census(groups: int, provinces: int) -> Census:
     )
 
 
-def run(data: dict, cen: Census) -> Shard:
+def run(data: dict, cen: Census, n: int = N, days: int = DAYS, ledger: float = 0.0) -> Shard:
+    """One shard of ``n`` citizens of census ``cen`` under regime ``data`` for ``days`` days
+    (``ledger``: the share of citizens ledgered)."""
     c = Compiled(load_regime(data), cen.provinces, cen.groups)
-    pop = synthesize(N, stream(SEED, 0, "population"), cen)
+    pop = synthesize(n, stream(SEED, 0, "population"), cen)
     names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
-    shard = Shard(c, pop, SEED, 0, 0, DAYS, Ledger(0.0, 0, range(N), None, names))
-    for day in range(DAYS):
+    shard = Shard(c, pop, SEED, 0, 0, days, Ledger(ledger, 0, range(n), None, names))
+    for day in range(days):
         shard.run_day(day)
     return shard
 
@@ -135,13 +145,7 @@ def widest() -> dict:
     extra privilege j % 95, attempted often; extra source i records jaywalking at 0.5%; one
     behaviour of each declared kind, observed by the last source."""
     data = press()
-    flight = next(p for p in data["privileges"] if p["name"] == "flight")
-    extra_privileges = 100 - len(data["privileges"])
-    for j in range(extra_privileges):
-        p = copy.deepcopy(flight)
-        p.update(name=f"extra_{j}", attempts_rural=60.0, attempts_urban=60.0)
-        p.pop("schedule", None)
-        data["privileges"].append(p)
+    extra_privileges = add_privileges(data, 100)
     for j in range(100 - len(data["sanctions"])):
         name = f"list_{j}"
         data["sanctions"].append(
@@ -162,16 +166,14 @@ def widest() -> dict:
     return data
 
 
+def run_widest() -> Shard:
+    """The widest regime, run for ``WIDE_DAYS`` days on ``WIDE_N`` citizens, full ledger."""
+    return run(widest(), Census.from_facts(), WIDE_N, WIDE_DAYS, 1.0)
+
+
 @pytest.fixture(scope="module")
 def widest_run() -> Shard:
-    cen = Census.from_facts()
-    c = Compiled(load_regime(widest()), cen.provinces, cen.groups)
-    pop = synthesize(WIDE_N, stream(SEED, 0, "population"), cen)
-    names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
-    shard = Shard(c, pop, SEED, 0, 0, WIDE_DAYS, Ledger(1.0, 0, range(WIDE_N), None, names))
-    for day in range(WIDE_DAYS):
-        shard.run_day(day)
-    return shard
+    return run_widest()
 
 
 def test_a_hundred_sanctions_and_privileges_run_past_a_machine_word(widest_run):
