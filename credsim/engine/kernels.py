@@ -97,9 +97,9 @@ def sample_acts(
     index order instead, reading ``demo``. The baseline counts acts without adaptation on the
     same uniforms. With ``gone_on``, citizens whose flags carry ``GONE`` (not yet born, or
     dead: the life course) never act. The acts are written to ``out`` as words (those of a
-    behaviour without propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
-    of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
-    end without a logarithm.
+    behaviour without propensity in citizen order, through ``mark``). ``empty[b]``
+    (``empty_chances`` of the bucket sizes, the last row for all citizens) lets an interval
+    with no citizen drawn end without a logarithm.
     """
     k = 0
     base = 0
