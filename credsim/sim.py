@@ -35,6 +35,7 @@ from credsim.scale.shards import (
     DEFAULT_SHARD_SIZE,
     ShardResult,
     ShardTask,
+    Stages,
     file_record,
     plan,
     run_shard,
@@ -247,6 +248,8 @@ class Sim:
                 self.progress(steps[0], total)
 
         results: list[ShardResult] = []
+        clock = Stages()  # the parent's own stages
+        t_start = time.time()
         if self.backend != "dask" and (len(todo) == 1 or self.workers <= 1):
             for t in todo:
                 results.append(run_shard(t, tick))
@@ -261,17 +264,21 @@ class Sim:
                     tick(self.days)
             finally:
                 ex.close()
+        clock.lap("shards")
         merged = None
         for t in tasks:
             z = np.load(folder / "parts" / f"metrics-{t.shard:05d}.npz")
             sm = ShardMetrics(z["rows"], z["hist"], z["groups"], z["group_population"])
             merged = sm if merged is None else merged + sm
+        clock.lap("merge metrics")
         census = Census.from_facts()
         c = Compiled(self.regime, census.provinces, census.groups)
         df = metrics_frame(c, merged)
         write_table(_arrow(df), folder / "metrics.parquet")
         write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
+        clock.lap("metrics tables")
         _merge_citizens(folder, tasks)
+        clock.lap("merge citizens")
         # figures of every shard, the ones finished before a resume included
         shard_info = [read_done(folder, t.shard) for t in tasks]
         files: dict[str, dict] = {}
@@ -280,6 +287,13 @@ class Sim:
         for name in ("metrics.parquet", "metrics_groups.parquet", "citizens.parquet"):
             files[name] = file_record(folder / name)
         timings: dict[str, float] = {}
+        shard_stages: dict[str, list[float]] = {}
+        for r in shard_info:
+            for k, (wall, cpu) in r.get("stages", {}).items():
+                spent = shard_stages.setdefault(k, [0.0, 0.0])
+                spent[0] += wall
+                spent[1] += cpu
+        fresh = [r.started for r in results if r.started]
         steps: dict[tuple, list] = {}  # (phase, component, method) -> [calls, seconds]
         for r in shard_info:
             for k, v in r["timings"].items():
@@ -294,6 +308,13 @@ class Sim:
             wall_seconds=round(time.perf_counter() - t0, 3),
             phase_seconds={k: round(v, 3) for k, v in timings.items()},
             plan_seconds=[[*key, n, round(sec, 4)] for key, (n, sec) in steps.items()],
+            # [wall, CPU] seconds: the shards' stages summed over shards, the run's own
+            # (in this process), and the wait from the start of the shards to the first
+            stage_seconds={
+                "shards": {k: [round(w, 3), round(u, 3)] for k, (w, u) in shard_stages.items()},
+                "run": {k: [round(w, 3), round(u, 3)] for k, (w, u) in clock.seconds.items()},
+                "first_shard_start": round(min(fresh) - t_start, 3) if fresh else None,
+            },
             core_bytes_per_citizen=max((r["core_bytes"] for r in shard_info), default=0.0),
             ledger_rows=int(sum(r["ledger_rows"] for r in shard_info)),
             ledger_bytes=int(sum(r["ledger_bytes"] for r in shard_info)),
