@@ -254,6 +254,10 @@ class Sim:
             for t in todo:
                 results.append(run_shard(t, tick))
         else:
+            # the merge below needs these; imported first, forked workers share them
+            import pandas  # noqa: F401
+            import pyarrow.parquet  # noqa: F401
+
             from credsim.scale.executors import make_executor
 
             ex = make_executor(self.backend, self.workers, **self.backend_options)
