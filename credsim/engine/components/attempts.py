@@ -14,9 +14,7 @@ class Attempts(Component):
     """Counts restricted citizens' denied attempts, and everyone else's attempts in aggregate."""
 
     name = "attempts"
-    config = (
-        "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule, rollout"
-    )
+    config = "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule, rollout"
     columns = ("denied_ever",)
     phases = ("attempt",)
     figures = (
