@@ -48,7 +48,7 @@ def main() -> int:
     }
     for preset in a.presets.split(","):
         t0 = time.perf_counter()
-        result = sweep(preset, stages, a.seed, progress=lambda line: print(preset, line, flush=True))
+        result = sweep(preset, stages, a.seed, progress=lambda line, p=preset: print(p, line))
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
