@@ -123,6 +123,7 @@ def chosen(morris: dict, keep: int) -> list[str]:
 
 
 def main() -> int:
+    """Screen, choose, compute the indices, record them."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--population", type=int, default=20_000)
     ap.add_argument("--days", type=int, default=365)
