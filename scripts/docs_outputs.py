@@ -128,6 +128,65 @@ def inert(preset: str) -> Callable[[], str]:
     return table
 
 
+def _num(v: float | None, digits: int = 3) -> str:
+    return "undefined" if v is None else f"{v:.{digits}g}"
+
+
+def sensitivity_morris() -> str:
+    """Sensitivity page: the Morris ranking recorded by scripts/sensitivity.py."""
+    import json
+
+    data = json.loads((ROOT / "docs" / "sensitivity.json").read_text("utf-8"))
+    lines = [
+        f"Morris screening, {data['trajectories']} trajectories ({data['morris_runs']} runs) "
+        f"of {data['population']:,} citizens over {data['days']} days, seed {data['seed']}: "
+        "mu* is the mean absolute change of the figure when the parameter moves across its "
+        "range (in the figure's unit), ± its 95% half-width (bootstrap over the trajectories); "
+        "sigma is the spread of those changes.",
+        "",
+        "| figure (unit, window) | rank | parameter | range | mu* | ± | sigma |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for output, result in data["morris"].items():
+        for i, r in enumerate(result["rows"], 1):
+            lines.append(
+                f"| {FIGURES[output]} | {i} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
+                f"{_num(r['mu_star'])} | {_num(r['mu_star_conf'], 2)} | {_num(r['sigma'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def sensitivity_sobol() -> str:
+    """Sensitivity page: the Sobol' indices recorded by scripts/sensitivity.py."""
+    import json
+
+    data = json.loads((ROOT / "docs" / "sensitivity.json").read_text("utf-8"))
+    lines = [
+        f"Sobol' indices of the {len(data['chosen'])} parameters the screening ranks first, "
+        f"{data['sobol_n']} base samples ({data['sobol_runs']} runs), same size and seed: S1 "
+        "is the share of the figure's variance over the design due to the parameter alone, ST "
+        "with its interactions, each ± its 95% half-width (bootstrap).",
+        "",
+        "| figure (unit, window) | parameter | range | S1 | ± | ST | ± |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for output, result in data["sobol"].items():
+        for r in result["rows"]:
+            lines.append(
+                f"| {FIGURES[output]} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
+                f"{_num(r['S1'], 2)} | {_num(r['S1_conf'], 2)} | {_num(r['ST'], 2)} | "
+                f"{_num(r['ST_conf'], 2)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+FIGURES = {
+    "restricted": "`restricted` (citizens, last day)",
+    "ever_wrongful": "`ever_wrongful` (citizens, whole run)",
+    "posts_vs_baseline": "`posts_vs_baseline` (ratio, whole run)",
+}
+
+
 OUTPUTS: dict[str, Callable[[], str]] = {
     "presets": presets,
     "first-run": first_run,
@@ -138,13 +197,15 @@ OUTPUTS: dict[str, Callable[[], str]] = {
     "press-vs-national": lambda: example("press_vs_national"),
     "whole-country": lambda: example("whole_country"),
     "threshold-jaywalking": threshold_jaywalking,
+    "sensitivity-morris": sensitivity_morris,
+    "sensitivity-sobol": sensitivity_sobol,
     **{
         f"inert-{p}": inert(p)
         for p in ("press", "national", "national-calibrated", "rongcheng", "ref1")
     },
 }
 # outputs that are Markdown (tables), put on the page as they are rather than as text blocks
-MARKDOWN = {name for name in OUTPUTS if name.startswith("inert-")}
+MARKDOWN = {n for n in OUTPUTS if n.startswith(("inert-", "sensitivity-"))}
 
 
 def pages() -> list[Path]:

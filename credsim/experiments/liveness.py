@@ -143,13 +143,13 @@ def sweep(
     todo = list(paths if paths is not None else parameters(regime))
     live: dict[str, list[int]] = {}
     with tempfile.TemporaryDirectory(prefix="credsim-liveness-") as d:
-        for population, days in stages:
+        for stage, (population, days) in enumerate(stages):
             if not todo:
                 break
-            base = _run(regime, population, days, seed, Path(d) / f"base-{population}")
+            base = _run(regime, population, days, seed, Path(d) / f"base-{stage}")
             left = []
             for i, path in enumerate(todo):
-                folder = Path(d) / f"p{population}-{i}"
+                folder = Path(d) / f"p{stage}-{i}"
                 figures = moved(base, _run(perturbed(regime, path), population, days, seed, folder))
                 if figures:
                     live[path] = [len(figures), population, days]
