@@ -148,10 +148,13 @@ def sensitivity_morris() -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for output, result in data["morris"].items():
+        if result["min"] == result["max"]:
+            lines.append(f"| {FIGURES[output]} | | {CONSTANT.format(**result)} | | | | |")
+            continue
         for i, r in enumerate(result["rows"], 1):
             lines.append(
                 f"| {FIGURES[output]} | {i} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
-                f"{_num(r['mu_star'])} | {_num(r['mu_star_conf'], 2)} | {_num(r['sigma'])} |"
+                f"{_num(r['mu_star'])} | {_num(r['mu_star_conf'])} | {_num(r['sigma'])} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -171,6 +174,9 @@ def sensitivity_sobol() -> str:
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for output, result in data["sobol"].items():
+        if result["min"] == result["max"]:
+            lines.append(f"| {FIGURES[output]} | {CONSTANT.format(**result)} | | | | | |")
+            continue
         for r in result["rows"]:
             lines.append(
                 f"| {FIGURES[output]} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
@@ -180,6 +186,7 @@ def sensitivity_sobol() -> str:
     return "\n".join(lines) + "\n"
 
 
+CONSTANT = "{min:g} in every run: nothing to rank"
 FIGURES = {
     "restricted": "`restricted` (citizens, last day)",
     "ever_wrongful": "`ever_wrongful` (citizens, whole run)",
