@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import credsim
 from credsim.experiments.liveness import RECORD, reason_of, sweep
 
 PRESETS = "press,national,national-calibrated,rongcheng,ref1"
@@ -46,12 +47,14 @@ def main() -> int:
         "seed": a.seed,
         "presets": old.get("presets", {}) if same else {},
     }
+    # the commit of the code this process runs, taken before the sweep (it takes an hour)
+    git = ["git", "-C", str(Path(credsim.__file__).parent)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    status = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True)
+    commit = commit.stdout.strip() + (" with uncommitted changes" if status.stdout.strip() else "")
     for preset in a.presets.split(","):
         t0 = time.perf_counter()
         result = sweep(preset, stages, a.seed, progress=lambda line, p=preset: print(p, line))
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
         result["seconds"] = round(time.perf_counter() - t0, 1)
         result["commit"] = commit
         out["presets"][preset] = result
