@@ -85,7 +85,7 @@ def _candidates(value: Any, path: str) -> list[Any]:
     if isinstance(value, int):
         if value == 0:
             return [30, 1, -1]  # -1 where nothing positive is valid (a minimum at 0)
-        return [round(value * 1.5), round(value * 0.5), value + 1]
+        return [round(value * 1.5), round(value * 0.5), value + 1, value - 1]
     if value == 0:
         return [0.1, 0.01]
     return [value * 1.5, value * 0.5]
