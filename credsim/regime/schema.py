@@ -124,7 +124,9 @@ class Behaviour(Strict):
 
 
 class Rollout(Strict):
-    """From which day a source or rule is active in a region ("urban", "rural", "all")."""
+    """From which day a component is active in a region ("urban", "rural", "all"): a source
+    records, a rule scores, a sanction lists, a privilege is checked against the lists, a
+    green lane serves its tier, a redress demand is made."""
 
     region: Literal["all", "urban", "rural"] = "all"
     day: Day = 0
@@ -172,6 +174,11 @@ class Redress(Strict):
     delay: Annotated[int, Field(ge=0, le=365)] = Field(
         0, description="days from acceptance to effect (delisting)"
     )
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, the demand is made (before it, no redress)",
+    )
 
 
 class Rule(Strict):
@@ -210,6 +217,12 @@ class Privilege(Strict):
     who: Literal["all", "adults", "children"] = "adults"
     schedule: Schedule = Field(
         default_factory=list, description="[day, factor] knots scaling the attempt rates over time"
+    )
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, sanctions deny this privilege (before it, a "
+        "listed citizen's attempts go through)",
     )
     label: str = ""
 
@@ -256,6 +269,11 @@ class GreenLane(Strict):
 
     tier: Name
     uses_per_year: Annotated[float, Field(ge=0, le=365)] = 4.0
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, the lane serves its tier",
+    )
     label: str = ""
 
 
