@@ -14,7 +14,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-PER = ("behaviours", "sources", "privileges", "sanctions", "tiers", "amnesties")
+PER = (
+    "behaviours",
+    "sources",
+    "privileges",
+    "sanctions",
+    "tiers",
+    "amnesties",
+    "organisations",  # one item when a regime has organisations, else none
+    "ratings",
+    "corporate_lists",
+    "sectors",
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,8 @@ def _names(regime: Any, per: str) -> list[str]:
     items = getattr(regime, per)
     if per == "tiers" and not items:
         return ["all"]
+    if per == "organisations":  # a Regime's section, or a compiled regime's list
+        return ["organisations"] if items else []
     return [x if isinstance(x, str) else x.name for x in items]
 
 
@@ -175,7 +188,7 @@ def headline_template(key: str, labels: dict[str, str] | None = None):
     """The headline declaration of ``key`` and its item's label (None if it has no item);
     (None, None) if no component declares it. ``labels``: item name -> label."""
     for _, h in sorted(headline_figures(), key=lambda x: -len(x[1].key)):
-        if not h.per:
+        if not h.per or "{item}" not in h.key:  # one figure (per a switch: organisations)
             if h.key == key:
                 return h, None
             continue

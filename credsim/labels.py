@@ -68,6 +68,8 @@ class Style:
 # series that are the same thing in every regime
 SERIES: dict[str, Style] = {
     "restricted": Style("restricted (own sanction)", "#e8590c"),
+    "organisations_listed": Style("organisations on a list", "#5c940d"),
+    "restricted_via_organisation": Style("restricted through an organisation", "#d9480f"),
     "spillover_only": Style("restricted only through family", "#7048e8"),
     "wrongful": Style("wrongfully restricted", "#c92a2a"),
     "ever_wrongful": Style("ever wrongfully listed", "#f03e3e"),
@@ -127,7 +129,7 @@ def _declared() -> dict[str, Figure]:
     return {
         h.key: Figure(h.key, h.label, h.window, h.explain)
         for _, h in headline_figures()
-        if h.per is None
+        if h.per is None or "{item}" not in h.key  # one figure, if only for some regimes
     }
 
 

@@ -31,6 +31,8 @@ KINDS = (
     "refund",  # accepted redress restored points
     "amnesty",  # an amnesty lifted the listing
     "judged",  # a listing's wrongfulness changed: misattributed is its new state
+    "organisation_listed",  # the citizen's organisation (other) was put on a list (rule: list/why)
+    "organisation_delisted",  # ... taken off it (rule: list/repair or list/term)
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -48,6 +50,8 @@ PHASE_OF = {  # the phase that writes each kind
     "refund": "redress",
     "amnesty": "tier",
     "judged": "sanction",
+    "organisation_listed": "tier",
+    "organisation_delisted": "tier",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

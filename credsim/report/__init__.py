@@ -288,6 +288,19 @@ TEXT = {
         "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
         "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
     ),
+    "organisations": (
+        "Organisations on the corporate lists, and their people restricted",
+        "Organisations on at least one corporate list, and on each list, at the end of each "
+        "day (organisations); citizens restricted because an organisation they represent or "
+        "manage is listed (joint punishment), at the end of each day (citizens).",
+        "No organisation was listed during the run.",
+    ),
+    "ratings": (
+        "Enterprises by credit rating",
+        "Enterprises in each credit rating (A best, D worst) at the end of each day; records "
+        "of tax arrears and violations deduct rating points.",
+        "No enterprise was rated.",
+    ),
     # the dashboard's own views of the same figures
     "restricted": (
         "Who is restricted, day by day",
@@ -496,6 +509,32 @@ def charts(
         for s in spread(SERIES[c].label, lambda d, c=c: d[c].cumsum(), SERIES[c].color)
     ]
     out.append(chart("redress", "day", "count (cumulative)", series))
+    if "organisations_listed" in df:  # a regime with organisations
+        lists = names(df, "organisations_on_")
+        series = [
+            *spread(
+                SERIES["organisations_listed"].label,
+                column("organisations_listed"),
+                SERIES["organisations_listed"].color,
+            ),
+            *spread(
+                SERIES["restricted_via_organisation"].label,
+                column("restricted_via_organisation"),
+                SERIES["restricted_via_organisation"].color,
+            ),
+            *(
+                s
+                for x in lists
+                for s in spread(f"on {x.replace('_', ' ')}", column(f"organisations_on_{x}"), None)
+            ),
+        ]
+        out.append(chart("organisations", "day", "organisations / citizens", series))
+        series = [
+            s
+            for r in names(df, "organisations_rated_")
+            for s in spread(f"rated {r}", column(f"organisations_rated_{r}"), None)
+        ]
+        out.append(chart("ratings", "day", "enterprises", series))
 
     acts = [
         x
@@ -585,7 +624,8 @@ def charts(
         "denied": own["chart-denied"],
         "posts": posts_chart,
     }
-    return [picked[k] for k in DASHBOARD]
+    extra = [own[k] for k in ("chart-organisations",) if k in own]  # with organisations
+    return [picked[k] for k in DASHBOARD] + extra
 
 
 def _starting_tier_name(regime: dict[str, Any], tiers: list[str], df: pd.DataFrame) -> str | None:
