@@ -31,6 +31,7 @@ BANDS = np.array([40, 70, 90])
 BAND_RANGE = ((90, 100), (70, 89), (40, 69), (0, 39))
 NEVER = np.iinfo(np.int32).max
 REGIONS = ("east", "central", "west")
+_CHUNK = 1 << 16  # citizens drawn at a time
 
 
 @dataclass(frozen=True)
@@ -153,25 +154,29 @@ def synthesize(
     """
     pub = published()
     n = demo.size
-    age = bits(demo, "age", layout)
-    prov = bits(demo, "province", layout)
-    working = (age == 1) | (age == 2)
-    rate = employment_rates(provinces)
-    u = rng.random(n)
-    p_emp = rate[prov]
-    role = np.where(
-        working,
-        np.where(
-            u < p_emp,
-            EMPLOYEE,
-            np.where(u < p_emp + pub.self_employed_share, SELF_EMPLOYED, NOT_WORKING),
-        ),
-        NONE,
-    ).astype(np.uint8)
+    rate = employment_rates(provinces).astype(np.float32)
+    self_share = np.float32(pub.self_employed_share)
+    role = np.empty(n, dtype=np.uint8)
+    prov = np.empty(n, dtype=np.uint16)
+    for a in range(0, n, _CHUNK):  # in chunks: no temporary the size of the shard
+        d = demo[a : a + _CHUNK]
+        age = bits(d, "age", layout)
+        prov[a : a + d.size] = bits(d, "province", layout)
+        p_emp = rate[prov[a : a + d.size]]
+        u = rng.random(d.size, dtype=np.float32)
+        r = np.where(u < p_emp + self_share, SELF_EMPLOYED, NOT_WORKING)
+        r[u < p_emp] = EMPLOYEE
+        r[(age == 0) | (age == 3)] = NONE
+        role[a : a + d.size] = r
     employer = np.full(n, -1, dtype=np.int32)
+    emp_all = np.flatnonzero(role == EMPLOYEE)
+    if (np.diff(prov[emp_all].astype(np.int64)) < 0).any():  # citizens come by province
+        emp_all = emp_all[np.argsort(prov[emp_all], kind="stable")]
+    bounds = np.searchsorted(prov[emp_all], np.arange(len(provinces) + 1))
+    del prov
     org_prov, sizes, members = [], [], []
     for p in range(len(provinces)):
-        emp = np.flatnonzero((role == EMPLOYEE) & (prov == p))
+        emp = emp_all[bounds[p] : bounds[p + 1]]
         if emp.size == 0:
             continue
         k = max(1, int(np.rint(emp.size / pub.mean_size)))
@@ -255,10 +260,24 @@ class Organisations(Component):
             "organisations",
         ),
         _level(
+            "enterprises",
+            "enterprises",
+            "organisations that are enterprises (rated, and listed by the corporate lists)",
+            (17, 1),
+            "organisations",
+        ),
+        _level(
+            "organisations_ever_listed",
+            "organisations ever listed",
+            "organisations put on a corporate list at least once since day 0",
+            (17, 2),
+            "organisations",
+        ),
+        _level(
             "organisations_listed",
             "organisations on a list",
             "organisations on at least one corporate list at the end of the day",
-            (17, 1),
+            (17, 3),
             "organisations",
         ),
         Figure(
@@ -267,7 +286,7 @@ class Organisations(Component):
             "listings",
             "flow",
             "organisations put on a corporate list today",
-            (17, 2),
+            (17, 4),
             "organisations",
             "organisations",
         ),
@@ -276,7 +295,7 @@ class Organisations(Component):
             "restricted through an organisation",
             "citizens under a sanction put on them because an organisation they represent or "
             "manage is listed (joint punishment), at the end of the day",
-            (17, 3),
+            (17, 5),
             "organisations",
             unit="citizens",
         ),
@@ -374,6 +393,7 @@ class Organisations(Component):
         self.until = np.full((nl, f.n), NEVER, dtype=np.int32)
         self.repairs = np.zeros((nl, f.n), dtype=bool)  # the listing ends by credit repair
         self.due: dict[int, list[tuple[int, np.ndarray]]] = defaultdict(list)
+        self.ever = np.zeros(f.n, dtype=bool)  # put on a list at least once
         self.joint = np.array(
             [c.sanctions.index(x.sanction) if x.sanction else -1 for x in o.lists], dtype=np.int64
         )
@@ -389,6 +409,7 @@ class Organisations(Component):
         for bi, b in enumerate(o.behaviours):
             factor = np.array([b.sector_factor.get(x, 1.0) for x in c.sectors])
             self.p[bi] = np.where(f.enterprise, b.rate / 365.0 * factor[f.sector], 0.0)
+        self.p = self.p.astype(np.float32)
         self.employer_sources = [c.sources.index(x) for x in o.employer_sources]
         self.gid0 = shard.offset  # organisation ids: the shard's offset + local index
 
@@ -399,6 +420,7 @@ class Organisations(Component):
         """The day-0 levels: how many organisations, and enterprises by rating."""
         m, f = self.m, self.f
         m.add("organisations", f.n)
+        m.add("enterprises", int(f.enterprise.sum()))
         counts = np.bincount(rating_of(f.score[f.enterprise]), minlength=4)
         for r, name in enumerate(self.c.ratings):
             m.add(f"organisations_rated_{name}", int(counts[r]))
@@ -474,6 +496,9 @@ class Organisations(Component):
             self.due[int(e)].append((li, orgs[end == e]))
         m.add("organisation_listings", n)
         m.add("organisations_listed", int((~was).sum()))
+        first = ~self.ever[orgs]
+        self.ever[orgs] = True
+        m.add("organisations_ever_listed", int(first.sum()))
         m.add(f"organisations_on_{x.name}", n)
         ids, org = self._people(orgs)
         k = int(self.joint[li])
@@ -609,4 +634,11 @@ class Organisations(Component):
 
     def nbytes(self) -> int:
         """Bytes the organisations add to the shard's state."""
-        return self.f.nbytes() + self.on.nbytes + self.until.nbytes + self.repairs.nbytes
+        return (
+            self.f.nbytes()
+            + self.on.nbytes
+            + self.until.nbytes
+            + self.repairs.nbytes
+            + self.ever.nbytes
+            + self.p.nbytes
+        )
