@@ -607,8 +607,9 @@ class Organisations(Component):
 
     # --- the final state ------------------------------------------------------------------
     def citizen_columns(self, idx: np.ndarray) -> dict:
-        """Columns of citizens.parquet: employer (organisation id), role, whether restricted
-        through an organisation now, and the employer's sector and rating."""
+        """Columns of citizens.parquet: employer (organisation id), its size, the citizen's
+        role, whether restricted through an organisation now, and the employer's sector,
+        rating and whether it is listed now."""
         f = self.f
         emp = f.employer[idx]
         has = emp >= 0
@@ -625,6 +626,7 @@ class Organisations(Component):
             listed = np.zeros(idx.size, dtype=bool)
         return {
             "employer": np.where(has, self.gid0 + emp.astype(np.int64), -1),
+            "employer_size": np.where(has, f.size[org] if f.n else 0, 0).astype(np.int32),
             "role": (f.role[idx], ROLE_NAMES),
             "employer_sector": (sector, ("none", *self.c.sectors)),
             "employer_rating": (rating, ("none", *self.c.ratings)),
