@@ -59,7 +59,10 @@ def main() -> None:
     off["sanctions"] = [s for s in off["sanctions"] if s["name"] != "entity_ban"]
     rows = {}
     for what in ("core", "peak"):
-        runs = {name: sorted(measure(d, what) for _ in range(3)) for name, d in (("off", off), ("on", on))}
+        runs = {
+            name: sorted(measure(d, what) for _ in range(3))
+            for name, d in (("off", off), ("on", on))
+        }
         rows[what] = {k: v[1] for k, v in runs.items()}  # medians of 3
         print(
             f"{what:4s} bytes per citizen at {N:,}: without organisations {rows[what]['off']:.2f}, "

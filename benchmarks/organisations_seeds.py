@@ -26,7 +26,9 @@ for seed in range(1, 21):
     for k, v in errors.items():
         worst[k] = max(worst.get(k, 0.0), v)
     passed += not bad
-    print(f"seed {seed:2d}: listed in a year {share:.4f}  {'ok' if not bad else 'FAIL ' + str(bad)}")
+    print(
+        f"seed {seed:2d}: listed in a year {share:.4f}  {'ok' if not bad else 'FAIL ' + str(bad)}"
+    )
 print("largest error over the seeds, and its tolerance:")
 for k, v in worst.items():
     print(f"  {k:28s} {v:.4f}  (tolerance {T.tolerance(k)})")

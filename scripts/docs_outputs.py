@@ -129,7 +129,10 @@ def joint_punishment() -> str:
         f"SELECT {SIZE}, {VIA} AS restricted, {per} FROM citizens WHERE employer >= 0 "
         "GROUP BY 1 ORDER BY 1",
     )
-    return f"managers restricted too (runs/national):\n{a}\nlegal representatives only (runs/owners-only):\n{b}"
+    return (
+        f"managers restricted too (runs/national):\n{a}\n"
+        f"legal representatives only (runs/owners-only):\n{b}"
+    )
 
 
 OUTPUTS: dict[str, Callable[[], str]] = {

@@ -245,7 +245,10 @@ class Amnesty(Strict):
     label: str = ""
 
 
-ROLES = ("legal_representative", "manager")  # the people of an organisation joint punishment reaches
+ROLES = (
+    "legal_representative",
+    "manager",
+)  # the people of an organisation joint punishment reaches
 RATINGS = ("A", "B", "C", "D")  # credit ratings of organisations, best first
 SECTORS = ("wholesale_retail", "manufacturing", "leasing_business_services", "other")
 
@@ -427,7 +430,9 @@ class Regime(Strict):
                 problems.append(
                     f"sanctions[{i}].relist_below: needs a lifetime mark (ceiling or permanent)"
                 )
-            joint = self.organisations and any(x.sanction == s.name for x in self.organisations.lists)
+            joint = self.organisations and any(
+                x.sanction == s.name for x in self.organisations.lists
+            )
             if s.tier is None and not joint and not any(r.sanction == s.name for r in self.rules):
                 problems.append(f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it")
         for i, g in enumerate(self.green_lanes):
@@ -456,7 +461,9 @@ class Regime(Strict):
                 if b not in names:
                     problems.append(f"organisations.lists[{i}].behaviours: unknown behaviour {b!r}")
             if x.sanction is not None and x.sanction not in sanctions:
-                problems.append(f"organisations.lists[{i}].sanction: unknown sanction {x.sanction!r}")
+                problems.append(
+                    f"organisations.lists[{i}].sanction: unknown sanction {x.sanction!r}"
+                )
             if x.then is not None and (x.then not in lists or x.then == x.name):
                 problems.append(f"organisations.lists[{i}].then: unknown list {x.then!r}")
             if x.then is not None and x.duration is None:
