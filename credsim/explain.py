@@ -14,6 +14,7 @@ FIND = {
     "wrongful_spillover": "wrongful_spillover",
     "banned": "restricted",
     "permanent": "permanent",
+    "organisation": "restricted_via_organisation",
 }
 HEADING = {
     "wrongful": "Wrongfully restricted now (every listing of theirs rests on misattributed "
@@ -24,6 +25,7 @@ HEADING = {
     "wrongful_spillover": "Restricted only through a relative's wrongful listing",
     "banned": "Restricted now (a sanction of their own)",
     "permanent": "Marked for life (a permanent sanction or a lifetime ceiling)",
+    "organisation": "Restricted through an organisation they represent or manage",
 }
 
 
@@ -40,14 +42,18 @@ def one_replicate(run, replicate: int = 1):
 
 def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
     """Example citizens of a kind (``FIND``): wrongful, ever_wrongful, escaped, spillover
-    (restricted only through family), wrongful_spillover, banned (under a sanction now) or
-    permanent (marked for life); of a replicated run, in one replicate (the first by
+    (restricted only through family), wrongful_spillover, banned (under a sanction now),
+    permanent (marked for life) or organisation (restricted through one); of a replicated run, in one replicate (the first by
     default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
     run, _ = one_replicate(run, replicate)
     con = connect(run.path)
     try:
+        if kind == "organisation":
+            cols = {r[0] for r in con.sql("DESCRIBE citizens").fetchall()}
+            if "restricted_via_organisation" not in cols:
+                raise ValueError("--find organisation: this run's regime has no organisations")
         rows = con.sql(
             f"SELECT citizen FROM citizens WHERE {FIND[kind]} ORDER BY citizen LIMIT {int(limit)}"
         ).fetchall()
@@ -95,6 +101,9 @@ def reason(d: dict[str, Any], kind: str) -> str:
     if kind == "banned":
         names = ", ".join(f"{x['sanction']} since day {x['since_day']}" for x in now)
         return f"{names or 'a sanction'}; score {d['score']}"
+    if kind == "organisation":
+        because = (d.get("organisation") or {}).get("because") or []
+        return because[0] if because else "through an organisation (not in the ledger sample)"
     if kind == "permanent":
         return d["marked_for_life"] or "marked for life (its listing is not in the ledger sample)"
     raise ValueError(kind)
