@@ -242,3 +242,16 @@ def test_bad_organisations_are_one_line_each(tmp_path):
     text = str(e.value)
     assert "organisations.lists[0].sanction: unknown sanction 'nope'" in text
     assert "organisations.lists[1].behaviours: unknown behaviour 'nothing'" in text
+
+
+def test_the_national_preset_meets_its_enterprise_target():
+    """The same calibration through the calibration capability: the shipped targets file
+    ``enterprises``, simulated counts scaled to the country, median of 3 replicates."""
+    from credsim.calibration import evaluate, load_targets
+    from credsim.regime.load import load_regime as load
+
+    t = load_targets("enterprises")
+    assert t.targets[0].value == 3_590_000  # the confirmed figure of the facts
+    df, _ = evaluate(load("national"), t, 200_000, 3, seed=SEED)
+    row = df.iloc[0]
+    assert row["within"], (row["simulated"], row["published"])
