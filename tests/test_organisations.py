@@ -255,3 +255,18 @@ def test_the_national_preset_meets_its_enterprise_target():
     df, _ = evaluate(load("national"), t, 200_000, 3, seed=SEED)
     row = df.iloc[0]
     assert row["within"], (row["simulated"], row["published"])
+
+
+def test_the_report_and_the_dashboard_show_organisations(national_run, tmp_path):
+    from credsim.report import charts
+
+    report = {c.name for c in charts(national_run)}
+    assert {"organisations", "ratings"} <= report
+    dashboard = [c.name for c in charts(national_run, dashboard=True)]
+    assert dashboard[-1] == "organisations"
+    press = Sim("press", 2_000, 30, SEED, out=tmp_path / "p", workers=1).run()
+    assert "organisations" not in {c.name for c in charts(press, dashboard=True)}
+    assert "organisations_listed" not in press.summary
+    assert national_run.summary["restricted_via_organisation"] == int(
+        national_run.metrics["restricted_via_organisation"].iloc[-1]
+    )
