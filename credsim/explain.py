@@ -43,8 +43,8 @@ def one_replicate(run, replicate: int = 1):
 def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
     """Example citizens of a kind (``FIND``): wrongful, ever_wrongful, escaped, spillover
     (restricted only through family), wrongful_spillover, banned (under a sanction now),
-    permanent (marked for life) or organisation (restricted through one); of a replicated run, in one replicate (the first by
-    default)."""
+    permanent (marked for life) or organisation (restricted through one); of a replicated
+    run, in one replicate (the first by default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
     run, _ = one_replicate(run, replicate)
