@@ -234,8 +234,11 @@ def synthesize(
     )
 
 
-def _level(name: str, label: str, explain: str, order, per: str, unit="organisations") -> Figure:
-    return Figure(name, label, unit, "level", explain, order, per, "organisations")
+def _level(
+    name: str, label: str, explain: str, order, per: str, unit="organisations", color=None
+) -> Figure:
+    """A level figure; drawn in the organisations chart when it has a colour."""
+    return Figure(name, label, unit, "level", explain, order, per, color and "organisations", color)
 
 
 class Organisations(Component):
@@ -279,6 +282,7 @@ class Organisations(Component):
             "organisations on at least one corporate list at the end of the day",
             (17, 3),
             "organisations",
+            color="#5c940d",
         ),
         Figure(
             "organisation_listings",
@@ -287,7 +291,6 @@ class Organisations(Component):
             "flow",
             "organisations put on a corporate list today",
             (17, 4),
-            "organisations",
             "organisations",
         ),
         _level(
@@ -298,6 +301,7 @@ class Organisations(Component):
             (17, 5),
             "organisations",
             unit="citizens",
+            color="#d9480f",
         ),
         _level(
             "organisations_rated_{item}",
@@ -321,7 +325,6 @@ class Organisations(Component):
             "organisations taken off this list today because they made good",
             (19, 1),
             "corporate_lists",
-            "organisations",
         ),
         _level(
             "restricted_via_{item}",
