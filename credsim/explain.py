@@ -14,6 +14,7 @@ FIND = {
     "wrongful_spillover": "wrongful_spillover",
     "banned": "restricted",
     "permanent": "permanent",
+    "organisation": "restricted_via_organisation",
 }
 HEADING = {
     "wrongful": "Wrongfully restricted now (every listing of theirs rests on misattributed "
@@ -24,6 +25,7 @@ HEADING = {
     "wrongful_spillover": "Restricted only through a relative's wrongful listing",
     "banned": "Restricted now (a sanction of their own)",
     "permanent": "Marked for life (a permanent sanction or a lifetime ceiling)",
+    "organisation": "Restricted through an organisation they represent or manage",
 }
 
 
@@ -40,14 +42,18 @@ def one_replicate(run, replicate: int = 1):
 
 def find_citizens(run, kind: str, limit: int = 5, replicate: int = 1) -> list[int]:
     """Example citizens of a kind (``FIND``): wrongful, ever_wrongful, escaped, spillover
-    (restricted only through family), wrongful_spillover, banned (under a sanction now) or
-    permanent (marked for life); of a replicated run, in one replicate (the first by
-    default)."""
+    (restricted only through family), wrongful_spillover, banned (under a sanction now),
+    permanent (marked for life) or organisation (restricted through one); of a replicated
+    run, in one replicate (the first by default)."""
     if kind not in FIND:
         raise ValueError(f"--find {kind!r}: expected one of {', '.join(FIND)}")
     run, _ = one_replicate(run, replicate)
     con = connect(run.path)
     try:
+        if kind == "organisation":
+            cols = {r[0] for r in con.sql("DESCRIBE citizens").fetchall()}
+            if "restricted_via_organisation" not in cols:
+                raise ValueError("--find organisation: this run's regime has no organisations")
         rows = con.sql(
             f"SELECT citizen FROM citizens WHERE {FIND[kind]} ORDER BY citizen LIMIT {int(limit)}"
         ).fetchall()
@@ -95,6 +101,9 @@ def reason(d: dict[str, Any], kind: str) -> str:
     if kind == "banned":
         names = ", ".join(f"{x['sanction']} since day {x['since_day']}" for x in now)
         return f"{names or 'a sanction'}; score {d['score']}"
+    if kind == "organisation":
+        because = (d.get("organisation") or {}).get("because") or []
+        return because[0] if because else "through an organisation (not in the ledger sample)"
     if kind == "permanent":
         return d["marked_for_life"] or "marked for life (its listing is not in the ledger sample)"
     raise ValueError(kind)
@@ -131,7 +140,32 @@ def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
         "privilege": row.get("privilege"),
         "target": row.get("sanction") or what,
     }
+    if k.startswith("organisation_"):
+        fields.update(_organisation_fields(row, labels))
     return template.explain.format(**fields)
+
+
+def _organisation_fields(row: dict[str, Any], labels: dict[str, str]) -> dict[str, str]:
+    """Which organisation an organisation row is about, which list and why (its rule is
+    ``list/why``: an organisation behaviour, ``from_<list>``, ``repair`` or ``term``)."""
+    lst, _, why = (row.get("rule") or "/").partition("/")
+    if why == "repair":
+        reason = "credit repair: it made good"
+    elif why == "term":
+        reason = "its term ended"
+    elif why.startswith("from_"):
+        reason = f"its term on {labels.get('list:' + why[5:], why[5:])} ended"
+    else:
+        reason = labels.get("organisation:" + why, why.replace("_", " "))
+    joint = ""
+    if row.get("sanction"):
+        joint = f"; joint punishment of its people: {row['sanction']}"
+    return {
+        "organisation": str(row.get("other")),
+        "list": labels.get("list:" + lst, f"the {lst.replace('_', ' ')} list"),
+        "reason": reason,
+        "joint": joint,
+    }
 
 
 def _listings(records: list[dict], causes: dict, regime, labels) -> list[dict[str, Any]]:
@@ -166,6 +200,8 @@ def _listings(records: list[dict], causes: dict, regime, labels) -> list[dict[st
             }
             if sx.tier and cause is not None:
                 x["started_by"] = f"the tier {sx.tier}, reached by record {r['cause']}"
+            if cause is not None and str(cause.get("kind", "")).startswith("organisation_"):
+                x["started_by"] = f"the listing of organisation {cause.get('other')}"
             open_[name] = x
             out.append(x)
         elif name in open_ and k in ("sanction_renew", "judged"):
@@ -199,6 +235,10 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
     regime = regime or run.regime()
     labels = {b.name: (b.label or b.name.replace("_", " ")) for b in regime.behaviours}
     labels.update({r.key: labels.get(r.behaviour, r.key) for r in regime.rules})
+    if regime.organisations is not None:
+        o = regime.organisations
+        labels.update({"organisation:" + b.name: b.label or b.name for b in o.behaviours})
+        labels.update({"list:" + x.name: x.label or x.name for x in o.lists})
     own = con is None
     con = connect(run.path) if own else con
     try:
@@ -269,6 +309,7 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
             if k
             in ("sex", "age_band", "region", "province", "group", "propensity", "household", "head")
         },
+        "organisation": _organisation(person, listings),
         "score": int(person["score"]),
         "tier": person["tier"],
         "restricted": bool(person["restricted"]),
@@ -295,6 +336,23 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
     return out
 
 
+def _organisation(person: dict[str, Any], listings: list[dict]) -> dict[str, Any] | None:
+    """The citizen's employer and role, and the listings put on them because of it (a run
+    with organisations; None otherwise)."""
+    if "role" not in person:
+        return None
+    employer = person.get("employer")
+    return {
+        "employer": None if employer is None or employer < 0 else int(employer),
+        "role": person["role"],
+        "sector": person.get("employer_sector"),
+        "rating": person.get("employer_rating"),
+        "employer_listed": bool(person.get("employer_listed")),
+        "restricted_via_organisation": bool(person.get("restricted_via_organisation")),
+        "because": [x["cause"] for x in listings if x["cause"] and "organisation " in x["cause"]],
+    }
+
+
 def render(d: dict[str, Any]) -> str:
     """The dossier as plain text."""
     a = d["attributes"]
@@ -316,6 +374,18 @@ def render(d: dict[str, Any]) -> str:
             else ""
         ),
     ]
+    org = d.get("organisation")
+    if org and org["employer"] is not None:
+        role = org["role"].replace("_", " ")
+        lines.append(
+            f"Works for organisation {org['employer']} ({org['sector'].replace('_', ' ')}, "
+            f"rating {org['rating']}) as {role}"
+            + ("; it is on a corporate list now" if org["employer_listed"] else "")
+        )
+        if org["restricted_via_organisation"]:
+            lines.append("Restricted because of this organisation (joint punishment).")
+    elif org:
+        lines.append(f"No employer: {org['role'].replace('_', ' ')}")
     if d["listings"]:
         lines.append("Listings:")
         for x in d["listings"]:

@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-PER = ("behaviours", "sources", "privileges", "sanctions", "tiers", "amnesties", "life_course")
+PER = (
+    "behaviours",
+    "sources",
+    "privileges",
+    "sanctions",
+    "tiers",
+    "amnesties",
+    "organisations",  # one item when a regime has organisations, else none
+    "ratings",
+    "corporate_lists",
+    "sectors",
+    "life_course",  # one item when the life course is on, else none
+)
 
 
 @dataclass(frozen=True)
@@ -104,14 +116,19 @@ def headline_figures() -> list[tuple[str, Headline]]:
 def series() -> dict[str, tuple[str, str]]:
     """name -> (label, colour) of every series drawn the same way in every regime: the
     figures declared with a colour, then the components' other series."""
-    out = {f.name: (f.label, f.color) for _, f in metric_figures() if f.color and not f.per}
+    out = {f.name: (f.label, f.color) for _, f in metric_figures() if f.color and _single(f)}
     out.update((x.name, (x.label, x.color)) for comp in components() for x in comp.series)
     return out
 
 
 def drawn_in(chart: str) -> list[str]:
     """The figures (without items) that report chart ``chart`` draws, in plan order."""
-    return [f.name for _, f in metric_figures() if not f.per and chart in f.charts]
+    return [f.name for _, f in metric_figures() if _single(f) and chart in f.charts]
+
+
+def _single(f: Figure) -> bool:
+    """Whether a figure is one column (not one per item; organisations' only with them)."""
+    return not f.per or "{item}" not in f.name
 
 
 @cache
@@ -125,6 +142,8 @@ def _names(regime: Any, per: str) -> list[str]:
     items = getattr(regime, per)
     if per == "tiers" and not items:
         return ["all"]
+    if per == "organisations":  # a Regime's section, or a compiled regime's list
+        return ["organisations"] if items else []
     return [x if isinstance(x, str) else x.name for x in items]
 
 
@@ -205,7 +224,7 @@ def headline_template(key: str, labels: dict[str, str] | None = None):
     """The headline declaration of ``key`` and its item's label (None if it has no item);
     (None, None) if no component declares it. ``labels``: item name -> label."""
     for _, h in sorted(headline_figures(), key=lambda x: -len(x[1].key)):
-        if not h.per or "{item}" not in h.key:  # a list's presence only (life_course)
+        if not h.per or "{item}" not in h.key:  # one figure (a switch: organisations, life)
             if h.key == key:
                 return h, None
             continue

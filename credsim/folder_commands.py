@@ -83,8 +83,8 @@ def explain(
     find: Annotated[
         str | None,
         typer.Option(
-            help="wrongful, ever_wrongful, escaped, spillover, wrongful_spillover, banned or "
-            "permanent."
+            help="wrongful, ever_wrongful, escaped, spillover, wrongful_spillover, banned, "
+            "permanent or organisation (restricted through one)."
         ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,

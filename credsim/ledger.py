@@ -34,6 +34,8 @@ KINDS = (
     "born",  # the life course (credsim.engine.components.life)
     "died",
     "came_of_age",
+    "organisation_listed",  # the citizen's organisation (other) was put on a list (rule: list/why)
+    "organisation_delisted",  # ... taken off it (rule: list/repair or list/term)
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -54,6 +56,8 @@ PHASE_OF = {  # the phase that writes each kind
     "born": "behave",
     "died": "behave",
     "came_of_age": "behave",
+    "organisation_listed": "tier",
+    "organisation_delisted": "tier",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

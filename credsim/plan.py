@@ -29,7 +29,8 @@ def shard_of(regime: Any, population: int = 20_000, days: int = 30, seed: int = 
     census = Census.from_facts()
     c = Compiled(r, census.provinces, census.groups)
     pop = synthesize(population, stream(seed, 0, "population"), census)
-    names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
+    names = {k: getattr(c, k) for k in ("sources", "sanctions", "privileges")}
+    names["rules"] = c.ledger_rules
     ledger = Ledger(0.0, 0, range(population), None, names)
     shard = Shard(c, pop, seed, 0, 0, days, ledger)
     for day in range(days):

@@ -192,6 +192,48 @@ FIGURES = {
     "ever_wrongful": "`ever_wrongful` (citizens, whole run)",
     "posts_vs_baseline": "`posts_vs_baseline` (ratio, whole run)",
 }
+SIZE = (
+    "CASE WHEN employer_size < 10 THEN '1-9' WHEN employer_size < 50 THEN '10-49' "
+    "ELSE '50+' END AS firm_size"
+)
+VIA = "count(*) FILTER (WHERE restricted_via_organisation)"
+
+
+def joint_punishment() -> str:
+    """What does joint punishment do to managers of small firms: national at 200,000
+    citizens, and the same with the court defaulter list restricting legal representatives
+    only; the queries the page shows."""
+    credsim("run", "national", "-n", "200000", "--out", "runs/national", "--no-report")
+    credsim(
+        "run",
+        "national",
+        "-n",
+        "200000",
+        "--out",
+        "runs/owners-only",
+        "--no-report",
+        "--set",
+        'organisations.lists.court_defaulter.roles=["legal_representative"]',
+    )
+    heads = "count(*) FILTER (WHERE role IN ('legal_representative', 'manager'))"
+    per = f"round(1000.0 * {VIA} / count(*), 2) AS per_1000_people"
+    a = credsim(
+        "query",
+        "runs/national",
+        f"SELECT {SIZE}, count(DISTINCT employer) AS organisations, count(*) AS people, "
+        f"{heads} AS heads, {VIA} AS restricted, {per} FROM citizens WHERE employer >= 0 "
+        "GROUP BY 1 ORDER BY 1",
+    )
+    b = credsim(
+        "query",
+        "runs/owners-only",
+        f"SELECT {SIZE}, {VIA} AS restricted, {per} FROM citizens WHERE employer >= 0 "
+        "GROUP BY 1 ORDER BY 1",
+    )
+    return (
+        f"managers restricted too (runs/national):\n{a}\n"
+        f"legal representatives only (runs/owners-only):\n{b}"
+    )
 
 
 OUTPUTS: dict[str, Callable[[], str]] = {
@@ -210,6 +252,7 @@ OUTPUTS: dict[str, Callable[[], str]] = {
         f"inert-{p}": inert(p)
         for p in ("press", "national", "national-calibrated", "rongcheng", "ref1")
     },
+    "joint-punishment": joint_punishment,
 }
 # outputs that are Markdown (tables), put on the page as they are rather than as text blocks
 MARKDOWN = {n for n in OUTPUTS if n.startswith(("inert-", "sensitivity-"))}

@@ -145,7 +145,8 @@ def test_press_vs_national(tmp_path):
             assert table.at[key, run.path.name] == pytest.approx(value)
     assert table.at["misattributed_records", "national"] == 0
     assert set(out["lists"]["press"]["list"]) <= {"blacklist", "defaulter"}
-    assert set(out["lists"]["national"]["list"]) <= {"defaulter_list", "flight_list", "rail_list"}
+    national_lists = {"defaulter_list", "flight_list", "rail_list", "entity_ban"}
+    assert set(out["lists"]["national"]["list"]) <= national_lists  # entity_ban: joint
     assert out["lists"]["national"]["listings"].sum() > 0
     assert out["page"].exists()
 

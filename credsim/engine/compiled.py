@@ -73,6 +73,18 @@ class Compiled:
         self._privileges(r)
         self._sanctions(r)
         self._adaptation(r)
+        self._organisations(r)
+
+    def _organisations(self, r: Regime) -> None:
+        """Organisations: the lists their figures are per, and the ledger's reasons."""
+        o = r.organisations
+        self.organisations = ["organisations"] if o is not None else []
+        self.ratings, self.corporate_lists, self.sectors = r.ratings, r.corporate_lists, r.sectors
+        # the ledger's rule labels: the regime's rules, then each list's reasons ("list/why")
+        self.ledger_rules = list(self.rules)
+        for x in o.lists if o is not None else []:
+            whys = [*x.behaviours, *(f"from_{y.name}" for y in o.lists if y.then == x.name)]
+            self.ledger_rules += [f"{x.name}/{why}" for why in (*whys, "repair", "term")]
 
     def _behaviours(self, r: Regime) -> None:
         """Behaviours: kinds and [behaviour, urban, child] rate factors."""

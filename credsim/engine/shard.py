@@ -167,8 +167,14 @@ class Shard:
             cols[f"denied_{name}"] = ((denied >> denied.dtype.type(p)) & 1).astype(bool)
         if c.life_course:
             cols.update(self.component("life").columns_of(idx))
+        for comp in self.components:  # columns a component adds (organisations: employer, role)
+            extra = getattr(comp, "citizen_columns", None)
+            for name, value in (extra(idx) if extra else {}).items():
+                cols[name] = cat(*value) if isinstance(value, tuple) else value
         return pa.table(cols)
 
     def core_bytes(self) -> int:
-        """Bytes of the dense state the day loop keeps (16 per citizen at the defaults)."""
-        return self.state.core_bytes()
+        """Bytes of the dense state the day loop keeps (16 per citizen at the defaults), with
+        what components add (organisations: employer and role, and the organisations)."""
+        extra = sum(x.nbytes() for x in self.components if hasattr(x, "nbytes"))
+        return self.state.core_bytes() + extra

@@ -288,6 +288,67 @@ class Amnesty(Strict):
     label: str = ""
 
 
+ROLES = (
+    "legal_representative",
+    "manager",
+)  # the people of an organisation joint punishment reaches
+RATINGS = ("A", "B", "C", "D")  # credit ratings of organisations, best first
+SECTORS = ("wholesale_retail", "manufacturing", "leasing_business_services", "other")
+
+
+class OrganisationBehaviour(Strict):
+    """Something an organisation does that a record is made of (tax arrears, a violation)."""
+
+    name: Name
+    rate: Annotated[float, Field(ge=0.0, le=365.0, description="acts per organisation a year")]
+    points: Annotated[int, Field(ge=0, le=100, description="rating points a record deducts")]
+    sector_factor: dict[Literal[SECTORS], Annotated[float, Field(ge=0.0, le=100.0)]] = Field(
+        default_factory=dict, description="rate multipliers by sector (1 where not named)"
+    )
+    label: str = ""
+
+
+class Repair(Strict):
+    """Credit repair: a listed organisation that makes good is taken off the list."""
+
+    after: Annotated[int, Field(ge=0, le=100_000, description="days listed before it can")]
+    rate: Annotated[float, Field(ge=0.0, le=365.0, description="repairs a year after that")]
+
+
+class CorporateList(Strict):
+    """A list organisations are put on, how long they stay, and whom it restricts personally."""
+
+    name: Name
+    behaviours: list[Name] = Field(
+        default_factory=list, description="organisation behaviours whose records list"
+    )
+    duration: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        None, description="days on the list (none: until repaired)"
+    )
+    repair: Repair | None = None
+    then: Name | None = Field(None, description="the list an organisation moves to at term")
+    sanction: Name | None = Field(
+        None, description="the sanction its legal representative and managers are put on"
+    )
+    roles: list[Literal[ROLES]] = Field(default_factory=lambda: list(ROLES))
+    label: str = ""
+
+
+class Organisations(Strict):
+    """Employers: synthetic organisations by province and sector, the citizens they employ,
+    their records, rating and lists, and the joint punishment of their people."""
+
+    size_sigma: Annotated[float, Field(ge=0.0, le=4.0)] = Field(
+        1.2, description="spread (log) of organisation sizes around the published mean"
+    )
+    behaviours: list[OrganisationBehaviour] = Field(default_factory=list, max_length=32)
+    lists: list[CorporateList] = Field(default_factory=list, max_length=8)
+    employer_sources: list[Name] = Field(
+        default_factory=list,
+        description="sources of kind employer that record employees only (an employer's)",
+    )
+
+
 class Adaptation(Strict):
     """How citizens change after sanctions they suffer or see (multipliers on rates)."""
 
@@ -356,6 +417,9 @@ class Regime(Strict):
     )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
     life: Life | None = Field(None, description="the life course (none: a frozen population)")
+    organisations: Organisations | None = Field(
+        None, description="employers, their lists and joint punishment (none: no organisations)"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Regime:
@@ -439,7 +503,10 @@ class Regime(Strict):
                 problems.append(
                     f"sanctions[{i}].relist_below: needs a lifetime mark (ceiling or permanent)"
                 )
-            if s.tier is None and not any(r.sanction == s.name for r in self.rules):
+            joint = self.organisations and any(
+                x.sanction == s.name for x in self.organisations.lists
+            )
+            if s.tier is None and not joint and not any(r.sanction == s.name for r in self.rules):
                 problems.append(f"sanctions[{i}]: {s.name!r} has no tier and no rule starts it")
         for i, g in enumerate(self.green_lanes):
             if g.tier not in tiers:
@@ -449,6 +516,8 @@ class Regime(Strict):
             for k in a.sanctions:
                 if k not in sanctions:
                     problems.append(f"amnesties[{i}].sanctions: unknown sanction {k!r}")
+        if self.organisations is not None:
+            self._check_organisations(problems, sanctions)
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -457,6 +526,45 @@ class Regime(Strict):
     def life_course(self) -> list[str]:
         """``["life"]`` when the life course is on (the list its figures are per), else []."""
         return ["life"] if self.life is not None and self.life.enabled else []
+
+    def _check_organisations(self, problems: list[str], sanctions: list[str]) -> None:
+        o = self.organisations
+        names = [b.name for b in o.behaviours]
+        lists = [x.name for x in o.lists]
+        for kind, items in (("behaviours", names), ("lists", lists)):
+            if len(set(items)) != len(items):
+                problems.append(f"organisations.{kind}: a name is declared twice")
+        for i, x in enumerate(o.lists):
+            for b in x.behaviours:
+                if b not in names:
+                    problems.append(f"organisations.lists[{i}].behaviours: unknown behaviour {b!r}")
+            if x.sanction is not None and x.sanction not in sanctions:
+                problems.append(
+                    f"organisations.lists[{i}].sanction: unknown sanction {x.sanction!r}"
+                )
+            if x.then is not None and (x.then not in lists or x.then == x.name):
+                problems.append(f"organisations.lists[{i}].then: unknown list {x.then!r}")
+            if x.then is not None and x.duration is None:
+                problems.append(f"organisations.lists[{i}].then: needs a duration")
+        sources = {s.name: s.kind for s in self.sources}
+        for name in o.employer_sources:
+            if sources.get(name) != "employer":
+                problems.append(
+                    f"organisations.employer_sources: {name!r} is not a source of kind employer"
+                )
+
+    # What the organisations' figures are per (empty without organisations).
+    @property
+    def ratings(self) -> list[str]:
+        return list(RATINGS) if self.organisations is not None else []
+
+    @property
+    def corporate_lists(self) -> list[str]:
+        return [x.name for x in self.organisations.lists] if self.organisations else []
+
+    @property
+    def sectors(self) -> list[str]:
+        return list(SECTORS) if self.organisations is not None else []
 
     # Lookups used by the engine and reports.
     def kind_names(self) -> list[str]:

@@ -270,6 +270,19 @@ TEXT = {
         "and how many compliances were accepted, added up from day 0.",
         "No redress was demanded during the run.",
     ),
+    "organisations": (
+        "Organisations on the corporate lists, and their people restricted",
+        "Organisations on at least one corporate list, and on each list, at the end of each "
+        "day (organisations); citizens restricted because an organisation they represent or "
+        "manage is listed (joint punishment), at the end of each day (citizens).",
+        "No organisation was listed during the run.",
+    ),
+    "ratings": (
+        "Enterprises by credit rating",
+        "Enterprises in each credit rating (A best, D worst) at the end of each day; records "
+        "of tax arrears and violations deduct rating points.",
+        "No enterprise was rated.",
+    ),
     "adaptation": (
         "Adaptation: acts relative to baseline",
         "For each behaviour, acts over those citizens would have committed had no one adapted, "
@@ -320,7 +333,7 @@ def charts(
 
     c = RunCharts(open_run(run))
     out = [c.score(), c.tiers(), c.sanctions(), c.denied(published), c.wrongful()]
-    out += [*c.burdens(), c.redress(), c.adaptation()]
+    out += [*c.burdens(), c.redress(), *c.organisations(), c.adaptation()]
     if not dashboard:
         return out
     return c.dashboard(out, dimension)

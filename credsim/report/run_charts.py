@@ -225,6 +225,32 @@ class RunCharts:
         ]
         return chart("redress", "day", "count (cumulative)", series)
 
+    def organisations(self) -> list[Chart]:
+        """Organisations on the lists and their people restricted; enterprises by rating (a
+        regime with organisations; none otherwise)."""
+        df, day, reps, chart, spread, styled, column = self.parts()
+        if "organisations_listed" not in df:
+            return []
+        series = [
+            s
+            for c in drawn_in("organisations")
+            for s in spread(SERIES[c].label, column(c), SERIES[c].color)
+        ]
+        series += [
+            s
+            for x in names(df, "organisations_on_")
+            for s in spread(f"on {x.replace('_', ' ')}", column(f"organisations_on_{x}"), None)
+        ]
+        ratings = [
+            s
+            for r in names(df, "organisations_rated_")
+            for s in spread(f"rated {r}", column(f"organisations_rated_{r}"), None)
+        ]
+        return [
+            chart("organisations", "day", "organisations / citizens", series),
+            chart("ratings", "day", "enterprises", ratings),
+        ]
+
     def adaptation(self) -> Chart:
         """Each behaviour's acts over its acts without adaptation (7-day window)."""
         df, day, reps, chart, spread, styled, column = self.parts()
@@ -324,4 +350,5 @@ class RunCharts:
             "denied": own["chart-denied"],
             "posts": posts_chart,
         }
-        return [picked[k] for k in DASHBOARD]
+        extra = [own[k] for k in ("chart-organisations",) if k in own]  # with organisations
+        return [picked[k] for k in DASHBOARD] + extra

@@ -14,6 +14,10 @@ from pathlib import Path
 
 # Measured coefficients (2-core VM, Python 3.11, numpy 2.4, numba 0.68).
 SHARD_BYTES_PER_CITIZEN = 60  # peak while a shard is built and run (core state is 16)
+# what organisations add to a shard's peak (employer and role columns, the organisations,
+# the synthesis's temporaries): 21.6 measured at 1,000,000 citizens, 6.2 of it kept for the
+# run (python benchmarks/organisations_memory.py)
+ORGANISATION_BYTES_PER_CITIZEN = 22
 PROCESS_BASE_BYTES = 350 * 2**20  # an interpreter with numpy, pyarrow, numba loaded
 # Fitted to whole-country runs (1,410,000,000 citizens x 365 days, 282 shards): REF-1 took
 # 1,013 CPU-seconds, press 2,167 (estimates 1,020 and 1,700).
@@ -85,6 +89,12 @@ def available_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def bytes_per_citizen(regime) -> int:
+    """Peak bytes a citizen of a running shard takes under ``regime`` (None: the default)."""
+    orgs = regime is not None and getattr(regime, "organisations", None) is not None
+    return SHARD_BYTES_PER_CITIZEN + ORGANISATION_BYTES_PER_CITIZEN * orgs
+
+
 def estimate(
     regime,
     population: int,
@@ -108,7 +118,7 @@ def estimate(
     components = len(regime.behaviours) + len(regime.rules) + len(regime.sanctions)
     components += len(regime.privileges) + sum(len(s.observes) for s in regime.sources)
     parallel = max(1, min(workers, shards))
-    per_citizen = SHARD_BYTES_PER_CITIZEN
+    per_citizen = bytes_per_citizen(regime)
     life = getattr(regime, "life", None)
     born = 0.0  # citizens born during the run, per citizen at the start
     if life is not None and life.enabled:

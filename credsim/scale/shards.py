@@ -138,7 +138,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     folder = Path(task.folder) if task.folder else None
     names = {
         "sources": c.sources,
-        "rules": c.rules,
+        "rules": c.ledger_rules,
         "sanctions": c.sanctions,
         "privileges": c.privileges,
     }

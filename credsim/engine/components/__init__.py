@@ -17,6 +17,7 @@ from credsim.engine.components.green_lanes import GreenLanes
 from credsim.engine.components.harm import Harm
 from credsim.engine.components.life import Life
 from credsim.engine.components.marks import Marks
+from credsim.engine.components.organisations import Organisations
 from credsim.engine.components.redress import Redress
 from credsim.engine.components.rollout import Rollout
 from credsim.engine.components.sanctions import Sanctions
@@ -35,6 +36,7 @@ COMPONENTS = (
     Score,
     Tiers,
     Amnesty,
+    Organisations,
     Sanctions,
     Marks,
     Harm,
