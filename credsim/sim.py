@@ -15,7 +15,14 @@ import numpy as np
 
 from credsim import __version__
 from credsim.engine.compiled import Compiled
-from credsim.files import FolderLock, atomic_path, checksum, write_atomic, write_table
+from credsim.files import (
+    FolderLock,
+    arrow_table,
+    atomic_path,
+    checksum,
+    write_atomic,
+    write_table,
+)
 from credsim.ledger import parse_mode
 from credsim.metrics import ShardMetrics
 from credsim.population import Census
@@ -25,9 +32,9 @@ from credsim.run import (
     RUN_FILES,
     Run,
     RunFolderError,
-    groups_frame,
+    groups_columns,
     headline,
-    metrics_frame,
+    metrics_columns,
     now,
     platform_info,
 )
@@ -268,9 +275,9 @@ class Sim:
             merged = sm if merged is None else merged + sm
         census = Census.from_facts()
         c = Compiled(self.regime, census.provinces, census.groups)
-        df = metrics_frame(c, merged)
-        write_table(_arrow(df), folder / "metrics.parquet")
-        write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
+        df = metrics_columns(c, merged)  # NumPy columns: pandas stays off the run path
+        write_table(arrow_table(df), folder / "metrics.parquet")
+        write_table(arrow_table(groups_columns(c, merged)), folder / "metrics_groups.parquet")
         _merge_citizens(folder, tasks)
         # figures of every shard, the ones finished before a resume included
         shard_info = [read_done(folder, t.shard) for t in tasks]
@@ -305,7 +312,9 @@ class Sim:
         write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
         # the shards' parts are merged now: readers use the merged files and the ledger
         shutil.rmtree(folder / "parts", ignore_errors=True)
-        return Run(folder)
+        run = Run(folder)
+        run.columns = df  # what metrics.parquet holds, kept for the summary (no re-read)
+        return run
 
 
 ALLOWED_IN_NEW_FOLDER = {".credsim.lock", "dashboard.json"}
@@ -444,12 +453,6 @@ def verify_resume(folder: Path, sim: Sim) -> None:
                 z["rows"].shape  # noqa: B018 (read: a torn archive fails here)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise RunFolderError(f"{folder / 'parts'}/metrics-{i:05d}.npz: damaged ({e})") from None
-
-
-def _arrow(df):
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(df, preserve_index=False)
 
 
 def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:
