@@ -9,7 +9,9 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +56,15 @@ SAMPLE_TARGET = 1_000_000  # citizens kept in the ledger and citizens.parquet of
 def default_fraction(population: int) -> float:
     """Share of citizens kept in the ledger and citizens table by default."""
     return 1.0 if population <= FULL_LEDGER_MAX else min(1.0, SAMPLE_TARGET / population)
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """A run kept in memory (``Sim.simulate``): its headline figures and its per-day metrics
+    as NumPy columns (those of ``metrics.parquet``)."""
+
+    summary: dict[str, Any]
+    columns: dict[str, np.ndarray]
 
 
 class Sim:
@@ -115,7 +126,8 @@ class Sim:
         self.progress = progress
         self.force = force
 
-    def tasks(self, folder: Path) -> list[ShardTask]:
+    def tasks(self, folder: Path | None) -> list[ShardTask]:
+        """The shards to run; ``folder`` None: they write nothing (``simulate``)."""
         rj = json.dumps(self.regime.model_dump(mode="json"))
         return [
             ShardTask(
@@ -127,7 +139,7 @@ class Sim:
                 self.days,
                 self.ledger_fraction,
                 self.citizens_fraction,
-                str(folder),
+                None if folder is None else str(folder),
             )
             for i, off, n in plan(self.population, self.shard_size)
         ]
@@ -158,6 +170,33 @@ class Sim:
         if self.replicates <= 1 or self.backend == "dask":
             return 1
         return min(self.replicates, self.workers)
+
+    def simulate(self) -> Simulated:
+        """Run every shard in this process and keep the results in memory: no run folder,
+        no ledger, no citizens table. The headline figures and the metrics columns are those
+        ``run()`` writes for the same arguments (the experiments' runs: sweeps of figures,
+        calibration, paired comparisons, thresholds)."""
+        from credsim.scale.budget import check_size
+
+        if self.replicates > 1:
+            raise ValueError("simulate() runs one seed; use run() for replicates")
+        check_size(self.population, self.days, self.shard_size, force=self.force)
+        tasks = self.tasks(None)
+        total, done = len(tasks) * self.days, [0]
+
+        def tick(k: int) -> None:
+            done[0] += k
+            if self.progress:
+                self.progress(done[0], total)
+
+        merged = None
+        for t in tasks:
+            m = run_shard(t, tick).metrics
+            merged = m if merged is None else merged + m
+        census = Census.from_facts()
+        c = Compiled(self.regime, census.provinces, census.groups)
+        columns = metrics_columns(c, merged)
+        return Simulated(headline(columns, c), columns)
 
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
