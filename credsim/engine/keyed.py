@@ -32,6 +32,7 @@ __all__ = [
     "name_code",
     "subkey",
     "uniform",
+    "uniform_grid",
     "uniforms",
     "unit",
 ]
@@ -139,6 +140,23 @@ def binomials(key: np.uint64, n: np.ndarray, p: np.ndarray, parts: np.ndarray) -
 def _uniforms(key, a, b, c, out):  # pragma: no cover
     for i in range(a.size):
         out[i] = uniform(key, a[i], b, c)
+
+
+@njit(cache=True, nogil=True)
+def _uniform_grid(key, a, b, cs, out):  # pragma: no cover
+    for j in range(cs.size):
+        for i in range(a.size):
+            out[j, i] = uniform(key, a[i], b, cs[j])
+
+
+def uniform_grid(key: np.uint64, a: np.ndarray, b: int, cs) -> np.ndarray:
+    """``[j, i] = uniform(key, a[i], b, cs[j])``: ``uniforms`` for several ``c`` at once (e.g.
+    citizens on day b for each privilege), in one compiled call."""
+    cs = np.ascontiguousarray(cs, dtype=np.int64)
+    out = np.empty((cs.size, a.size), dtype=np.float64)
+    if a.size and cs.size:
+        _uniform_grid(np.uint64(key), np.ascontiguousarray(a, dtype=np.int64), int(b), cs, out)
+    return out
 
 
 def uniforms(key: np.uint64, a: np.ndarray, b: int, c: int = 0) -> np.ndarray:

@@ -115,7 +115,7 @@ class Attempts(Component):
 
     def attempt(self, day: int) -> None:
         """Restricted citizens try their privileges; every denied attempt is counted."""
-        from credsim.engine.keyed import binomials, uniforms
+        from credsim.engine.keyed import binomials, uniform_grid
 
         c, s, m = self.c, self.s, self.m
         keys = self.shard.keys
@@ -138,7 +138,7 @@ class Attempts(Component):
                 spill_right = spill & ~s.mask_of(s.spill_wrong, ids, spill.dtype)
                 rightful = c.own_privileges(own_right) | c.spill_privileges(spill_right, child)
             gids = s.gid(ids)
-            u = np.stack([uniforms(keys["attempt"], gids, day, code) for code in c.privilege_codes])
+            u = uniform_grid(keys["attempt"], gids, day, c.privilege_codes)  # [privilege, citizen]
             # [privilege, citizen]: denied to them, of an age that attempts it, and attempted
             hit = ((mask[None, :] >> c.privilege_bits[:, None]) & 1).astype(bool)
             hit &= c.who_allows[:, child]
