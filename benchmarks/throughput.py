@@ -6,7 +6,7 @@ its workers) are measured, several times after a warm-up, and the medians report
 
 - `credsim sweep press --vary sources.camera.false_match=... (5 values) --replicates 4
   --population 100000 --days 365 --workers 2`: 20 runs of press at 100,000 citizens x 365
-  days, each written as a run folder under the sweep's folder (as the sweep documents);
+  days, kept in memory (versions before 2026-12-07 wrote each as a run folder);
 - `credsim compare press national --replicates 5 --population 100000 --days 365 --workers 2`:
   10 runs kept in memory (only their headline figures are used).
 
@@ -103,7 +103,7 @@ def main() -> int:
     args = ap.parse_args()
     n = str(args.population)
     cases = {
-        "sweep (20 runs, run folders)": (
+        "sweep (20 runs)": (
             20,
             [*CREDSIM, "sweep", "press", "--vary", f"sources.camera.false_match={VALUES}"]
             + ["--replicates", "4", "--population", n, "--days", "365", "--workers", "2"]
