@@ -12,6 +12,22 @@ own times summed, so the packages add up to the whole import time).
     python benchmarks/startup.py --against /tmp/old   # and paired against another version
     python benchmarks/startup.py --smoke    # 2 runs of --version, --help and the REF-1 year;
                                             # exit 1 above generous bounds (CI is noisy)
+    python benchmarks/startup.py --parts    # and where a 1,000-citizen press year's CPU goes
+    python benchmarks/startup.py --per-day  # and the day loop's cost per day (in-process)
+    python benchmarks/startup.py --default  # and the default `credsim run` (press, 1M)
+
+``--parts`` splits a 1,000-citizen press year (``--ledger none --no-report``) into its parts,
+in CPU seconds (user + system of the process, ``time.process_time``), each part's own time
+(the kernels loaded from Numba's cache inside another part are counted as kernel loading),
+median over fresh processes: the interpreter's start, the command line's imports, NumPy,
+the regime schema, Numba's import, the engine's modules, pyarrow, loading the regime,
+loading the compiled kernels, synthesising the population, the day loop, writing the run
+folder and the summary table.
+
+``--per-day`` times the day loop alone in this process (the shard built first; CPU seconds
+of the loop): press at 1,000 and 10,000 citizens for 365 and 3,650 days. The cost per day
+at n citizens is a + b n; the per-day overhead a (what a day costs whatever the population)
+is the intercept through the two populations, for each length.
 """
 
 from __future__ import annotations
@@ -103,6 +119,124 @@ def import_costs(argv: list[str], top: int = 14) -> tuple[list[tuple[str, float]
     return rows[:top], sum(by_package.values())
 
 
+# Run in a fresh process: each part's own CPU seconds, printed as JSON on the last line.
+PARTS = r"""
+import json, sys, time
+clock = time.process_time
+start = clock()  # the interpreter's own start, before this line
+own = {"interpreter start": start}
+stack = []
+def part(name, fn):
+    def timed(*a, **k):
+        stack.append(0.0)
+        t = clock()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent = clock() - t
+            inner = stack.pop()
+            own[name] = own.get(name, 0.0) + spent - inner
+            if stack:
+                stack[-1] += spent
+    return timed
+def imported(name, modules):
+    t = clock()
+    for m in modules:
+        __import__(m)
+    own[name] = clock() - t
+imported("imports: command line (typer, rich)", ["credsim.cli"])
+imported("imports: numpy", ["numpy"])
+imported("imports: regime schema (pydantic)", ["credsim.regime.load"])
+imported("imports: numba", ["credsim.compiled_cache"])
+imported("imports: engine modules", ["credsim.sim", "credsim.engine.shard"])
+imported("imports: pyarrow", ["pyarrow", "pyarrow.parquet"])
+from numba.core import caching
+import credsim.population, credsim.engine.shard
+from credsim import cli
+from credsim.sim import Sim
+caching.Cache.load_overload = part("compiled kernels loaded", caching.Cache.load_overload)
+credsim.population.synthesize = part("population", credsim.population.synthesize)
+Shard = credsim.engine.shard.Shard
+Shard.__init__ = part("shard state and components", Shard.__init__)
+Shard.run_day = part("day loop", Shard.run_day)
+sim = part("regime loaded, run checked", Sim)("press", 1000, 365, 1, out=sys.argv[1], ledger="none")
+run = part("writing the run folder (and the rest of the run)", sim.run)()
+part("summary table", cli.summary_table)(run)
+own["whole process"] = clock()
+print(json.dumps(own))
+"""
+
+
+def parts(runs: int, folder: str) -> dict[str, float]:
+    """Median CPU seconds of each part of a 1,000-citizen press year, over fresh processes."""
+    seen: dict[str, list[float]] = {}
+    for k in range(runs + 1):  # the first one warms the cache
+        out = subprocess.run(
+            [sys.executable, "-c", PARTS, f"{folder}/parts-{k}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=RUN_FROM[0],
+        ).stdout
+        if k:
+            for name, sec in json.loads(out.splitlines()[-1]).items():
+                seen.setdefault(name, []).append(sec)
+    med = {name: statistics.median(v) for name, v in seen.items()}
+    total = med.pop("whole process")
+    print("\nCPU seconds of a 1,000-citizen press year (--ledger none --no-report) by part,")
+    print(f"median of {runs} fresh processes (each part's own time)")
+    for name, sec in med.items():
+        print(f"  {name:52} {sec:6.3f}")
+    print(f"  {'sum of the parts':52} {sum(med.values()):6.3f}")
+    print(f"  {'whole process (process_time at exit)':52} {total:6.3f}")
+    return {**med, "whole process": total}
+
+
+SIZES = (1000, 10_000)
+
+
+def per_day() -> dict[str, float]:
+    """CPU seconds per day of press's day loop at two populations and two lengths, and the
+    per-day overhead (the intercept in citizens)."""
+    from credsim.engine.compiled import Compiled
+    from credsim.engine.sampling import stream
+    from credsim.engine.shard import Shard
+    from credsim.ledger import Ledger
+    from credsim.population import Census, synthesize
+    from credsim.regime.load import load_regime
+
+    regime = load_regime("press")
+    census = Census.from_facts()
+    c = Compiled(regime, census.provinces, census.groups)
+    names = {"sources": c.sources, "rules": c.rules, "sanctions": c.sanctions}
+    names["privileges"] = c.privileges
+
+    def loop(n: int, days: int) -> float:
+        pop = synthesize(n, stream(1, 0, "population"), census)
+        shard = Shard(c, pop, 1, 0, 0, days, Ledger(0.0, 0, range(n), None, names))
+        t = time.process_time()
+        for day in range(days):
+            shard.run_day(day)
+        return time.process_time() - t
+
+    loop(1000, 30)  # kernels loaded
+    out: dict[str, float] = {}
+    print("\nday loop of press, in this process, CPU ms per day (median of 3)")
+    for days in (365, 3650):
+        cost = {n: statistics.median([loop(n, days) for _ in range(3)]) / days for n in SIZES}
+        slope = (cost[10_000] - cost[1000]) / 9000
+        overhead = cost[1000] - 1000 * slope
+        for n in (1000, 10_000):
+            out[f"{n} citizens x {days} days, ms per day"] = 1e3 * cost[n]
+        out[f"per-day overhead over {days} days, ms"] = 1e3 * overhead
+        print(
+            f"  {days:5} days: 1,000 citizens {1e3 * cost[1000]:.3f}, 10,000 citizens "
+            f"{1e3 * cost[10_000]:.3f}; per citizen-day {1e6 * slope:.2f} us; "
+            f"per-day overhead (intercept) {1e3 * overhead:.3f}"
+        )
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
@@ -114,6 +248,9 @@ def main() -> int:
         help="a source checkout of another credsim version (for example from `git archive "
         "COMMIT | tar -x -C DIR`): each run command is also run paired against it",
     )
+    ap.add_argument("--parts", action="store_true", help="split a 1,000-citizen year's CPU")
+    ap.add_argument("--per-day", action="store_true", help="the day loop's cost per day")
+    ap.add_argument("--default", action="store_true", help="also the default credsim run")
     args = ap.parse_args()
     runs = 2 if args.smoke else args.runs
     with tempfile.TemporaryDirectory(prefix="credsim-startup-") as d:
@@ -131,9 +268,32 @@ def main() -> int:
             ],
             "credsim run ref1 -n 1000 -d 365 --no-report": [
                 *CREDSIM,
-                *("run", "ref1", "-n", "1000", "-d", "365", "--no-report", "-o", f"{d}/r"),
+                *(
+                    "run",
+                    "ref1",
+                    "-n",
+                    "1000",
+                    "-d",
+                    "365",
+                    "--no-report",
+                    "-o",
+                    f"{d}/r",
+                ),
+            ],
+            "credsim run press -n 1000 -d 365 --ledger none --no-report": [
+                *CREDSIM,
+                *("run", "press", "-n", "1000", "-d", "365", "--ledger", "none"),
+                *("--no-report", "-o", f"{d}/pn"),
             ],
         }
+        if args.default:
+            # the default run: press, 1,000,000 citizens, 365 days, ledger and report
+            cases["credsim run (press, 1M, ledger, report)"] = [
+                *CREDSIM,
+                "run",
+                "-o",
+                f"{d}/def",
+            ]
         if args.smoke:
             cases = {k: v for k, v in cases.items() if k in SMOKE_BOUNDS}
         figures = {}
@@ -173,6 +333,10 @@ def main() -> int:
             for package, sec in rows:
                 print(f"  {package:24} {sec:.3f}")
             figures["imports"] = {"total": total, **dict(rows)}
+        if args.parts:
+            figures["parts"] = parts(runs, d)
+        if args.per_day:
+            figures["per_day"] = per_day()
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     slow = [

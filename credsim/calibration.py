@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -175,10 +174,7 @@ def _simulate(job: tuple[dict, int, int, int]) -> dict[str, np.ndarray]:
     from credsim.sim import Sim
 
     regime, population, days, seed = job
-    with tempfile.TemporaryDirectory(prefix="credsim-cal-") as d:
-        run = Sim(regime, population, days, seed, out=d, ledger="none", workers=1).run()
-        m = run.metrics
-        return {c: m[c].to_numpy() for c in m.columns}
+    return Sim(regime, population, days, seed, ledger="none", workers=1).simulate().columns
 
 
 @dataclass

@@ -223,8 +223,15 @@ def sweep_command(
         ),
     ] = None,
     ledger: Annotated[
-        str, typer.Option(help="Ledger of each run: none, full or sample=F.")
+        str,
+        typer.Option(help="Ledger of each run: none, full or sample=F (not none: run folders)."),
     ] = "none",
+    run_folders: Annotated[
+        bool,
+        typer.Option(
+            "--run-folders", help="Also write every run's folder under OUT/runs (default: none)."
+        ),
+    ] = False,
 ) -> None:
     """Run a regime over a grid or a sample of parameter values, with replicates."""
     from credsim.experiments.sweep import sweep
@@ -261,6 +268,7 @@ def sweep_command(
             metrics=tuple(metric) if metric else DEFAULT_METRICS,
             ledger=ledger,
             progress=_Progress("sweep"),
+            run_folders=run_folders,
         )
     except (InputError, ValueError, ImportError, RuntimeError) as e:
         _handle(e)
@@ -272,7 +280,8 @@ def sweep_command(
     typer.echo(f"runs table: {result.out / 'sweep_runs.parquet'}")
     typer.echo(f"days table: {result.out / 'sweep_days.parquet'}")
     typer.echo(f"report: {result.html}")
-    typer.echo(f"run folders: {result.out / 'runs'}")
+    if run_folders or ledger != "none":
+        typer.echo(f"run folders: {result.out / 'runs'}")
 
 
 def sensitivity_command(

@@ -195,25 +195,28 @@ def headline_names(regime: Any) -> list[str]:
 
 
 def headline(df: Any, c: Any) -> dict[str, Any]:
-    """The headline figures of a run's metrics table ``df`` (compiled regime ``c``)."""
-    last = df.iloc[-1]
-    n = int(last["citizens"])
+    """The headline figures of a run's metrics table ``df`` (compiled regime ``c``): named
+    columns (a dict of NumPy arrays, as ``credsim.run.metrics_columns`` gives) or a
+    DataFrame."""
+    cols = df if isinstance(df, dict) else {k: df[k].to_numpy() for k in df.columns}
+    rows = len(cols["day"])
+    n = int(cols["citizens"][-1])
     out: dict[str, Any] = {}
     for key, of, h in _headlines(c.regime, c):
         if h.how == "last":
-            value = last[of]
+            value = cols[of][-1]
             out[key] = round(float(value), h.digits) if h.digits is not None else int(value)
         elif h.how == "sum":
-            out[key] = int(df[of].sum())
+            out[key] = int(cols[of].sum())
         elif h.how == "days":
-            out[key] = int(len(df))
+            out[key] = int(rows)
         elif h.how == "pct":
-            out[key] = round(100 * float(last[of]) / max(n, 1), h.digits or 4)
+            out[key] = round(100 * float(cols[of][-1]) / max(n, 1), h.digits or 4)
         elif h.how == "ratio":
             names = [b.name for b in c.regime.behaviours if b.kind == h.when]
-            base = sum(float(df[f"baseline_acts_{b}"].sum()) for b in names)
+            base = sum(float(cols[f"baseline_acts_{b}"].sum()) for b in names)
             if base > 0:
-                acts = sum(float(df[f"acts_{b}"].sum()) for b in names)
+                acts = sum(float(cols[f"acts_{b}"].sum()) for b in names)
                 out[key] = round(acts / base, h.digits or 4)
         else:
             raise ValueError(f"headline {h.key}: unknown computation {h.how!r}")

@@ -71,6 +71,46 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def arrow_array(values):
+    """A NumPy array (numbers, booleans or text) as an Arrow array built from its buffers.
+
+    ``pyarrow.array`` asks pyarrow's pandas shim whether the values are a pandas object,
+    and that imports pandas (about 0.3 s) when it is installed; a run writes its tables
+    through this function so that pandas is imported only by the commands that read
+    tables with it. An Arrow array is returned as it is.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return values
+    a = np.asarray(values)
+    if a.ndim != 1:
+        a = a.reshape(-1)
+    n = len(a)
+    if a.dtype.kind in "US" or a.dtype == object:
+        data = [str(x).encode("utf-8") for x in a.tolist()]
+        offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum([len(x) for x in data], out=offsets[1:])
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+        return pa.Array.from_buffers(pa.string(), n, buffers)
+    if a.dtype == np.bool_:
+        bits = np.packbits(a, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
+    a = np.ascontiguousarray(a)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), n, [None, pa.py_buffer(a)])
+
+
+def arrow_table(columns: dict, metadata: dict | None = None):
+    """Named columns (NumPy or Arrow arrays) as an Arrow table, without importing pandas
+    (see ``arrow_array``)."""
+    import pyarrow as pa
+
+    names = list(columns)
+    arrays = [arrow_array(columns[k]) for k in names]
+    return pa.Table.from_arrays(arrays, names=names, metadata=metadata)
+
+
 def write_table(table, path: str | Path) -> None:
     """Write an Arrow table as Parquet (zstd), atomically."""
     import pyarrow.parquet as pq

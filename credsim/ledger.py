@@ -260,13 +260,13 @@ class Ledger:
         """The pending rows as an Arrow table of codes, with the labels in its metadata."""
         import json
 
-        import pyarrow as pa
+        from credsim.files import arrow_table
 
         cols = {c: a[: self._pending] for c, a in (self._cols or {}).items()}
         if not cols:
             cols = {c: np.empty(0, dtype=t) for c, t in self.columns.items()}
         meta = {LABELS_KEY: json.dumps(self.labels).encode()}
-        return pa.table(cols).replace_schema_metadata(meta)
+        return arrow_table(cols, meta)
 
     def flush(self) -> None:
         """Hand the pending rows to the writer thread: one Parquet part, written atomically.

@@ -75,41 +75,55 @@ def start_manifest(folder: Path, regime: Any, fields: dict[str, Any]) -> dict[st
     return manifest
 
 
-def metrics_frame(c, m: ShardMetrics):
-    """One row per day: every count, plus the score mean and quantiles from the histogram."""
-    import pandas as pd
-
+def metrics_columns(c, m: ShardMetrics) -> dict[str, np.ndarray]:
+    """One row per day, as named NumPy columns: every count, plus the score mean and
+    quantiles from the histogram (what ``metrics.parquet`` holds)."""
     levels, flows = columns(c)
-    df = pd.DataFrame(m.rows, columns=levels + flows)
-    df.insert(0, "day", np.arange(len(df), dtype=np.int32))
-    n = df["citizens"].to_numpy()
-    df["score_mean"] = df["score_sum"] / np.maximum(n, 1)
+    rows = np.asarray(m.rows)
+    cols: dict[str, np.ndarray] = {"day": np.arange(len(rows), dtype=np.int32)}
+    for j, name in enumerate(levels + flows):
+        cols[name] = rows[:, j]
+    n = cols["citizens"]
+    cols["score_mean"] = cols["score_sum"] / np.maximum(n, 1)
     width = -(-(c.score_max - c.score_min + 1) // m.hist.shape[1])
     cum = np.cumsum(m.hist, axis=1)
     for q in QUANTILES:
         idx = (cum < (q * n)[:, None]).sum(axis=1)
-        df[f"score_p{int(q * 100):02d}"] = c.score_min + idx * width
+        cols[f"score_p{int(q * 100):02d}"] = c.score_min + idx * width
     for p in c.privileges:
-        df[f"denied_{p}_cumulative"] = df[f"denied_{p}"].cumsum()
-    return df
+        cols[f"denied_{p}_cumulative"] = np.cumsum(cols[f"denied_{p}"])
+    return cols
 
 
-def groups_frame(c, m: ShardMetrics):
-    """Long table: day, dimension, group, population and each group metric."""
+def metrics_frame(c, m: ShardMetrics):
+    """``metrics_columns`` as a pandas DataFrame."""
     import pandas as pd
 
+    return pd.DataFrame(metrics_columns(c, m))
+
+
+def groups_columns(c, m: ShardMetrics) -> dict[str, np.ndarray]:
+    """Long table as named NumPy columns: day, dimension, group, population and each group
+    metric (what ``metrics_groups.parquet`` holds)."""
     labels = dimension_labels(c)
     days, _, slots = m.groups.shape
     day = np.repeat(np.arange(days), slots)
     data = {
         "day": day.astype(np.int32),
-        "dimension": np.tile([d for d, _ in labels], days),
-        "group": np.tile([g for _, g in labels], days),
+        "dimension": np.tile(np.array([d for d, _ in labels]), days),
+        "group": np.tile(np.array([g for _, g in labels]), days),
         "population": np.tile(m.group_population, days),
     }
     for j, name in enumerate(GROUP_METRICS):
         data[name] = m.groups[:, j, :].ravel()
-    return pd.DataFrame(data)
+    return data
+
+
+def groups_frame(c, m: ShardMetrics):
+    """``groups_columns`` as a pandas DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(groups_columns(c, m))
 
 
 def headline(df, c) -> dict[str, Any]:
@@ -147,6 +161,8 @@ class Run:
                 raise RunFolderError(f"{mf}: {key}: missing or not a valid value ({value!r})")
         self._metrics = None
         self._groups = None
+        # the metrics as NumPy columns, set by the run that just wrote the folder
+        self.columns: dict[str, np.ndarray] | None = None
 
     def problems(self) -> list[tuple[bool, str]]:
         """What is wrong with the folder against its manifest, as ``(damaged, line)``.
@@ -225,6 +241,14 @@ class Run:
         if self._metrics is None:
             self._metrics = self.read_table("metrics.parquet")
         return self._metrics
+
+    def metric_columns(self, names: list[str]) -> dict[str, np.ndarray]:
+        """Some per-day metrics as NumPy columns (those of ``names`` the run has): from
+        memory right after the run, else read from ``metrics.parquet``."""
+        if self.columns is not None:
+            return {k: self.columns[k] for k in names if k in self.columns}
+        df = self.metrics
+        return {k: df[k].to_numpy() for k in names if k in df}
 
     @property
     def groups(self):

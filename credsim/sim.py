@@ -9,12 +9,21 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from credsim.engine.compiled import Compiled
-from credsim.files import FolderLock, atomic_path, checksum, write_atomic, write_table
+from credsim.files import (
+    FolderLock,
+    arrow_table,
+    atomic_path,
+    checksum,
+    write_atomic,
+    write_table,
+)
 from credsim.ledger import parse_mode
 from credsim.metrics import ShardMetrics
 from credsim.population import Census
@@ -24,9 +33,9 @@ from credsim.run import (
     RUN_FILES,
     Run,
     RunFolderError,
-    groups_frame,
+    groups_columns,
     headline,
-    metrics_frame,
+    metrics_columns,
     now,
     start_manifest,
 )
@@ -47,6 +56,15 @@ SAMPLE_TARGET = 1_000_000  # citizens kept in the ledger and citizens.parquet of
 def default_fraction(population: int) -> float:
     """Share of citizens kept in the ledger and citizens table by default."""
     return 1.0 if population <= FULL_LEDGER_MAX else min(1.0, SAMPLE_TARGET / population)
+
+
+@dataclass(frozen=True)
+class Simulated:
+    """A run kept in memory (``Sim.simulate``): its headline figures and its per-day metrics
+    as NumPy columns (those of ``metrics.parquet``)."""
+
+    summary: dict[str, Any]
+    columns: dict[str, np.ndarray]
 
 
 class Sim:
@@ -108,7 +126,8 @@ class Sim:
         self.progress = progress
         self.force = force
 
-    def tasks(self, folder: Path) -> list[ShardTask]:
+    def tasks(self, folder: Path | None) -> list[ShardTask]:
+        """The shards to run; ``folder`` None: they write nothing (``simulate``)."""
         rj = json.dumps(self.regime.model_dump(mode="json"))
         return [
             ShardTask(
@@ -120,7 +139,7 @@ class Sim:
                 self.days,
                 self.ledger_fraction,
                 self.citizens_fraction,
-                str(folder),
+                None if folder is None else str(folder),
             )
             for i, off, n in plan(self.population, self.shard_size, self.regime, self.days)
         ]
@@ -151,6 +170,33 @@ class Sim:
         if self.replicates <= 1 or self.backend == "dask":
             return 1
         return min(self.replicates, self.workers)
+
+    def simulate(self) -> Simulated:
+        """Run every shard in this process and keep the results in memory: no run folder,
+        no ledger, no citizens table. The headline figures and the metrics columns are those
+        ``run()`` writes for the same arguments (the experiments' runs: sweeps of figures,
+        calibration, paired comparisons, thresholds)."""
+        from credsim.scale.budget import check_size
+
+        if self.replicates > 1:
+            raise ValueError("simulate() runs one seed; use run() for replicates")
+        check_size(self.population, self.days, self.shard_size, force=self.force)
+        tasks = self.tasks(None)
+        total, done = len(tasks) * self.days, [0]
+
+        def tick(k: int) -> None:
+            done[0] += k
+            if self.progress:
+                self.progress(done[0], total)
+
+        merged = None
+        for t in tasks:
+            m = run_shard(t, tick).metrics
+            merged = m if merged is None else merged + m
+        census = Census.from_facts()
+        c = Compiled(self.regime, census.provinces, census.groups)
+        columns = metrics_columns(c, merged)
+        return Simulated(headline(columns, c), columns)
 
     def run(self, resume: bool = False) -> Run:
         """Run every shard not yet done, merge, and write the run folder."""
@@ -279,9 +325,9 @@ class Sim:
         clock.lap("merge metrics")
         census = Census.from_facts()
         c = Compiled(self.regime, census.provinces, census.groups)
-        df = metrics_frame(c, merged)
-        write_table(_arrow(df), folder / "metrics.parquet")
-        write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
+        df = metrics_columns(c, merged)  # NumPy columns: pandas stays off the run path
+        write_table(arrow_table(df), folder / "metrics.parquet")
+        write_table(arrow_table(groups_columns(c, merged)), folder / "metrics_groups.parquet")
         clock.lap("metrics tables")
         _merge_citizens(folder, tasks)
         clock.lap("merge citizens")
@@ -319,7 +365,9 @@ class Sim:
         write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
         # the shards' parts are merged now: readers use the merged files and the ledger
         shutil.rmtree(folder / "parts", ignore_errors=True)
-        return Run(folder)
+        run = Run(folder)
+        run.columns = df  # what metrics.parquet holds, kept for the summary (no re-read)
+        return run
 
 
 def stage_seconds(shard_info: list[dict], clock: Stages, results: list, t_start: float) -> dict:
@@ -476,12 +524,6 @@ def verify_resume(folder: Path, sim: Sim) -> None:
                 z["rows"].shape  # noqa: B018 (read: a torn archive fails here)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
             raise RunFolderError(f"{folder / 'parts'}/metrics-{i:05d}.npz: damaged ({e})") from None
-
-
-def _arrow(df):
-    import pyarrow as pa
-
-    return pa.Table.from_pandas(df, preserve_index=False)
 
 
 def _merge_citizens(folder: Path, tasks: list[ShardTask]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,39 @@ def test_an_unwritable_cache_still_runs(tmp_path):
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
     assert kernel_files() == before
     assert (tmp_path / "run" / "manifest.json").exists()
+
+
+def test_cached_kernels_load_without_numbas_full_registry(tmp_path):
+    """A cold cache compiles every kernel (Numba's full context); a warm one loads them
+    without importing Numba's NumPy and linear-algebra implementations; the three give the
+    same run, and so does the full refresh when asked for."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    code = (
+        "import sys, json\n"
+        "from credsim.sim import Sim\n"
+        "from credsim import compiled_cache\n"
+        "out = sys.argv[1]\n"
+        "run = Sim('press', 300, 40, 3, out=out, ledger='none').run()\n"
+        "print(json.dumps([compiled_cache.LIGHT, 'numba.np.arraymath' in sys.modules,\n"
+        "                  run.summary]))\n"
+    )
+
+    def run(name: str, **extra: str) -> list:
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path / name)],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=600,
+        )
+        return json.loads(done.stdout.splitlines()[-1])
+
+    cold = run("cold")
+    warm = run("warm")
+    full = run("full", CREDSIM_NUMBA_FULL_REFRESH="1")
+    assert cold[1] is True  # compiling needs every implementation
+    assert warm[:2] == [True, False]  # loading from the cache does not
+    assert full[:2] == [False, True]
+    assert cold[2] == warm[2] == full[2]
+    assert cold[2]["citizens"] == 300

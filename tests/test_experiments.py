@@ -43,8 +43,7 @@ def test_grid_has_every_combination_and_replicate(grid):
     assert {"run", "day", "restricted", "wrongful", FALSE_MATCH}.issubset(grid.days.columns)
     for name in ("sweep_runs.parquet", "sweep_days.parquet", "sweep.html"):
         assert (grid.out / name).stat().st_size > 0
-    for run in runs["run"]:
-        assert (grid.out / "runs" / run / "manifest.json").exists()
+    assert not (grid.out / "runs").exists()  # runs kept in memory unless asked for
     html = grid.html.read_text()
     plotly = get_plotlyjs()
     assert html.count(plotly) == 1  # plotly.js embedded once, nothing loaded from elsewhere
@@ -57,6 +56,24 @@ def test_grid_has_every_combination_and_replicate(grid):
     for m in ("restricted", "wrongful"):
         assert (table[f"{m} min"] <= table[f"{m} median"]).all()
         assert (table[f"{m} median"] <= table[f"{m} max"]).all()
+
+
+def test_run_folders_when_asked_hold_the_same_runs(grid, tmp_path):
+    kept = sweep(
+        "press",
+        GRID,
+        replicates=2,
+        population=POP,
+        days=DAYS,
+        seed=5,
+        out=tmp_path,
+        workers=2,
+        run_folders=True,
+    )
+    pd.testing.assert_frame_equal(kept.runs, grid.runs)
+    pd.testing.assert_frame_equal(kept.days, grid.days)
+    for run in kept.runs["run"]:
+        assert (tmp_path / "runs" / run / "manifest.json").exists()
 
 
 def test_bands_are_percentiles_only_with_enough_replicates():

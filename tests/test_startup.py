@@ -40,3 +40,15 @@ def test_the_public_names_still_load():
     assert credsim.Sim.__name__ == "Sim"
     assert callable(credsim.load_regime)
     assert "press" in credsim.presets()
+
+
+def test_a_run_writes_its_tables_without_pandas(tmp_path):
+    code = (
+        "import sys, credsim.cli\n"
+        "sys.argv = ['credsim', 'run', 'press', '-n', '300', '-d', '20', '--no-report',\n"
+        f"            '-o', {str(tmp_path / 'run')!r}]\n"
+        "try:\n    credsim.cli.main()\nexcept SystemExit:\n    pass"
+    )
+    assert "pandas" not in imported_after(code)
+    assert (tmp_path / "run" / "metrics.parquet").is_file()
+    assert list((tmp_path / "run" / "ledger").glob("*.parquet"))

@@ -26,11 +26,13 @@ from credsim.compiled_cache import njit
 
 __all__ = [
     "binomial",
+    "binomials",
     "component_key",
     "mix",
     "name_code",
     "subkey",
     "uniform",
+    "uniform_grid",
     "uniforms",
     "unit",
 ]
@@ -110,9 +112,51 @@ def binomial(key: np.uint64, n: int, p: float, *parts: int) -> int:
 
 
 @njit(cache=True, nogil=True)
+def _binomials(key, n, p, parts, out):  # pragma: no cover
+    for i in range(n.size):
+        if n[i] <= 0 or p[i] <= 0.0:
+            out[i] = 0
+            continue
+        z = key
+        for j in range(parts.shape[1]):
+            z = mix(z ^ np.uint64(parts[i, j]))
+        np.random.seed(np.uint32(z & np.uint64(0xFFFFFFFF)))
+        out[i] = np.random.binomial(n[i], min(p[i], 1.0))
+
+
+def binomials(key: np.uint64, n: np.ndarray, p: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """``binomial(key, n[i], p[i], *parts[i])`` for each row ``i``, in one compiled call (the
+    same counts: the day's aggregate draws without a Python call each)."""
+    n = np.ascontiguousarray(n, dtype=np.int64).ravel()
+    out = np.zeros(n.size, dtype=np.int64)
+    if n.size:
+        p = np.ascontiguousarray(p, dtype=np.float64).ravel()
+        parts = np.ascontiguousarray(parts, dtype=np.int64).reshape(n.size, -1)
+        _binomials(np.uint64(key), n, p, parts, out)
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _uniforms(key, a, b, c, out):  # pragma: no cover
     for i in range(a.size):
         out[i] = uniform(key, a[i], b, c)
+
+
+@njit(cache=True, nogil=True)
+def _uniform_grid(key, a, b, cs, out):  # pragma: no cover
+    for j in range(cs.size):
+        for i in range(a.size):
+            out[j, i] = uniform(key, a[i], b, cs[j])
+
+
+def uniform_grid(key: np.uint64, a: np.ndarray, b: int, cs) -> np.ndarray:
+    """``[j, i] = uniform(key, a[i], b, cs[j])``: ``uniforms`` for several ``c`` at once (e.g.
+    citizens on day b for each privilege), in one compiled call."""
+    cs = np.ascontiguousarray(cs, dtype=np.int64)
+    out = np.empty((cs.size, a.size), dtype=np.float64)
+    if a.size and cs.size:
+        _uniform_grid(np.uint64(key), np.ascontiguousarray(a, dtype=np.int64), int(b), cs, out)
+    return out
 
 
 def uniforms(key: np.uint64, a: np.ndarray, b: int, c: int = 0) -> np.ndarray:

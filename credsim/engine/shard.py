@@ -115,6 +115,7 @@ class Shard:
         ``propensity``: every citizen's (``self.propensity()``)."""
         import pyarrow as pa
 
+        from credsim.files import arrow_array, arrow_table
         from credsim.regime.schema import AGE_BANDS, SEX
 
         c = self.c
@@ -128,8 +129,8 @@ class Shard:
 
         def cat(codes: np.ndarray, names) -> pa.Array:
             return pa.DictionaryArray.from_arrays(
-                pa.array(codes.astype(np.int8 if len(names) <= 127 else np.int16)),
-                pa.array(list(names)),
+                arrow_array(codes.astype(np.int8 if len(names) <= 127 else np.int16)),
+                arrow_array(np.array(list(names), dtype=str)),
             )
 
         score = self.state.score[idx]
@@ -171,7 +172,7 @@ class Shard:
             extra = getattr(comp, "citizen_columns", None)
             for name, value in (extra(idx) if extra else {}).items():
                 cols[name] = cat(*value) if isinstance(value, tuple) else value
-        return pa.table(cols)
+        return arrow_table(cols)
 
     def core_bytes(self) -> int:
         """Bytes of the dense state the day loop keeps (16 per citizen at the defaults), with

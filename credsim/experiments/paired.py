@@ -276,24 +276,14 @@ def compare_summaries(a: Side, b: Side, paired: bool) -> list[Row]:
 
 # ------------------------------------------------------------------ running the replicates
 def _one(job: tuple) -> dict[str, Any]:
+    """The headline figures of one replicate; its run folder is written only when ``out``
+    names one (else the run stays in memory: ``Sim.simulate``)."""
     regime, overrides, population, days, seed, out = job
-    import tempfile
-
     from credsim.sim import Sim
 
     if out is None:
-        with tempfile.TemporaryDirectory(prefix="credsim-replicate-") as d:
-            run = Sim(
-                regime,
-                population,
-                days,
-                seed,
-                overrides=overrides,
-                out=Path(d) / "run",
-                ledger="none",
-                workers=1,
-            ).run()
-            return dict(run.summary)
+        sim = Sim(regime, population, days, seed, overrides=overrides, ledger="none", workers=1)
+        return dict(sim.simulate().summary)
     run = Sim(
         regime, population, days, seed, overrides=overrides, out=out, ledger="none", workers=1
     ).run()

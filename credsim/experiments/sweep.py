@@ -8,7 +8,9 @@ seed with ``numpy.random.SeedSequence`` (spawn key ``(0, r)``), and the same rep
 same seed for every parameter set: parameter sets are paired by common random numbers, so
 their differences come from the parameters rather than from different draws.
 
-Every run is an ordinary run folder under ``out/runs/<id>/``. The sweep writes
+Runs are kept in memory (``credsim.sim.Sim.simulate``): only their headline figures and the
+chosen daily metrics are used. With ``run_folders=True``, or a ledger other than ``none``, each
+run is also an ordinary run folder under ``out/runs/<id>/``. The sweep writes
 ``sweep_runs.parquet`` (one row per run: parameters, replicate, seed, headline figures),
 ``sweep_days.parquet`` (one row per run and day, for the chosen daily metrics) and
 ``sweep.html`` (median and 5-95% band over replicates per parameter set, and the tables).
@@ -323,7 +325,7 @@ class RunTask:
     regime: dict
     population: int
     days: int
-    folder: str
+    folder: str | None  # None: kept in memory
     ledger: str
     metrics: tuple[str, ...]
 
@@ -332,6 +334,15 @@ def run_task(task: RunTask) -> tuple[dict[str, Any], pd.DataFrame]:
     """Run one simulation in this process; return its headline figures and chosen metrics."""
     from credsim.sim import Sim
 
+    if task.folder is None:
+        import pandas as pd
+
+        kept = Sim(
+            task.regime, task.population, task.days, task.seed, ledger=task.ledger, workers=1
+        ).simulate()
+        return dict(kept.summary), pd.DataFrame(
+            {k: kept.columns[k] for k in ("day", *task.metrics)}
+        )
     run = Sim(
         task.regime,
         task.population,
@@ -391,8 +402,10 @@ def execute(
     ledger: str,
     metrics: Sequence[str],
     progress: Progress | None = None,
+    run_folders: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every parameter set ``replicates`` times in local processes; the runs and days tables."""
+    """Run every parameter set ``replicates`` times in local processes; the runs and days tables.
+    Each run writes a run folder under ``out/runs`` only with ``run_folders`` or a ledger."""
     import pandas as pd
 
     from credsim.scale.executors import make_executor
@@ -408,7 +421,7 @@ def execute(
             resolved[i],
             int(population),
             int(days),
-            str(out / "runs" / ids[i][r]),
+            str(out / "runs" / ids[i][r]) if run_folders else None,
             ledger,
             tuple(metrics),
         )
@@ -416,7 +429,8 @@ def execute(
         for r in range(replicates)
     ]
     parallel = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    if run_folders:
+        (out / "runs").mkdir(parents=True, exist_ok=True)
     _check_budget(base, population, days, ledger, len(tasks), parallel, out)
     results: dict[str, tuple[dict[str, Any], pd.DataFrame]] = {}
     if progress:
@@ -484,6 +498,7 @@ def sweep(
     metrics: Sequence[str] = DEFAULT_METRICS,
     ledger: str = "none",
     progress: Progress | None = None,
+    run_folders: bool = False,
 ) -> SweepResult:
     """Run ``regime`` over a grid (``vary`` lists) or a sample (``vary`` bounds + ``sample``).
 
@@ -491,7 +506,9 @@ def sweep(
     ``sample=("lhs", 16)`` (or ``("sobol", 16)``) ``vary`` gives bounds ``[lo, hi]`` and 16
     points are drawn within them (integers if both bounds are integers). Each parameter set runs
     ``replicates`` times, replicate ``r`` with seed ``replicate_seed(seed, r)`` for every set.
-    Runs execute in ``workers`` local processes (default: the number of cores).
+    Runs execute in ``workers`` local processes (default: the number of cores) and are kept in
+    memory; ``run_folders=True`` (or a ``ledger`` other than ``none``) also writes each run's
+    folder under ``out/runs``.
     """
     check_run_shape(population, days, seed, workers)
     if not isinstance(replicates, int | np.integer) or replicates < 1:
@@ -540,6 +557,7 @@ def sweep(
         ledger=ledger,
         metrics=metrics,
         progress=progress,
+        run_folders=run_folders or ledger != "none",
     )
     parameters = list(dict.fromkeys(p for s in sets for p in s))
     write_frame(runs, out / "sweep_runs.parquet")

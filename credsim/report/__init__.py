@@ -12,10 +12,9 @@ from __future__ import annotations
 import html
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from credsim.files import write_atomic
 from credsim.labels import (
@@ -39,6 +38,9 @@ from credsim.report.charts import table as html_table
 from credsim.report.lifetime import lifetime_section
 from credsim.report.rollout import rollout_section
 from credsim.run import Run
+
+if TYPE_CHECKING:  # pandas is imported by the functions that use it: a run's summary does not
+    import pandas as pd
 
 __all__ = ["burden", "charts", "explain", "headline", "open_run", "write_report"]
 
@@ -108,11 +110,10 @@ def recent_ratio(df: pd.DataFrame, behaviours: list[str], days: int = RECENT_DAY
     cols = [b for b in behaviours if f"acts_{b}" in df and f"baseline_acts_{b}" in df]
     if not cols:
         return None
-    tail = df.tail(days)
-    base = float(tail[[f"baseline_acts_{b}" for b in cols]].to_numpy(dtype=float).sum())
+    base = sum(float(np.asarray(df[f"baseline_acts_{b}"])[-days:].sum()) for b in cols)
     if base <= 0:
         return None
-    return round(float(tail[[f"acts_{b}" for b in cols]].to_numpy(dtype=float).sum()) / base, 4)
+    return round(sum(float(np.asarray(df[f"acts_{b}"])[-days:].sum()) for b in cols) / base, 4)
 
 
 def headline(run: Run | str | Path) -> list[dict[str, Any]]:
@@ -130,7 +131,12 @@ def headline(run: Run | str | Path) -> list[dict[str, Any]]:
     reps = run.replicates
     recent: dict[str, dict[str, Any]] = {}
     if all((r.path / "metrics.parquet").exists() for r in reps):
-        frames = [r.metrics for r in reps]
+        acts = [
+            f"{prefix}{b['name']}"
+            for b in regime.get("behaviours", [])
+            for prefix in ("acts_", "baseline_acts_")
+        ]
+        frames = [r.metric_columns(acts) for r in reps]
         for kind, key in (
             ("speech", "posts_vs_baseline"),
             ("infraction", "infractions_vs_baseline"),

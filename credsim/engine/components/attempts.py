@@ -120,7 +120,7 @@ class Attempts(Component):
 
     def attempt(self, day: int) -> None:
         """Restricted citizens try their privileges; every denied attempt is counted."""
-        from credsim.engine.keyed import binomial, uniforms
+        from credsim.engine.keyed import binomials, uniform_grid
 
         c, s, m = self.c, self.s, self.m
         keys = self.shard.keys
@@ -144,7 +144,7 @@ class Attempts(Component):
                 spill_right = spill & ~s.mask_of(s.spill_wrong, ids, spill.dtype)
                 rightful = c.own_privileges(own_right) | c.spill_privileges(spill_right, child)
             gids = s.gid(ids)
-            u = np.stack([uniforms(keys["attempt"], gids, day, code) for code in c.privilege_codes])
+            u = uniform_grid(keys["attempt"], gids, day, c.privilege_codes)  # [privilege, citizen]
             # [privilege, citizen]: denied to them, of an age that attempts it, and attempted
             hit = ((mask[None, :] >> c.privilege_bits[:, None]) & 1).astype(bool)
             hit &= c.who_allows[:, child]
@@ -182,13 +182,12 @@ class Attempts(Component):
         # attempts by everyone else succeed; their number is drawn in aggregate
         restricted = np.bincount(s.bits(ids, "urban"), minlength=2) if ids.size else 0
         allowed = np.maximum(m.eligible_matrix - restricted, 0)
-        key = keys["attempt/allowed"]
+        # one keyed draw per privilege and rural/urban: binomial(key, n, p, code, shard, day, u)
+        k = len(c.privileges)
+        parts = np.empty((k, 2, 4), dtype=np.int64)
+        parts[:, :, 0] = np.asarray(c.privilege_codes, dtype=np.int64)[:, None]
+        parts[:, :, 1], parts[:, :, 2], parts[:, :, 3] = self.shard.shard, day, (0, 1)
+        n_ok = binomials(keys["attempt/allowed"], allowed[:, :2], rates[:, :2], parts)
+        n_ok = n_ok.reshape(k, 2).sum(axis=1)
         for p, name in enumerate(c.privileges):
-            code = c.privilege_codes[p]
-            n_ok = sum(
-                binomial(
-                    key, int(allowed[p, u]), float(rates[p, u]), code, self.shard.shard, day, u
-                )
-                for u in (0, 1)
-            )
-            m.add(f"attempts_{name}", n_ok + int(denied_total[p]) + int(passed[p]))
+            m.add(f"attempts_{name}", int(n_ok[p]) + int(denied_total[p]) + int(passed[p]))
