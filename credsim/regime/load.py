@@ -33,7 +33,9 @@ class RegimeError(ValueError):
 def presets() -> dict[str, str]:
     """Shipped presets: name -> first line of the description."""
     out = {}
-    for entry in sorted(resources.files("credsim.regime.presets").iterdir(), key=lambda e: e.name):
+    for entry in sorted(
+        resources.files("credsim.regime").joinpath("presets").iterdir(), key=lambda e: e.name
+    ):
         if entry.name.endswith(".toml"):
             data = tomllib.loads(entry.read_text("utf-8"))
             out[entry.name[:-5]] = data.get("regime", {}).get("description", "").strip()
@@ -102,7 +104,7 @@ def _resolve_source(regime: str | Path) -> tuple[str, dict[str, Any]]:
         raise RegimeError(
             [f"{regime}: no such preset or file (presets: {', '.join(sorted(names))})"]
         )
-    entry = resources.files("credsim.regime.presets").joinpath(f"{regime}.toml")
+    entry = resources.files("credsim.regime").joinpath("presets").joinpath(f"{regime}.toml")
     return f"preset {regime}", tomllib.loads(entry.read_text("utf-8"))
 
 

@@ -351,7 +351,7 @@ def preset_data(preset: str) -> dict[str, Any]:
     """
     if preset not in presets():
         raise KeyError(preset)
-    entry = resources.files("credsim.regime.presets").joinpath(f"{preset}.toml")
+    entry = resources.files("credsim.regime").joinpath("presets").joinpath(f"{preset}.toml")
     return tomllib.loads(entry.read_text("utf-8"))
 
 
