@@ -31,6 +31,8 @@ KINDS = (
     "refund",  # accepted redress restored points
     "amnesty",  # an amnesty lifted the listing
     "judged",  # a listing's wrongfulness changed: misattributed is its new state
+    "tie_seen",  # saw a tie (other) listed and began to adapt; cause: that listing
+    "association",  # the associates rule: an associate (other) was listed; cause: listing
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -48,6 +50,8 @@ PHASE_OF = {  # the phase that writes each kind
     "refund": "redress",
     "amnesty": "tier",
     "judged": "sanction",
+    "tie_seen": "sanction",
+    "association": "score",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

@@ -86,7 +86,7 @@ def groups_frame(c, m: ShardMetrics):
         "group": np.tile([g for _, g in labels], days),
         "population": np.tile(m.group_population, days),
     }
-    for j, name in enumerate(GROUP_METRICS):
+    for j, name in enumerate(getattr(c, "group_metrics", GROUP_METRICS)):
         data[name] = m.groups[:, j, :].ravel()
     return pd.DataFrame(data)
 

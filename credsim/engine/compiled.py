@@ -9,7 +9,8 @@ import numpy as np
 from credsim.engine.keyed import name_code
 from credsim.engine.layout import mask_dtype
 from credsim.population import demo_layout, layout_array
-from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
+from credsim.metrics import GROUP_METRICS, TIE_GROUP_FLOWS
+from credsim.regime.schema import TIE_KINDS, TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
 KINDS = ("infraction", "speech", "purchase", "debt", "civic")
@@ -209,27 +210,35 @@ class Compiled:
 
     def _adaptation(self, r: Regime) -> None:
         """Adaptation, green lanes and the keys of redress demands."""
-        # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
+        # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own, 3 ties
         a = r.adaptation
         know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]
-        self.adapt = np.ones((len(KINDS), 3))
+        self.adapt = np.ones((len(KINDS), 4))  # level 3: a tie's listing (components.ties)
         # general deterrence per unit share of the province sanctioned, by kind
         self.province_sensitivity = np.zeros(len(KINDS))
         if a.enabled:
             # Knowing the rules sharpens deterrence of scored acts; not knowing them chills
             # speech more broadly (an assumption, stated in the model description).
             fear = 2.0 - know
-            self.adapt[0] = [1, 1 - a.deterrence_household * know, 1 - a.deterrence_own * know]
+            self.adapt[0, :3] = [1, 1 - a.deterrence_household * know, 1 - a.deterrence_own * know]
             self.adapt[3] = self.adapt[0]
-            self.adapt[1] = [
+            self.adapt[1, :3] = [
                 1,
                 1 - min(1.0, a.chilling_household * fear),
                 1 - min(1.0, a.chilling_own * fear),
             ]
-            self.adapt[2] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
+            self.adapt[2, :3] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
             self.province_sensitivity[:] = a.province_sensitivity * np.array(
                 [know, fear, 0, know, 0]
             )
+        t = r.ties if r.ties is not None and r.ties.enabled else None
+        self.ties = ["ties"] if t is not None else []
+        self.tie_kinds = list(TIE_KINDS) if t is not None else []
+        self.group_metrics = GROUP_METRICS + (TIE_GROUP_FLOWS if t is not None else ())
+        if a.enabled and t is not None:
+            fear = 2.0 - know
+            self.adapt[0, 3] = self.adapt[3, 3] = 1 - t.deterrence * know
+            self.adapt[1, 3] = 1 - min(1.0, t.chilling * fear)
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
         self.green = [

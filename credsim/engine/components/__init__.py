@@ -3,7 +3,8 @@
 The order matters only within a phase and for event handlers: a listing is marked for life
 and judged wrongful or not before its ledger row is written (``marks``, ``harm``), then the
 citizen adapts, the household's spillover is recomputed and redress is demanded, in that
-order.
+order; then the listing is shown to the citizen's ties (``ties``), who adapt only if
+nothing nearer made them adapt already.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from credsim.engine.components.score import Score
 from credsim.engine.components.sense import Sense
 from credsim.engine.components.share import Share
 from credsim.engine.components.spillover import Spillover
+from credsim.engine.components.ties import Ties
 from credsim.engine.components.tiers import Tiers
 
 COMPONENTS = (
@@ -37,6 +39,7 @@ COMPONENTS = (
     Harm,
     Adaptation,
     Spillover,
+    Ties,
     Attempts,
     GreenLanes,
     Redress,
