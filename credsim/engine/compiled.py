@@ -8,8 +8,8 @@ import numpy as np
 
 from credsim.engine.keyed import name_code
 from credsim.engine.layout import mask_dtype
-from credsim.population import demo_layout, layout_array
 from credsim.metrics import GROUP_METRICS, TIE_GROUP_FLOWS
+from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import TIE_KINDS, TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max

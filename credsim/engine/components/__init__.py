@@ -23,8 +23,8 @@ from credsim.engine.components.score import Score
 from credsim.engine.components.sense import Sense
 from credsim.engine.components.share import Share
 from credsim.engine.components.spillover import Spillover
-from credsim.engine.components.ties import Ties
 from credsim.engine.components.tiers import Tiers
+from credsim.engine.components.ties import Ties
 
 COMPONENTS = (
     Behave,
