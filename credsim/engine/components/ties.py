@@ -116,6 +116,8 @@ def _cliques(members: np.ndarray, sizes: np.ndarray, segment: np.ndarray | None)
     """Every ordered pair within consecutive groups of ``members`` (sizes ``sizes``), groups
     cut where ``segment`` changes (an employer); returns (src, dst, wanted)."""
     m = members.size
+    if m < 2:
+        return members[:0], members[:0], 0
     ends = np.cumsum(sizes)
     k = int(np.searchsorted(ends, m)) + 1
     sizes = sizes[:k].copy()
