@@ -62,7 +62,9 @@ class Graph:
         return 1.0 - self.placed / self.wanted if self.wanted else 0.0
 
     def nbytes(self) -> int:
-        return self.indptr.nbytes + self.indices.nbytes + self.kind.nbytes
+        """Bytes held, the buffers' unused ends included."""
+        held = (x.base if x.base is not None else x for x in (self.indices, self.kind))
+        return self.indptr.nbytes + sum(x.nbytes for x in held)
 
     def of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(whose, tie, kind) of every tie of citizens ``ids``: ``whose`` indexes ``ids``."""
@@ -155,10 +157,16 @@ def build(
         shift, width = layout[what]
         return (demo[ids].astype(np.int64) >> shift) & ((1 << width) - 1)
 
-    cell = field("province", slice(None)) * 2 + (1 - field("urban", slice(None)))
-    bounds = np.concatenate([[0], np.flatnonzero(np.diff(cell) != 0) + 1, [n]])
+    # localities are contiguous: they start where the province or urban bits change
+    mask = sum(((1 << w) - 1) << sh for sh, w in (layout["province"], layout["urban"]))
+    cell = demo & demo.dtype.type(mask)
+    bounds = np.concatenate([[0], np.flatnonzero(cell[1:] != cell[:-1]) + 1, [n]])
     del cell
-    counts, indices, kinds = [], [], []
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    # the tie ends go straight into buffers sized a little above the expected count (grown
+    # if a shard draws more), so the build never holds the graph twice
+    cap = int(n * sum(degree.values()) * 1.05) + 1024
+    indices, kinds = np.empty(cap, dtype=np.int32), np.empty(cap, dtype=np.uint8)
     wanted = placed = 0
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         m = b - a
@@ -215,19 +223,15 @@ def build(
         s, d = np.concatenate(src), np.concatenate(dst)
         k = np.concatenate(kind)
         by = np.argsort(s, kind="stable")
-        counts.append(np.bincount(s, minlength=m))
-        indices.append((d[by] + a).astype(np.int32))
-        kinds.append(k[by])
+        indptr[a + 1 : b + 1] = np.bincount(s, minlength=m)
+        if placed + s.size > indices.size:
+            cap = int((placed + s.size) * 1.25)
+            indices, kinds = np.resize(indices, cap), np.resize(kinds, cap)
+        indices[placed : placed + s.size] = d[by] + a
+        kinds[placed : placed + s.size] = k[by]
         placed += s.size
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.concatenate(counts) if counts else np.zeros(0, np.int64), out=indptr[1:])
-    return Graph(
-        indptr,
-        np.concatenate(indices) if indices else np.zeros(0, np.int32),
-        np.concatenate(kinds) if kinds else np.zeros(0, np.uint8),
-        wanted,
-        placed,
-    )
+    np.cumsum(indptr, out=indptr)
+    return Graph(indptr, indices[:placed], kinds[:placed], wanted, placed)
 
 
 class Ties(Component):
