@@ -241,3 +241,25 @@ def test_a_bad_ties_value_is_one_clear_line():
     with pytest.raises(RegimeError) as e:
         load_regime("press", overrides=['ties.associates=["cousin"]'])
     assert "ties.associates" in str(e.value)
+
+
+def test_the_budget_counts_ties_and_the_country_still_fits():
+    from credsim.scale.budget import SHARD_BYTES_PER_CITIZEN, estimate, tie_bytes_per_citizen
+
+    with_ties = load_regime("press")
+    without = load_regime("press", overrides=["ties.enabled=false"])
+    assert tie_bytes_per_citizen(without) == 0
+    # 8.6 tie ends a citizen at the press degrees: about 80 bytes a citizen more
+    assert 60 < tie_bytes_per_citizen(with_ties) < 100
+    args = (1_410_000_000, 365, 5_000_000, 2, 0.0, 0.001)
+    a, b = estimate(with_ties, *args), estimate(without, *args)
+    assert a.bytes_per_citizen == SHARD_BYTES_PER_CITIZEN + tie_bytes_per_citizen(with_ties)
+    assert b.peak_bytes < a.peak_bytes < 4 * 2**30  # the whole country, two workers
+    assert a.seconds > b.seconds
+
+
+def test_a_measured_shard_stays_within_the_estimate():
+    from credsim.scale.budget import tie_bytes_per_citizen
+
+    g, _, _ = graph(200_000, 4)
+    assert g.nbytes() / g.n < tie_bytes_per_citizen(load_regime("press"))

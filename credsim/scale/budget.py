@@ -14,6 +14,13 @@ from pathlib import Path
 
 # Measured coefficients (2-core VM, Python 3.11, numpy 2.4, numba 0.68).
 SHARD_BYTES_PER_CITIZEN = 60  # peak while a shard is built and run (core state is 16)
+# ties (credsim.engine.components.ties): an int64 offset a citizen, an int32 index and a
+# uint8 kind a tie end, in buffers 5% above the expected count; the build's temporaries of
+# one locality at a time are freed before the first day (benchmarks/ties_memory.py: 53
+# bytes a citizen kept at 1,000,000 with the press degrees, 79 at the build's peak)
+TIE_BYTES_PER_CITIZEN = 8 + 1  # the offset, and the associates rule's marks
+TIE_BYTES_PER_END = 5 * 1.05 + 3  # index and kind, with the build's temporaries
+TIE_SECONDS_PER_CITIZEN = 2.5e-6  # building one citizen's ties (the same benchmark, loaded)
 PROCESS_BASE_BYTES = 350 * 2**20  # an interpreter with numpy, pyarrow, numba loaded
 # Fitted to whole-country runs (1,410,000,000 citizens x 365 days, 282 shards): REF-1 took
 # 1,013 CPU-seconds, press 2,167 (estimates 1,020 and 1,700).
@@ -45,6 +52,7 @@ class Estimate:
     seconds: float
     disk_bytes: float
     acts_per_day: float
+    bytes_per_citizen: float = SHARD_BYTES_PER_CITIZEN  # of a running shard, ties included
 
     def describe(self) -> str:
         return (
@@ -101,13 +109,15 @@ def estimate(
     components = len(regime.behaviours) + len(regime.rules) + len(regime.sanctions)
     components += len(regime.privileges) + sum(len(s.observes) for s in regime.sources)
     parallel = max(1, min(workers, shards))
+    per_citizen = SHARD_BYTES_PER_CITIZEN + tie_bytes_per_citizen(regime)
     peak = PROCESS_BASE_BYTES + parallel * (
-        PROCESS_BASE_BYTES * (parallel > 1) + SHARD_BYTES_PER_CITIZEN * min(shard_size, population)
+        PROCESS_BASE_BYTES * (parallel > 1) + per_citizen * min(shard_size, population)
     )
     cpu = (
         population * days * (acts + records) * SECONDS_PER_ACT
         + shards * days * components * SECONDS_PER_COMPONENT_DAY
         + population * SECONDS_PER_CITIZEN_SETUP
+        + population * TIE_SECONDS_PER_CITIZEN * (tie_bytes_per_citizen(regime) > 0)
     )
     # every file the run writes, the shards' parts included (they are removed after the
     # merge, but they are on disk together with the merged files at its end)
@@ -115,7 +125,16 @@ def estimate(
     disk += 2 * population * citizens_fraction * CITIZEN_BYTES  # parts, then the merged table
     disk += shards * (days * METRICS_PART_BYTES_PER_DAY + 4096)  # metric parts, done markers
     disk += 2 * days * METRICS_PART_BYTES_PER_DAY + 300_000  # metrics tables, manifest
-    return Estimate(peak, cpu / parallel, disk, population * acts)
+    return Estimate(peak, cpu / parallel, disk, population * acts, per_citizen)
+
+
+def tie_bytes_per_citizen(regime) -> float:
+    """Bytes a citizen that the ties of ``regime`` add to a running shard (0 without ties)."""
+    t = getattr(regime, "ties", None)
+    if t is None or not t.enabled:
+        return 0.0
+    ends = t.degree.friend + t.degree.colleague + t.degree.neighbour
+    return TIE_BYTES_PER_CITIZEN + TIE_BYTES_PER_END * ends
 
 
 def check_size(population: int, days: int, shard_size: int | None, force: bool = False) -> None:
@@ -154,7 +173,7 @@ def check(
     mem = available_memory()
     if est.peak_bytes > mem:
         fit = max(
-            10_000, int((mem / max(workers, 1) - 2 * PROCESS_BASE_BYTES) / SHARD_BYTES_PER_CITIZEN)
+            10_000, int((mem / max(workers, 1) - 2 * PROCESS_BASE_BYTES) / est.bytes_per_citizen)
         )
         raise ResourceError(
             f"this run needs about {est.peak_bytes / 2**30:.1f} GiB of memory but "
