@@ -100,6 +100,7 @@ OUTPUTS: dict[str, Callable[[], str]] = {
     "camera-errors": lambda: example("camera_errors_by_group"),
     "press-vs-national": lambda: example("press_vs_national"),
     "whole-country": lambda: example("whole_country"),
+    "one-listing-chills": lambda: example("one_listing_chills"),
 }
 
 
