@@ -288,6 +288,14 @@ TEXT = {
         "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
         "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
     ),
+    "ties": (
+        "Ties beyond the household",
+        "Friends, colleagues and neighbours who saw a listing, added up from day 0 (one count "
+        "per listing seen); citizens who changed behaviour after seeing a tie listed, with "
+        "nobody of their household listed, each day; and citizens whose score the associates "
+        "rule has moved at least once, since day 0.",
+        "Nobody saw a tie listed during the run.",
+    ),
     # the dashboard's own views of the same figures
     "restricted": (
         "Who is restricted, day by day",
@@ -521,6 +529,20 @@ def charts(
             empty_note=None if adapted else TEXT["adaptation"][2],
         )
     )
+    if "reach_ties" in df:  # a regime with ties (credsim.engine.components.ties)
+        ties_series = [
+            ("saw a listing (cumulative)", lambda d: d["reach_ties"].cumsum()),
+            ("chilled through ties", column("adapted_ties")),
+            ("ever penalised by association", column("associated_ever_ties")),
+        ]
+        out.append(
+            chart(
+                "ties",
+                "day",
+                "citizens",
+                [s for name, of in ties_series for s in spread(name, of, None)],
+            )
+        )
     if not dashboard:
         return out
 
@@ -585,7 +607,9 @@ def charts(
         "denied": own["chart-denied"],
         "posts": posts_chart,
     }
-    return [picked[k] for k in DASHBOARD]
+    if "chart-ties" in own:
+        picked["ties"] = own["chart-ties"]
+    return [picked[k] for k in (*DASHBOARD, "ties") if k in picked]
 
 
 def _starting_tier_name(regime: dict[str, Any], tiers: list[str], df: pd.DataFrame) -> str | None:

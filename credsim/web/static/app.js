@@ -473,12 +473,13 @@ function draw(id, spec) {
 // chart slot on the page -> key of the server's chart
 const CHARTS = [["chart-restricted", "restricted"], ["chart-score", "score"],
   ["chart-burden", "burden"], ["chart-tiers", "tiers"], ["chart-denied", "denied"],
-  ["chart-posts", "posts"]];
+  ["chart-posts", "posts"], ["chart-ties", "ties"]];
 
 async function drawCharts(name, only = null) {
   const c = await api(`/api/runs/${encodeURIComponent(name)}/charts?dimension=${burdenDimension}`);
   if (state.current !== name) return;
   $("posts-card").hidden = !c.charts.posts || c.charts.posts.empty;
+  $("ties-card").hidden = !c.charts.ties;
   for (const [id, key] of CHARTS) {
     if ((only === null || only === key) && c.charts[key]) draw(id, c.charts[key]);
   }
