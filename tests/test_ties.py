@@ -263,3 +263,36 @@ def test_a_measured_shard_stays_within_the_estimate():
 
     g, _, _ = graph(200_000, 4)
     assert g.nbytes() / g.n < tie_bytes_per_citizen(load_regime("press"))
+
+
+def test_chilled_citizens_post_less_by_the_stated_factor():
+    # every citizen at level 3: each day's critical posts are the baseline's thinned by
+    # 1 - chilling * (2 - K); binomial, tolerance 4 standard deviations over 200 days
+    from credsim.engine.compiled import KINDS
+
+    shard = _shard("press", n=20_000, seed=5)
+    s, m, c = shard.state, shard.m, shard.c
+    s.set_level(np.arange(s.n), np.full(s.n, TIES_LEVEL, dtype=np.uint8))
+    f = c.adapt[KINDS.index("speech"), TIES_LEVEL]
+    acts = base = 0
+    for day in range(200):
+        m.begin_day()
+        shard.acts(day)
+        acts += int(m.cur[m.col["acts_critical_post"]])
+        base += int(m.cur[m.col["baseline_acts_critical_post"]])
+    assert base > 1000
+    assert abs(acts - f * base) < 4 * np.sqrt(base * f * (1 - f)), (acts, f * base)
+    assert f == pytest.approx(1 - 0.1 * (2 - TRANSPARENCY_KNOWLEDGE["secret"]))
+
+
+def test_colleagues_share_an_employer_where_the_population_has_employers():
+    census = Census.from_facts()
+    pop = synthesize(50_000, np.random.default_rng(9), census)
+    flags = np.where(pop.head, HEAD, 0).astype(np.uint8)
+    employer = np.random.default_rng(1).integers(-1, 400, pop.n)  # -1: no employer
+    g = build(pop.demo, flags, census.layout, DEGREE, np.random.default_rng(2), employer)
+    src = np.repeat(np.arange(g.n), np.diff(g.indptr))
+    col = g.kind == COLLEAGUE
+    assert col.sum() > 0
+    assert (employer[src[col]] == employer[g.indices[col]]).all()
+    assert (employer[src[col]] >= 0).all()
