@@ -292,7 +292,11 @@ def test_colleagues_share_an_employer_where_the_population_has_employers():
     employer = np.random.default_rng(1).integers(-1, 400, pop.n)  # -1: no employer
     g = build(pop.demo, flags, census.layout, DEGREE, np.random.default_rng(2), employer)
     src = np.repeat(np.arange(g.n), np.diff(g.indptr))
+    child = ((pop.demo.astype(np.int64) >> census.layout["age"][0]) & 3) == 0
     col = g.kind == COLLEAGUE
-    assert col.sum() > 0
-    assert (employer[src[col]] == employer[g.indices[col]]).all()
-    assert (employer[src[col]] >= 0).all()
+    pupils = col & child[src]
+    workers = col & ~child[src]
+    assert pupils.sum() > 0 and workers.sum() > 0
+    assert child[g.indices[pupils]].all()  # schoolmates are children, as without employers
+    a, b = src[workers], g.indices[workers]
+    assert (employer[a] == employer[b]).all() and (employer[a] >= 0).all()

@@ -116,15 +116,17 @@ def _geometric_sizes(rng: np.random.Generator, m: int, mean_degree: float) -> np
 
 def _cliques(members: np.ndarray, sizes: np.ndarray, segment: np.ndarray | None):
     """Every ordered pair within consecutive groups of ``members`` (sizes ``sizes``), groups
-    cut where ``segment`` changes (an employer); returns (src, dst, wanted)."""
+    cut where ``segment`` changes (an employer, or pupils and workers); returns (src, dst,
+    wanted): ``wanted`` adds the pairs the last group lost at the end of the members."""
     m = members.size
     if m < 2:
         return members[:0], members[:0], 0
     ends = np.cumsum(sizes)
     k = int(np.searchsorted(ends, m)) + 1
     sizes = sizes[:k].copy()
+    full = int(sizes[-1])
     sizes[-1] -= int(ends[k - 1] - m)
-    wanted = int((sizes * (sizes - 1)).sum())
+    lost = full * (full - 1) - int(sizes[-1]) * (int(sizes[-1]) - 1)
     group = np.repeat(np.arange(k), sizes)
     if segment is not None:  # a new group wherever the segment changes inside one
         cut = np.flatnonzero(np.diff(segment) != 0) + 1
@@ -139,7 +141,7 @@ def _cliques(members: np.ndarray, sizes: np.ndarray, segment: np.ndarray | None)
     off = np.arange(int(gz.sum())) - np.repeat(np.cumsum(gz) - gz, gz)
     partner = gs[rep] + off
     keep = partner != rep
-    return members[rep[keep]], members[partner[keep]], wanted
+    return members[rep[keep]], members[partner[keep]], int(keep.sum()) + lost
 
 
 def build(
@@ -187,19 +189,19 @@ def build(
         src += [s, d]
         dst += [d, s]
         kind.append(np.full(2 * s.size, FRIEND, np.uint8))
-        # colleagues and schoolmates: teams of workers (or pupils) in a random order
-        works = (age == 0) | ((age == 1) & (rng.random(m) < EMPLOYED_15_59))
-        pool = np.flatnonzero(works)
-        segment = None
+        # colleagues and schoolmates: teams of pupils (every child) and of workers (75% of
+        # the 15-59 band drawn, or whoever has an employer) in a random order
         if employer is not None:
-            emp = employer[a:b][pool]
-            pool = pool[emp >= 0]
-            order = np.lexsort((rng.random(pool.size), emp[emp >= 0]))
-            pool, segment = pool[order], emp[emp >= 0][order]
+            team = np.where(age == 0, -2, np.where(age >= 1, employer[a:b], -1))
         else:
-            pool = pool[np.lexsort((rng.random(pool.size), age[pool] == 0))]
-            segment = (age[pool] == 0).astype(np.int64)  # pupils and workers apart
-        share = max(works.mean(), 1e-9) if m else 1.0
+            team = np.where(
+                age == 0, -2, np.where((age == 1) & (rng.random(m) < EMPLOYED_15_59), 0, -1)
+            )
+        pool = np.flatnonzero(team != -1)
+        order = np.lexsort((rng.random(pool.size), team[pool]))
+        pool = pool[order]
+        segment = team[pool].astype(np.int64)  # pupils, and each employer, apart
+        share = max(pool.size / m, 1e-9) if m else 1.0
         s, d, w = _cliques(
             pool, _geometric_sizes(rng, pool.size, degree["colleague"] / share), segment
         )
