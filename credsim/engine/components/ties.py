@@ -13,8 +13,8 @@ of drawn ties lost where a friendship circle or a team runs past the end of its 
   no circle (this share sets the clustering).
 * Colleagues: workers (an employment share of the 15-59 band) and schoolchildren (0-14) of a
   locality, in a random order, are cut into teams of geometric sizes. Where a population
-  carries employers (``Population.employer``, an id per citizen, -1 for none), teams are cut
-  within each employer instead.
+  carries employers (``Population.employer``, an id per citizen, -1 for none), the workers
+  are the citizens of 15 and over with an employer, and teams are cut within each employer.
 * Neighbours: the heads of neighbouring households of a locality (households are in a
   random order within it) know each other.
 
