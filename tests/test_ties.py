@@ -43,7 +43,7 @@ def big(request):
 
 
 def test_mean_degrees_match_the_contact_surveys(big):
-    # tolerance 3%: the means of 200,000 citizens are within 1.7% of their sources on 20
+    # tolerance 3%: the means of 200,000 citizens are within 1.73% of their sources on 20
     # seeds (benchmarks/ties_seeds.py); the ends of localities cut 0.2% to 0.3%
     g, _, _ = big
     for k, name in ((FRIEND, "friend"), (COLLEAGUE, "colleague"), (NEIGHBOUR, "neighbour")):
