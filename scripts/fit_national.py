@@ -22,6 +22,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from credsim import forecasts as fc
 from credsim import structural as st
 from credsim.calibration import Parameter, evaluate, load_targets, target_days, with_values
 from credsim.regime.load import load_regime
@@ -51,10 +52,10 @@ def main(population: int = POPULATION) -> None:
     fitted = load_regime("national-calibrated")
     check, _ = evaluate(fitted, t, population, replicates=3, seed=11)
     check["emulated"] = st.predict(em, best, t)
-    df = st.validate(probe, t, check_population=population)
-    summary = st.validation_summary(df)
+    df = fc.validate(probe, t, check_population=population)
+    summary = fc.validation_summary(df)
     df.to_csv(ROOT / "docs" / "calibration-validation.csv", index=False, float_format="%.6g")
-    st.validation_chart(df, ROOT / "docs" / "calibration-validation.png")
+    fc.validation_chart(df, ROOT / "docs" / "calibration-validation.png")
     page = render(rows, loss, check, summary, df, population)
     (ROOT / "docs" / "calibration-fit.md").write_text(page)
     print(page)
@@ -137,7 +138,7 @@ def render(rows, loss, check, summary, df, population: int) -> str:
     )
     goal = summary.set_index("horizon")
     long = [h for h in goal.index if h not in ("0-6 months", "12 months (9-15)")]
-    beaten = all(goal.loc[h, "model"] < goal.loc[h, m] for h in long for m in st.METHODS[1:])
+    beaten = all(goal.loc[h, "model"] < goal.loc[h, m] for h in long for m in fc.METHODS[1:])
     twelve = goal.loc["12 months (9-15)", "model"]
     return f"""# The national-calibrated preset: the fit
 
@@ -201,14 +202,14 @@ used for validation only).
 ## Validation: forecasts from rolling origins
 
 `credsim calibrate national --targets national --validate` (and this script) fit the model
-on the figures dated up to each origin ({", ".join(st.ORIGINS)}) and forecast every later one,
+on the figures dated up to each origin ({", ".join(fc.ORIGINS)}) and forecast every later one,
 against three naive forecasts of each cumulative series from its own published figures: a
 straight line from the list's start (2013-10-01, zero) through the last figure, a straight
 line through the last two figures, and constant growth of the last two. Mean absolute
 relative error (percent of the published figure), over the forecasts every method can make
 (cumulative series with two published figures before the origin):
 
-{st.validation_markdown(summary)}
+{fc.validation_markdown(summary)}
 Goal: beat every naive forecast at every horizon of 6 months or more, and forecast 12 months
 ahead within 10%. **Met: {"yes" if beaten and twelve <= 0.10 else "no"}.** The model's 12-month
 error is {twelve:.1%}; the straight line through the last two figures is the strongest

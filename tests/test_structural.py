@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import credsim
+from credsim import forecasts as fc
 from credsim import structural as st
 from credsim.calibration import Targets, load_targets, target_days
 
@@ -55,11 +56,11 @@ def test_traffic_figures_have_sources():
 
 def test_baselines_on_a_straight_line_are_exact():
     known = [(100, 1000.0), (200, 2000.0)]
-    b = st.baselines(known, 300)
+    b = fc.baselines(known, 300)
     assert b["line_from_start"] == pytest.approx(3000.0)
     assert b["last_segment"] == pytest.approx(3000.0)
     assert b["constant_growth"] == pytest.approx(4000.0)  # doubling every 100 days
-    assert math.isnan(st.baselines(known[:1], 300)["last_segment"])
+    assert math.isnan(fc.baselines(known[:1], 300)["last_segment"])
 
 
 def _truth_targets(m, population: int) -> Targets:
@@ -148,16 +149,16 @@ def test_validation_forecasts_a_structural_truth(truth_and_probe):
     from the last origin (after the 2018 rules, which no earlier origin can foresee) its
     forecasts of blocked purchases are within 5% too."""
     m, t, probe = truth_and_probe
-    df = st.validate(probe, t, check_population=N, bounds=WIDE)
-    assert set(df["origin"]) == set(st.ORIGINS)
+    df = fc.validate(probe, t, check_population=N, bounds=WIDE)
+    assert set(df["origin"]) == set(fc.ORIGINS)
     stock = df[df["metric"].isin(["started_defaulter_list", "ended_defaulter_list"])]
-    summary = st.validation_summary(stock).set_index("horizon")
+    summary = fc.validation_summary(stock).set_index("horizon")
     for h in ("6-12 months", "12-18 months", "18-36 months"):
         row = summary.loc[h]
         assert row["forecasts"] > 0
-        assert row["model"] < min(row[x] for x in st.METHODS[1:]), (h, row)
+        assert row["model"] < min(row[x] for x in fc.METHODS[1:]), (h, row)
     assert summary.loc["12 months (9-15)", "model"] < 0.05
-    last = df[(df["origin"] == st.ORIGINS[-1]) & df["metric"].str.startswith("denied_")]
+    last = df[(df["origin"] == fc.ORIGINS[-1]) & df["metric"].str.startswith("denied_")]
     assert len(last) >= 2
     assert last["error_model"].abs().max() < 0.05, last
 
