@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from credsim.engine.context import Scored
 from credsim.engine.layout import HEAD
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 from credsim.regime.schema import TIE_KINDS
@@ -470,7 +471,14 @@ class Ties(Component):
             "association", day, ids, delta=after - before, before=before, other=other, cause=cause
         )
         ctx.last_row.append((ids, rows))
-        hit = np.unique(ids)
+        # the scores moved: harm judges the listings again (rule -1: no rule of the regime),
+        # once a citizen, with the citizen's last row and the points of the day
+        hit, last = np.unique(ids[::-1], return_index=True)
+        last = ids.size - 1 - last
+        moved = np.bincount(np.searchsorted(hit, ids), weights=after - before, minlength=hit.size)
+        mis = np.zeros(hit.size, dtype=bool)
+        sc = Scored(hit, -1, rows[last], moved.astype(np.int64), mis)
+        self.shard.loop.emit("scored", day, sc)
         m.add("associated_ties", hit.size)
         m.group_flow("associated", hit)
         new = hit[~self.ever[hit]]
