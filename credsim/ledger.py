@@ -31,6 +31,9 @@ KINDS = (
     "refund",  # accepted redress restored points
     "amnesty",  # an amnesty lifted the listing
     "judged",  # a listing's wrongfulness changed: misattributed is its new state
+    "born",  # the life course (credsim.engine.components.life)
+    "died",
+    "came_of_age",
     "tie_seen",  # saw a tie (other) listed and began to adapt; cause: that listing
     "association",  # the associates rule: an associate (other) was listed; cause: listing
 )
@@ -50,6 +53,9 @@ PHASE_OF = {  # the phase that writes each kind
     "refund": "redress",
     "amnesty": "tier",
     "judged": "sanction",
+    "born": "behave",
+    "died": "behave",
+    "came_of_age": "behave",
     "tie_seen": "sanction",
     "association": "score",
 }

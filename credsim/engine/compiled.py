@@ -58,6 +58,7 @@ class Compiled:
         self.privileges = [p.name for p in r.privileges]
         self.sanctions = [s.name for s in r.sanctions]
         self.amnesties = [a.name for a in r.amnesties]
+        self.life_course = r.life_course
         self.score_min, self.score_max, self.score_initial = (
             r.score.min,
             r.score.max,

@@ -323,6 +323,26 @@ class Ties(Strict):
     )
 
 
+class Life(Strict):
+    """The life course: citizens age day by day, are born and die at the rates of credsim's
+    facts (``[life]`` of ``credsim/facts/china.toml``); off unless ``enabled``."""
+
+    enabled: bool = Field(False, description="citizens age, are born and die")
+    family_marks_follow: bool = Field(
+        False,
+        description=(
+            "a child restricted through family when it turns 15 stays, for life, under the "
+            "sanctions that spill over to the household's children"
+        ),
+    )
+    fertility: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the age-specific fertility rates (1: the facts)"
+    )
+    mortality: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the death rates at every age (1: the facts)"
+    )
+
+
 class Meta(Strict):
     """Name, description and sources of the regime as a whole."""
 
@@ -355,6 +375,7 @@ class Regime(Strict):
     )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
     ties: Ties | None = Field(None, description="ties beyond the household (none: no ties)")
+    life: Life | None = Field(None, description="the life course (none: a frozen population)")
 
     @model_validator(mode="after")
     def _references(self) -> Regime:
@@ -451,6 +472,11 @@ class Regime(Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def life_course(self) -> list[str]:
+        """``["life"]`` when the life course is on (the list its figures are per), else []."""
+        return ["life"] if self.life is not None and self.life.enabled else []
 
     # Lookups used by the engine and reports.
     def kind_names(self) -> list[str]:

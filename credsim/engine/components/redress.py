@@ -119,6 +119,10 @@ class Redress(Component):
             ids = np.concatenate([p[0] for p in parts])
             rows = np.concatenate([p[1] for p in parts])
             delta = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
+            if s.gone_on:  # the dead comply with nothing (credsim.engine.components.life)
+                alive = ~s.gone(ids)
+                ids, rows = ids[alive], rows[alive]
+                delta = None if delta is None else delta[alive]
             kind, x = target
             if kind == "sanction":
                 live = np.array([k in s.until for k in s.key(ids, x).tolist()], dtype=bool)

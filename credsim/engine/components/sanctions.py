@@ -318,6 +318,11 @@ class Sanctions(Component):
         s.add_restricted(ids)
         self.shard.loop.emit("listed", day, lst)
 
+    def end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
+        """End listings (sanction ``k`` of citizens ``ids``) today, whatever their kind: a
+        citizen's death ends every listing (credsim.engine.components.life)."""
+        self._end(day, ids, k)
+
     def _end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
         s, m = self.s, self.m
         before = s.status(ids)

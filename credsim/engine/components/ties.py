@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from credsim.engine.context import Scored
-from credsim.engine.layout import HEAD
+from credsim.engine.layout import GONE, HEAD
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 from credsim.regime.schema import TIE_KINDS
 
@@ -394,6 +394,8 @@ class Ties(Component):
         c, s, m, g = self.c, self.s, self.m, self.graph
         ids = lst.citizen
         whose, tie, kind = g.of(ids)
+        alive = (s.flags[tie] & GONE) == 0  # the not yet born and the dead see nothing
+        whose, tie, kind = whose[alive], tie[alive], kind[alive]
         if tie.size == 0:
             return
         listed_gid = s.gid(ids)
