@@ -131,6 +131,8 @@ def _sentence(row: dict[str, Any], labels: dict[str, str]) -> str:
         "after": row.get("score_after"),
         "id": row.get("id"),
         "cause": f", caused by record {row['cause']}" if row.get("cause") is not None else "",
+        "other": row.get("other"),
+        "listing": f" [listing {row['cause']}]" if row.get("cause") is not None else "",
         "rests": " (rests on misattributed records: wrongful)" if row.get("misattributed") else "",
         "wrongly": " (only by wrongful listings)" if row.get("misattributed") else "",
         "judged": "wrongful (it rests on misattributed records)"
@@ -261,6 +263,12 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
         rows = con.execute(
             "SELECT * FROM ledger WHERE citizen = ? ORDER BY id", [int(citizen)]
         ).df()
+        # the ties that mattered: who saw this citizen's listings, or paid for them
+        seen_by = con.execute(
+            "SELECT day, citizen, kind, delta FROM ledger WHERE other = ? "
+            "AND kind IN ('tie_seen', 'association') ORDER BY id",
+            [int(citizen)],
+        ).df()
         causes = {}
         starts = rows[rows["kind"] == "sanction_start"]
         ids = [int(x) for x in starts["cause"].dropna().tolist()]
@@ -283,6 +291,27 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
             elif hasattr(v, "item"):
                 r[k] = v.item()
     timeline = [_sentence(r, labels) for r in records]
+    ties = [
+        {
+            "day": int(r["day"]),
+            "citizen": int(r["citizen"]),
+            "effect": "saw the listing and changed behaviour"
+            if r["kind"] == "tie_seen"
+            else f"score moved {int(r['delta']):+d} by the associates rule",
+        }
+        for r in seen_by.to_dict("records")
+    ]
+    ties += [
+        {
+            "day": int(r["day"]),
+            "citizen": int(r["other"]),
+            "effect": "their listing made this citizen change behaviour"
+            if r["kind"] == "tie_seen"
+            else f"their listing moved this citizen's score {int(r['delta']):+d}",
+        }
+        for r in records
+        if r["kind"] in ("tie_seen", "association")
+    ]
     listings = _listings(records, causes, regime, labels)
     sanctions = [x for x in listings if x["ended_day"] is None]
     marks = [x for x in listings if x["permanent"] or x["ceiling"] is not None]
@@ -328,6 +357,7 @@ def dossier(run, citizen: int, replicate: int = 1, *, con=None, regime=None) -> 
         "marked_for_life": marked,
         "family": family.to_dict("records"),
         "timeline": timeline,
+        "ties": ties,
         "redress": redress,
         "ledgered": bool(len(records)) or run.manifest.get("ledger") == "full",
     }
@@ -441,6 +471,10 @@ def render(d: dict[str, Any]) -> str:
             elif not f["restricted"] and f["wrongful_spillover"]:
                 state += ", only by wrongful listings"
             lines.append(f"  citizen {f['citizen']}: {f['sex']}, {f['age_band']}, {state}")
+    if d.get("ties"):
+        lines.append("Ties that mattered (friends, colleagues, neighbours):")
+        for t in d["ties"]:
+            lines.append(f"  day {t['day']}: citizen {t['citizen']}: {t['effect']}")
     lines.append("Timeline:" if d["timeline"] else "Timeline: no recorded events.")
     lines += [f"  {t}" for t in d["timeline"]]
     if not d["ledgered"]:

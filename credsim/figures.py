@@ -26,6 +26,8 @@ PER = (
     "ratings",
     "corporate_lists",
     "sectors",
+    "ties",  # one item when ties are on, else none
+    "tie_kinds",
     "life_course",  # one item when the life course is on, else none
 )
 
@@ -69,7 +71,8 @@ class Headline:
     """A figure a reader asks first, computed from the metrics table at the end of a run.
 
     ``how``: ``last`` (the column on the last day), ``sum`` (over the run), ``days``,
-    ``pct`` (the column on the last day as a percentage of citizens), ``ratio`` (acts of
+    ``pct`` (the column on the last day as a percentage of citizens), ``per`` (the sum of
+    ``of`` over the sum of ``over``, omitted when that is 0), ``ratio`` (acts of
     behaviours of kind ``when`` over their acts without adaptation, omitted when there are
     none). ``label`` and ``explain`` may hold ``{label}``, the item's label.
     """
@@ -84,6 +87,7 @@ class Headline:
     of: str = ""  # the metrics column (a template with {item} when per is set)
     per: str | None = None
     when: str | None = None  # a behaviour kind the regime must have (for "ratio")
+    over: str = ""  # for "per": the column whose sum divides the sum of ``of``
     digits: int | None = None
 
 
@@ -139,6 +143,15 @@ def ledger_kinds() -> dict[str, LedgerKind]:
 
 def _names(regime: Any, per: str) -> list[str]:
     """The names in list ``per`` of a compiled regime (lists of names) or a Regime."""
+    if per in ("ties", "tie_kinds"):  # a Regime holds its [ties] table, a compiled one lists
+        items = getattr(regime, per, None)
+        if not isinstance(items, list):
+            from credsim.regime.schema import TIE_KINDS
+
+            t = regime.ties
+            on = t is not None and t.enabled
+            return (["ties"] if per == "ties" else list(TIE_KINDS)) if on else []
+        return items
     items = getattr(regime, per)
     if per == "tiers" and not items:
         return ["all"]
@@ -212,6 +225,10 @@ def headline(df: Any, c: Any) -> dict[str, Any]:
             out[key] = int(rows)
         elif h.how == "pct":
             out[key] = round(100 * float(cols[of][-1]) / max(n, 1), h.digits or 4)
+        elif h.how == "per":
+            over = float(cols[h.over].sum())
+            if over > 0:
+                out[key] = round(float(cols[of].sum()) / over, h.digits or 4)
         elif h.how == "ratio":
             names = [b.name for b in c.regime.behaviours if b.kind == h.when]
             base = sum(float(cols[f"baseline_acts_{b}"].sum()) for b in names)

@@ -36,6 +36,8 @@ KINDS = (
     "came_of_age",
     "organisation_listed",  # the citizen's organisation (other) was put on a list (rule: list/why)
     "organisation_delisted",  # ... taken off it (rule: list/repair or list/term)
+    "tie_seen",  # saw a tie (other) listed and began to adapt; cause: that listing
+    "association",  # the associates rule: an associate (other) was listed; cause: listing
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -58,6 +60,8 @@ PHASE_OF = {  # the phase that writes each kind
     "came_of_age": "behave",
     "organisation_listed": "tier",
     "organisation_delisted": "tier",
+    "tie_seen": "sanction",
+    "association": "score",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

@@ -24,6 +24,9 @@ GROUP_LEVELS = (  # the columns of ``State.status``, in order
 )
 GROUP_FLOWS = ("denied", "misattributed", "wrongly_denied")
 GROUP_METRICS = GROUP_LEVELS + GROUP_FLOWS
+# flows by group of regimes with ties (credsim.engine.components.ties): ties who saw a
+# listing, citizens who began to adapt through ties, citizens penalised by association
+TIE_GROUP_FLOWS = ("tie_reached", "tie_chilled", "associated")
 HIST_BINS_MAX = 2048
 
 
@@ -81,8 +84,9 @@ class DayMetrics:
         # group slots
         self.offsets = np.cumsum([0, 2, 4, 2, len(c.provinces)])
         self.nslots = int(self.offsets[-1]) + len(c.groups)
-        self.gcur = np.zeros((len(GROUP_METRICS), self.nslots), dtype=np.int64)
-        self.groups = np.zeros((days, len(GROUP_METRICS), self.nslots), dtype=np.int64)
+        self.gnames = getattr(c, "group_metrics", GROUP_METRICS)
+        self.gcur = np.zeros((len(self.gnames), self.nslots), dtype=np.int64)
+        self.groups = np.zeros((days, len(self.gnames), self.nslots), dtype=np.int64)
         self.demo = pop.demo
         self.layout = pop.census.layout
         self.province_start = pop.province_start
@@ -140,7 +144,7 @@ class DayMetrics:
         return out
 
     def group_flow(self, metric: str, ids: np.ndarray) -> None:
-        m = GROUP_METRICS.index(metric)
+        m = self.gnames.index(metric)
         self.gcur[m] += np.bincount(self.slots(ids).ravel(), minlength=self.nslots)
 
     def score_change(self, before: np.ndarray, after: np.ndarray) -> None:
@@ -188,7 +192,10 @@ class DayMetrics:
                 self.cur[self.col[f"{what}_{name}"]] += int(counts[kk])
 
     def level_change(self, old: np.ndarray, new: np.ndarray) -> None:
-        for lvl, name in ((1, "adapted_household"), (2, "adapted_own")):
+        levels = [(1, "adapted_household"), (2, "adapted_own")]
+        if "adapted_ties" in self.col:
+            levels.append((3, "adapted_ties"))
+        for lvl, name in levels:
             self.cur[self.col[name]] += int(np.count_nonzero(new == lvl)) - int(
                 np.count_nonzero(old == lvl)
             )

@@ -131,6 +131,9 @@ class Population:
     propensity: np.ndarray  # float16, lognormal, mean 1
     province_start: np.ndarray  # int64 [31 + 1], contiguous province ranges
     census: Census
+    # each citizen's organisation (-1: none), set by the organisations component where a
+    # regime has them; ties cut colleagues' teams within it
+    employer: np.ndarray | None = None
 
     @property
     def households(self) -> int:

@@ -128,19 +128,24 @@ def rules_sql(regime_toml: Path) -> str:
     return f"SELECT * FROM (VALUES {', '.join(rows)}) AS t(rule, behaviour, delta)"
 
 
-CAUSES_SQL = """
+# the rule of a score change: a record's rule, or "associates" for the associates rule of
+# ties (credsim.engine.components.ties), whose rows name no rule
+SCORED_BY = "CASE WHEN r.kind = 'association' THEN 'associates' ELSE r.rule END"
+
+CAUSES_SQL = f"""
 WITH listing AS (
-    SELECT l.id, l.day, l.citizen, l.sanction, r.rule AS trigger
-    FROM ledger l LEFT JOIN ledger r ON r.id = l.cause AND r.kind = 'record'
+    SELECT l.id, l.day, l.citizen, l.sanction, {SCORED_BY} AS trigger
+    FROM ledger l LEFT JOIN ledger r ON r.id = l.cause AND r.kind IN ('record', 'association')
     WHERE l.kind = 'sanction_start'
 ),
 started AS (
     SELECT sanction, trigger AS rule, count(*) AS listings FROM listing GROUP BY ALL
 ),
 lost AS (
-    SELECT l.sanction, r.rule, sum(-r.delta) AS points_lost
+    SELECT l.sanction, {SCORED_BY} AS rule, sum(-r.delta) AS points_lost
     FROM listing l JOIN ledger r
-      ON r.citizen = l.citizen AND r.kind = 'record' AND r.delta < 0 AND r.day <= l.day
+      ON r.citizen = l.citizen AND r.kind IN ('record', 'association') AND r.delta < 0
+     AND r.day <= l.day
     GROUP BY ALL
 ),
 joined AS (
@@ -158,7 +163,9 @@ alone AS (
         GROUP BY l.id, l.sanction HAVING count(DISTINCT b.behaviour) = 1
     ) GROUP BY ALL
 )
-SELECT j.sanction, j.rule, b.behaviour, j.listings,
+SELECT j.sanction, j.rule,
+       coalesce(b.behaviour, CASE WHEN j.rule = 'associates' THEN 'associates' END) AS behaviour,
+       j.listings,
        j.listings / sum(j.listings) OVER (PARTITION BY j.sanction) AS share_of_listings,
        j.points_lost,
        j.points_lost / nullif(sum(j.points_lost) OVER (PARTITION BY j.sanction), 0)

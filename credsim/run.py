@@ -114,7 +114,7 @@ def groups_columns(c, m: ShardMetrics) -> dict[str, np.ndarray]:
         "group": np.tile(np.array([g for _, g in labels]), days),
         "population": np.tile(m.group_population, days),
     }
-    for j, name in enumerate(GROUP_METRICS):
+    for j, name in enumerate(getattr(c, "group_metrics", GROUP_METRICS)):
         data[name] = m.groups[:, j, :].ravel()
     return data
 

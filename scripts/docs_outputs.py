@@ -253,6 +253,7 @@ OUTPUTS: dict[str, Callable[[], str]] = {
         for p in ("press", "national", "national-calibrated", "rongcheng", "ref1")
     },
     "joint-punishment": joint_punishment,
+    "one-listing-chills": lambda: example("one_listing_chills"),
 }
 # outputs that are Markdown (tables), put on the page as they are rather than as text blocks
 MARKDOWN = {n for n in OUTPUTS if n.startswith(("inert-", "sensitivity-"))}

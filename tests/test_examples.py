@@ -209,3 +209,34 @@ def test_calibration(tmp_path):
     trials = pd.read_parquet(tmp_path / "trials.parquet")
     assert len(trials) == 2 and np.isfinite(trials["loss"]).all()
     assert (tmp_path / "fit.html").exists()
+
+
+def test_one_listing_chills(tmp_path, capsys):
+    out = example("one_listing_chills").main(20_000, 200, seeds=2, out=tmp_path)
+    table, rows = out["table"], out["rows"]
+    for (ties, off), row in zip(out["runs"], rows, strict=True):
+        m = ties.metrics
+        assert row["listings started"] == m["sanctions_started"].sum() > 0
+        assert row["people who saw a listing, per listing"] == pytest.approx(
+            m["reach_ties"].sum() / m["sanctions_started"].sum()
+        )
+        assert "reach_ties" not in off.metrics.columns
+        # paired: the acts before adaptation are the same draw for draw
+        col = "baseline_acts_critical_post"
+        assert (m[col].to_numpy() == off.metrics[col].to_numpy()).all()
+        assert row["critical posts, with ties"] <= row["critical posts, without ties"]
+    mean = table.loc["people who saw a listing, per listing"]
+    assert mean["low"] <= mean["mean"] <= mean["high"]
+    # per 1,000 citizens of each group: weighted by the groups' sizes, each dimension gives
+    # the whole run's viewers (to the table's rounding)
+    import pandas as pd
+
+    ties = out["runs"][0][0]
+    g = pd.read_parquet(ties.path / "metrics_groups.parquet")
+    size = g[g["day"] == 0].set_index(["dimension", "group"])["population"]
+    seen = int(ties.metrics["reach_ties"].sum())
+    for dim in ("sex", "age_band", "region"):
+        rate = out["groups"].loc[dim, "saw a listing"]
+        assert (rate * size.loc[dim] / 1000).sum() == pytest.approx(seen, abs=0.01 * len(rate) * 20)
+    printed = capsys.readouterr().out
+    assert "95% interval" in printed and "Per 1,000 citizens" in printed

@@ -16,7 +16,7 @@ from credsim.ledger import citizen_hash
 
 POPULATION = 100_000
 DAYS = 365
-SCORE_KINDS = ("record", "ceiling", "refund")  # the kinds that change a score
+SCORE_KINDS = ("record", "ceiling", "refund", "association")  # the kinds that change a score
 # kinds that leave the score as it is but state it (score_before == score_after)
 STATE_KINDS = ("sanction_start", "sanction_renew", "sanction_end", "denied")
 SANCTION_KINDS = ("sanction_start", "sanction_renew", "sanction_end")

@@ -8,9 +8,10 @@ import numpy as np
 
 from credsim.engine.keyed import name_code
 from credsim.engine.layout import mask_dtype
+from credsim.metrics import GROUP_METRICS, TIE_GROUP_FLOWS
 from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import KINDS as BUILT_IN_KINDS
-from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
+from credsim.regime.schema import TIE_KINDS, TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
 KINDS = tuple(BUILT_IN_KINDS)  # the built-in kinds of behaviour; a regime may declare more
@@ -228,11 +229,15 @@ class Compiled:
 
     def _adaptation(self, r: Regime) -> None:
         """Adaptation, green lanes and the keys of redress demands."""
-        # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
+        # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own, 3 ties
         a = r.adaptation
         know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]
         responses = r.responses()
-        self.adapt = np.ones((len(responses), 3))
+        self.adapt = np.ones((len(responses), 4))  # level 3: a tie's listing (components.ties)
+        t = r.ties if r.ties is not None and r.ties.enabled else None
+        self.ties = ["ties"] if t is not None else []
+        self.tie_kinds = list(TIE_KINDS) if t is not None else []
+        self.group_metrics = GROUP_METRICS + (TIE_GROUP_FLOWS if t is not None else ())
         # general deterrence per unit share of the province sanctioned, by kind
         self.province_sensitivity = np.zeros(len(responses))
         if a.enabled:
@@ -249,9 +254,17 @@ class Compiled:
                 "boosted": [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost],
                 "unchanged": [1, 1, 1],
             }
+            # level 3, a tie's listing (credsim.engine.components.ties), shaped like the
+            # household's
+            tie = {
+                "deterred": 1 - t.deterrence * know if t else 1.0,
+                "chilled": 1 - min(1.0, t.chilling * fear) if t else 1.0,
+                "boosted": 1.0,
+                "unchanged": 1.0,
+            }
             sensitivity = {"deterred": know, "chilled": fear, "boosted": 0, "unchanged": 0}
             for i, x in enumerate(responses):
-                self.adapt[i] = rows[x]
+                self.adapt[i] = rows[x] + [tie[x]]
                 self.province_sensitivity[i] = a.province_sensitivity * sensitivity[x]
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled

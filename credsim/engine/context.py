@@ -28,7 +28,8 @@ class Records:
 
 @dataclass
 class Scored:
-    """Records one rule applied: the citizens, their ledger rows and the points they moved."""
+    """Records one rule applied: the citizens, their ledger rows and the points they moved
+    (``rule`` -1: the associates rule of ties, ``credsim.engine.components.ties``)."""
 
     citizen: np.ndarray
     rule: int

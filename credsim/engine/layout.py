@@ -15,7 +15,7 @@ import numpy as np
 # flags bits
 HEAD, EVER, PERMANENT, CEILING = 1, 2, 4, 16
 GONE = 8  # flags bit 3: not yet born, or dead (credsim.engine.components.life)
-LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level (0 none, 1 household, 2 own)
+LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level (0 none, 1 household, 2 own, 3 ties)
 EVER_WRONGFUL = 128  # flags bit 7: ever under a listing judged wrongful
 WIDE = np.dtype(object)  # a mask of more than 64 bits: one Python integer a citizen
 

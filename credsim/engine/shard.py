@@ -162,7 +162,8 @@ class Shard:
         cols["ever_wrongful"] = (flags & EVER_WRONGFUL) != 0
         cols["escaped"] = status[:, GROUP_LEVELS.index("escaped")] != 0
         cols["permanent"] = (self.state.flags[idx] & PERMANENT) != 0
-        cols["adaptation"] = cat(self.state.level(idx), ("none", "household", "own"))
+        levels = ("none", "household", "own") + (("ties",) if c.ties else ())
+        cols["adaptation"] = cat(self.state.level(idx), levels)
         denied = self.state.denied_ever[idx]
         for p, name in enumerate(c.privileges):
             cols[f"denied_{name}"] = ((denied >> denied.dtype.type(p)) & 1).astype(bool)

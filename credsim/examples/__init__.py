@@ -15,6 +15,7 @@ EXAMPLES = (
     "press_vs_national",
     "whole_country",
     "calibration",
+    "one_listing_chills",
 )
 
 

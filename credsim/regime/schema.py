@@ -365,6 +365,43 @@ class Adaptation(Strict):
     )
 
 
+TIE_KINDS = ("friend", "colleague", "neighbour")  # the kinds of ties (credsim.engine.ties)
+
+
+class TieDegrees(Strict):
+    """Mean ties a citizen has of each kind (defaults: credsim/facts/china.toml [ties])."""
+
+    friend: Annotated[float, Field(ge=0, le=50)] = 3.0
+    colleague: Annotated[float, Field(ge=0, le=50)] = 4.4
+    neighbour: Annotated[float, Field(ge=0, le=50)] = 1.2
+
+
+class TieSeeing(Strict):
+    """Probability that a tie of each kind learns of a citizen's listing (assumptions)."""
+
+    friend: Probability = 0.5
+    colleague: Probability = 0.3
+    neighbour: Probability = 0.2
+
+
+class Ties(Strict):
+    """Ties beyond the household: friends, colleagues and neighbours who see a listing and
+    change behaviour, and an optional score effect of associates' listings."""
+
+    enabled: bool = True
+    degree: TieDegrees = Field(default_factory=TieDegrees)
+    see: TieSeeing = Field(default_factory=TieSeeing)
+    deterrence: Probability = Field(0.1, description="infraction cut after a tie's listing")
+    chilling: Probability = Field(0.15, description="posting cut after a tie's listing")
+    associates_delta: Points = Field(
+        0, description="points each associate of a listed citizen moves, the next day (0: off)"
+    )
+    associates: list[Literal["friend", "colleague", "neighbour"]] = Field(
+        default_factory=lambda: ["friend", "colleague"],
+        description="the kinds of ties the associates rule counts",
+    )
+
+
 class Life(Strict):
     """The life course: citizens age day by day, are born and die at the rates of credsim's
     facts (``[life]`` of ``credsim/facts/china.toml``); off unless ``enabled``."""
@@ -416,6 +453,7 @@ class Regime(Strict):
         default_factory=list, max_length=64, description="credit-repair campaigns"
     )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
+    ties: Ties | None = Field(None, description="ties beyond the household (none: no ties)")
     life: Life | None = Field(None, description="the life course (none: a frozen population)")
     organisations: Organisations | None = Field(
         None, description="employers, their lists and joint punishment (none: no organisations)"

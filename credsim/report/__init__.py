@@ -295,6 +295,14 @@ TEXT = {
         "in a trailing 7-day window (1 = unchanged; below 1 = deterred or chilled).",
         "Citizens did not adapt: every behaviour's acts equal its baseline on every day.",
     ),
+    "ties": (
+        "Ties beyond the household",
+        "Friends, colleagues and neighbours who saw a listing, added up from day 0 (one count "
+        "per listing seen); citizens who changed behaviour after seeing a tie listed, with "
+        "nobody of their household listed, each day; and citizens whose score the associates "
+        "rule has moved at least once, since day 0.",
+        "Nobody saw a tie listed during the run.",
+    ),
     # the dashboard's own views of the same figures
     "restricted": (
         "Who is restricted, day by day",
@@ -340,6 +348,8 @@ def charts(
     c = RunCharts(open_run(run))
     out = [c.score(), c.tiers(), c.sanctions(), c.denied(published), c.wrongful()]
     out += [*c.burdens(), c.redress(), *c.organisations(), c.adaptation()]
+    if "reach_ties" in c.df:  # a regime with ties (credsim.engine.components.ties)
+        out.append(c.ties())
     if not dashboard:
         return out
     return c.dashboard(out, dimension)

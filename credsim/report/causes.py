@@ -2,7 +2,8 @@
 citizens restricted on the last day each explains.
 
 One row per sanction and rule, from the ledger (the ``causes`` view of ``credsim query``):
-``listings`` started over the whole run by a record of that rule (they add up to the ledger's
+``listings`` started over the whole run by a record of that rule, or by the associates rule
+of ties (rule and behaviour ``associates``; they add up to the ledger's
 ``sanction_start`` rows), ``share_of_listings`` within the sanction, ``share_of_points_lost``
 (points the rule took from the listed citizens up to their listing, within the sanction),
 ``listings_alone`` (listings of citizens who lost points on records of that behaviour alone),
@@ -17,15 +18,17 @@ from __future__ import annotations
 import html
 from typing import Any
 
-OPEN_SQL = """
+from credsim.query import SCORED_BY
+
+OPEN_SQL = f"""
 WITH last AS (
     SELECT citizen, sanction, max(id) AS id FROM ledger
     WHERE kind IN ('sanction_start', 'sanction_end') GROUP BY ALL
 ),
 open AS (
-    SELECT l.citizen, l.sanction, r.rule
+    SELECT l.citizen, l.sanction, {SCORED_BY} AS rule
     FROM last JOIN ledger l ON l.id = last.id AND l.kind = 'sanction_start'
-    LEFT JOIN ledger r ON r.id = l.cause AND r.kind = 'record'
+    LEFT JOIN ledger r ON r.id = l.cause AND r.kind IN ('record', 'association')
 )
 SELECT o.sanction, o.rule, count(*) AS restricted_now,
        (SELECT count(DISTINCT citizen) FROM open) AS restricted
@@ -38,7 +41,10 @@ def causes(run) -> list[dict[str, Any]]:
     table = run.query("SELECT * FROM causes")
     now = run.query(OPEN_SQL)
     total = int(now["restricted"].iloc[0]) if len(now) else 0
-    key = {(r.sanction, r.rule): int(r.restricted_now) for r in now.itertuples()}
+    key = {
+        (r.sanction, None if r.rule is None or r.rule != r.rule else r.rule): int(r.restricted_now)
+        for r in now.itertuples()
+    }
     rows = []
     for r in table.itertuples():
         rule = None if r.rule is None or r.rule != r.rule else r.rule

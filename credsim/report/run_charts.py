@@ -277,6 +277,17 @@ class RunCharts:
             empty_note=None if adapted else TEXT["adaptation"][2],
         )
 
+    def ties(self) -> Chart:
+        """Ties beyond the household: who saw a listing (cumulative), who was chilled, who was
+        penalised by association."""
+        _, _, _, chart, spread, _, column = self.parts()
+        lines = [
+            ("saw a listing (cumulative)", lambda d: d["reach_ties"].cumsum()),
+            ("chilled through ties", column("adapted_ties")),
+            ("ever penalised by association", column("associated_ever_ties")),
+        ]
+        return chart("ties", "day", "citizens", [s for n, of in lines for s in spread(n, of, None)])
+
     def dashboard(self, out: list[Chart], dimension: str) -> list[Chart]:
         """The dashboard's charts: restricted in one chart, tiers other than the start, chilling."""
         df, day, reps, chart, spread, styled, column = self.parts()
@@ -350,5 +361,7 @@ class RunCharts:
             "denied": own["chart-denied"],
             "posts": posts_chart,
         }
+        if "chart-ties" in own:  # a regime with ties: their chart after the six
+            picked["ties"] = own["chart-ties"]
         extra = [own[k] for k in ("chart-organisations",) if k in own]  # with organisations
-        return [picked[k] for k in DASHBOARD] + extra
+        return [picked[k] for k in (*DASHBOARD, "ties") if k in picked] + extra

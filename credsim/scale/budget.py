@@ -18,6 +18,13 @@ SHARD_BYTES_PER_CITIZEN = 60  # peak while a shard is built and run (core state 
 # the synthesis's temporaries): 21.6 measured at 1,000,000 citizens, 6.2 of it kept for the
 # run (python benchmarks/organisations_memory.py)
 ORGANISATION_BYTES_PER_CITIZEN = 22
+# ties (credsim.engine.components.ties): an int64 offset a citizen, an int32 index and a
+# uint8 kind a tie end, in buffers 5% above the expected count; the build's temporaries of
+# one locality at a time are freed before the first day (benchmarks/ties_memory.py: 53
+# bytes a citizen kept at 1,000,000 with the press degrees, 79 at the build's peak)
+TIE_BYTES_PER_CITIZEN = 8 + 1  # the offset, and the associates rule's marks
+TIE_BYTES_PER_END = 5 * 1.05 + 3  # index and kind, with the build's temporaries
+TIE_SECONDS_PER_CITIZEN = 2.5e-6  # building one citizen's ties (the same benchmark, loaded)
 PROCESS_BASE_BYTES = 350 * 2**20  # an interpreter with numpy, pyarrow, numba loaded
 # Fitted to whole-country runs (1,410,000,000 citizens x 365 days, 282 shards): REF-1 took
 # 1,013 CPU-seconds, press 2,167 (estimates 1,020 and 1,700).
@@ -56,6 +63,7 @@ class Estimate:
     seconds: float
     disk_bytes: float
     acts_per_day: float
+    bytes_per_citizen: float = SHARD_BYTES_PER_CITIZEN  # of a running shard, ties included
 
     def describe(self) -> str:
         return (
@@ -118,7 +126,7 @@ def estimate(
     components = len(regime.behaviours) + len(regime.rules) + len(regime.sanctions)
     components += len(regime.privileges) + sum(len(s.observes) for s in regime.sources)
     parallel = max(1, min(workers, shards))
-    per_citizen = bytes_per_citizen(regime)
+    per_citizen = bytes_per_citizen(regime) + tie_bytes_per_citizen(regime)
     life = getattr(regime, "life", None)
     born = 0.0  # citizens born during the run, per citizen at the start
     if life is not None and life.enabled:
@@ -132,6 +140,7 @@ def estimate(
         + shards * days * components * SECONDS_PER_COMPONENT_DAY
         + population * (1 + born) * SECONDS_PER_CITIZEN_SETUP
         + (population * days * LIFE_SECONDS_PER_CITIZEN_DAY if born else 0.0)
+        + population * TIE_SECONDS_PER_CITIZEN * (tie_bytes_per_citizen(regime) > 0)
     )
     # every file the run writes, the shards' parts included (they are removed after the
     # merge, but they are on disk together with the merged files at its end)
@@ -139,7 +148,16 @@ def estimate(
     disk += 2 * population * (1 + born) * citizens_fraction * CITIZEN_BYTES  # parts, then merged
     disk += shards * (days * METRICS_PART_BYTES_PER_DAY + 4096)  # metric parts, done markers
     disk += 2 * days * METRICS_PART_BYTES_PER_DAY + 300_000  # metrics tables, manifest
-    return Estimate(peak, cpu / parallel, disk, population * acts)
+    return Estimate(peak, cpu / parallel, disk, population * acts, per_citizen)
+
+
+def tie_bytes_per_citizen(regime) -> float:
+    """Bytes a citizen that the ties of ``regime`` add to a running shard (0 without ties)."""
+    t = getattr(regime, "ties", None)
+    if t is None or not t.enabled:
+        return 0.0
+    ends = t.degree.friend + t.degree.colleague + t.degree.neighbour
+    return TIE_BYTES_PER_CITIZEN + TIE_BYTES_PER_END * ends
 
 
 def births_per_citizen(days: int, fertility: float = 1.0) -> float:
@@ -188,7 +206,7 @@ def check(
     mem = available_memory()
     if est.peak_bytes > mem:
         fit = max(
-            10_000, int((mem / max(workers, 1) - 2 * PROCESS_BASE_BYTES) / SHARD_BYTES_PER_CITIZEN)
+            10_000, int((mem / max(workers, 1) - 2 * PROCESS_BASE_BYTES) / est.bytes_per_citizen)
         )
         raise ResourceError(
             f"this run needs about {est.peak_bytes / 2**30:.1f} GiB of memory but "

@@ -4,7 +4,9 @@ The order matters only within a phase and for event handlers: a listing is marke
 and judged wrongful or not before its ledger row is written (``marks``, ``harm``), then the
 citizen adapts, the household's spillover is recomputed and redress is demanded, in that
 order. The life course comes first: the day's births, deaths and birthdays happen before
-anyone acts, and no record reaches a citizen not yet born or dead.
+anyone acts, and no record reaches a citizen not yet born or dead. A listing is shown to
+the citizen's ties (``ties``) after the household, who adapt only if nothing nearer made
+them adapt already.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from credsim.engine.components.sense import Sense
 from credsim.engine.components.share import Share
 from credsim.engine.components.spillover import Spillover
 from credsim.engine.components.tiers import Tiers
+from credsim.engine.components.ties import Ties
 
 COMPONENTS = (
     Life,
@@ -42,6 +45,7 @@ COMPONENTS = (
     Harm,
     Adaptation,
     Spillover,
+    Ties,
     Attempts,
     GreenLanes,
     Redress,

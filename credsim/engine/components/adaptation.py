@@ -51,7 +51,8 @@ class Adaptation(Component):
         """The citizen adapts, and the household that saw it."""
         s, ids = self.s, lst.citizen
         fam = s.members(ids)
-        s.set_level(fam, np.maximum(s.level(fam), 1))
+        level = s.level(fam)  # level 3 (a tie's listing) is below the household's
+        s.set_level(fam, np.where((level == 0) | (level == 3), 1, level).astype(np.uint8))
         s.set_level(ids, np.full(ids.size, 2, dtype=np.uint8))
 
     def adapt(self, day: int) -> None:

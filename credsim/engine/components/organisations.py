@@ -390,6 +390,7 @@ class Organisations(Component):
         self.rng = stream(shard.seed, shard.shard, "organisations")
         self.f = synthesize(s.demo, c.layout, c.provinces, self.rng, o.size_sigma)
         f = self.f
+        s.pop.employer = f.employer  # colleagues (ties) are cut within each employer
         self.lists = [x.name for x in o.lists]
         nl = len(o.lists)
         self.on = np.zeros((nl, f.n), dtype=bool)

@@ -57,7 +57,7 @@ class Redress(Component):
         return r.sanctions[x].redress if kind == "sanction" else r.rules[x].redress
 
     def on_scored(self, day: int, sc) -> None:
-        if self.c.regime.rules[sc.rule].redress is not None:
+        if sc.rule >= 0 and self.c.regime.rules[sc.rule].redress is not None:
             # the points to give back, and whether a misattributed record moved them
             points = np.stack([sc.delta, sc.mis.astype(np.int64)], axis=1)
             self._demand(day, sc.citizen, ("rule", sc.rule), sc.rows, points)

@@ -474,13 +474,14 @@ function draw(id, spec) {
 // chart slot on the page -> key of the server's chart
 const CHARTS = [["chart-restricted", "restricted"], ["chart-score", "score"],
   ["chart-burden", "burden"], ["chart-tiers", "tiers"], ["chart-denied", "denied"],
-  ["chart-posts", "posts"], ["chart-organisations", "organisations"]];
+  ["chart-posts", "posts"], ["chart-organisations", "organisations"], ["chart-ties", "ties"]];
 
 async function drawCharts(name, only = null) {
   const c = await api(`/api/runs/${encodeURIComponent(name)}/charts?dimension=${burdenDimension}`);
   if (state.current !== name) return;
   $("posts-card").hidden = !c.charts.posts || c.charts.posts.empty;
   $("organisations-card").hidden = !c.charts.organisations;  // a regime with organisations
+  $("ties-card").hidden = !c.charts.ties;  // a regime with ties
   for (const [id, key] of CHARTS) {
     if ((only === null || only === key) && c.charts[key]) draw(id, c.charts[key]);
   }
