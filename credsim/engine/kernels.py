@@ -133,7 +133,7 @@ def sample_acts(
     return k, base
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # compiled into sample_acts
 def _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen):  # pragma: no cover
     """Draw the candidates of bucket ``b`` (positions ``start`` to ``end``) in each interval
     from the deepest up to ``shallowest``, each citizen once (``mark``); (``seen``, count)
@@ -172,7 +172,7 @@ def _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen):  # pragm
     return seen, n_seen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # compiled into sample_acts
 def _test_candidates(
     kday, offset, q, seen, n_seen, words, demo, flags, prov_factor, place, adapt, rate,
     uses_m, adapt_on, gone_on, layout, out, mark, cw, cf, k, base,
@@ -221,7 +221,7 @@ def _test_candidates(
     return k, base
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # compiled into sample_acts
 def _marked_in_order(mark, demo, out, k):  # pragma: no cover
     """Write the marked positions to ``out`` from ``k`` as words, in citizen order, clearing
     ``mark``; returns the new k."""
