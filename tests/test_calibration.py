@@ -248,7 +248,8 @@ def test_calibrate_validate_writes_table_csv_and_chart(tmp_path):
 
     out = tmp_path / "val"
     args = ["calibrate", "national-calibrated", "--targets", "national", "--validate"]
-    args += ["-n", "5000", "--replicates", "1", "--workers", "1", "--out", str(out)]
+    args += ["-n", "5000", "--replicates", "1", "--workers", "1", "--draws", "2"]
+    args += ["--out", str(out)]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out / "validation.csv")
@@ -257,4 +258,7 @@ def test_calibrate_validate_writes_table_csv_and_chart(tmp_path):
     table = (out / "validation.md").read_text()
     assert "straight line through the last two figures" in table
     assert "12 months (9-15)" in table
+    assert "90% interval" in table
+    assert (df["model_low"] <= df["model"]).all() and (df["model"] <= df["model_high"]).all()
+    assert df["covered"].isin([True, False]).all()
     assert (out / "validation.png").stat().st_size > 1000
