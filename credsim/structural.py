@@ -687,7 +687,7 @@ def baselines(known: list[tuple[int, float]], day: int) -> dict[str, float]:
     return out
 
 
-Z90 = 1.6449  # half-width of a central 90% normal interval, in standard deviations
+Z90 = 1.6449  # a central 90% normal interval: plus or minus 1.6449 standard deviations
 
 
 def discrepancy(em: Emulator, s: Structure, t: Targets) -> float:
@@ -744,11 +744,12 @@ def validate(
 
     The model's forecast of a cumulative series starts from the series' last published
     figure at the origin and adds the model's increment from that figure's date to the
-    target's (``forecast``; ``model_curve`` is the fitted curve itself). Its 90% interval is
-    the forecast plus or minus 1.645 standard deviations: the fit's discrepancy
-    (``discrepancy``) times the forecast increment, combined with the spread of the forecast
-    over ``draws`` bootstrap refits at that origin (``bootstrap``; 1.4826 times the median
-    absolute deviation, robust to the odd refit that lands on a bound; none when 0).
+    target's (``forecast``; ``model_curve`` is the fitted curve itself). Its 90% interval
+    takes the forecast increment as log-normal, 1.645 standard deviations of its logarithm
+    either side: the fit's relative discrepancy (``discrepancy``), combined with the relative
+    spread of the forecast over ``draws`` bootstrap refits at that origin (``bootstrap``;
+    1.4826 times the median absolute deviation, robust to the odd refit that lands on a
+    bound; none when 0).
     ``covered`` says whether the published figure fell in the interval."""
     import pandas as pd
 
@@ -768,7 +769,11 @@ def validate(
             refits = bootstrap(probe, past, s, draws, seed + k, check_population, bounds)
             f = np.array([forecast(em, b, t, o_day)[0] for b in refits])
             spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
-        half = Z90 * np.sqrt((kappa * step) ** 2 + spread**2)
+        # the increment's relative spread, as a log-normal (a count does not fall below the
+        # figure it starts from)
+        rel = np.sqrt(kappa**2 + (spread / np.maximum(step, 1e-9)) ** 2)
+        low = value - step + step * np.exp(-Z90 * rel)
+        high = value - step + step * np.exp(Z90 * rel)
         curve = predict(em, s, t)
         for i, x in enumerate(t.targets):
             first, last = days[i]
@@ -789,9 +794,9 @@ def validate(
                 "horizon_months": (last - o_day) / (365.25 / 12),
                 "published": x.value,
                 "model": float(value[i]),
-                "model_low": float(value[i] - half[i]),
-                "model_high": float(value[i] + half[i]),
-                "covered": bool(abs(x.value - value[i]) <= half[i]),
+                "model_low": float(low[i]),
+                "model_high": float(high[i]),
+                "covered": bool(low[i] <= x.value <= high[i]),
                 "model_curve": float(curve[i]),
             }
             base = baselines(known, last) if x.kind == "cumulative" else {}

@@ -259,9 +259,10 @@ later one; no figure after an origin enters its fit, and the validation-only fig
 (`repaid-in-2018`) never enters any. The model's forecast of a cumulative series starts from
 the series' last published figure at the origin and adds the model's increment from that
 date (the naive forecasts start there too); the fitted curve itself is shown beside it. Its
-90% interval: plus or minus 1.645 standard deviations, the fit's own relative error on the
-increments between its figures (at that origin; 1.4826 times the median absolute error)
-times the forecast increment, combined with the spread of the forecast over
+90% interval takes the forecast increment as log-normal (a cumulative count does not fall
+below the figure it starts from), 1.645 standard deviations of its logarithm either side:
+the fit's own relative error on the increments between its figures (at that origin; 1.4826
+times the median absolute error), combined with the relative spread of the forecast over
 {FORECAST_DRAWS} bootstrap refits at that origin. The naive
 forecasts of each cumulative series, from its own published figures: a straight line from
 the list's start (2013-10-01, zero) through the last figure, a straight line through the
