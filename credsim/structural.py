@@ -23,10 +23,13 @@ hazard times the hazard; delistings are the compliers' geometric waiting times (
 own rule) convolved with the listings; the stock is their difference; denied attempts are the
 stock times the probe's attempts per listed person-day times the schedule factor. Every term
 is linear in counts the engine produces, so the emulator is unbiased where the probe is; a
-test checks it against a simulation. The objective weights each target by its tolerance and
-by the sampling variance of the probe (scaled to the real population) and of a scaled-down
-checking run. Uncertainty: a bootstrap over probe replicates (seeds), with the published
-figures redrawn within their standard deviations.
+test checks it against a simulation. The objective weighs residuals through the figures'
+error covariance: each figure's tolerance and the sampling variance of the probe (scaled to
+the real population) and of a scaled-down checking run, plus the discrepancy a cumulative
+series accumulates between its figures (``covariance``). The listed stock is fitted to the
+list's own figures, the travel propensities given it. Uncertainty: a bootstrap over probe
+replicates (seeds), with the published figures redrawn with that covariance. Forecasts from
+rolling origins (``validate``) start from the last published figure and carry 90% intervals.
 """
 
 from __future__ import annotations
