@@ -21,6 +21,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -42,6 +43,8 @@ SMOKE_BOUNDS = {
 
 def one(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system, the process and its children) of a run."""
+    if "-o" in argv:  # credsim never replaces an earlier run: each timed run starts afresh
+        shutil.rmtree(argv[argv.index("-o") + 1], ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     # from a folder outside any checkout, so that `python -m` imports the installed credsim
@@ -79,12 +82,17 @@ def paired(argv: list[str], runs: int, against: Path) -> dict[str, float]:
 
 def import_costs(argv: list[str], top: int = 14) -> tuple[list[tuple[str, float]], float]:
     """Seconds of import by top-level package (each module's own time, summed), and the total."""
-    err = subprocess.run(
+    if "-o" in argv:
+        shutil.rmtree(argv[argv.index("-o") + 1], ignore_errors=True)
+    done = subprocess.run(
         [sys.executable, "-X", "importtime", *argv[1:]],
         capture_output=True,
         text=True,
         cwd=RUN_FROM[0],
-    ).stderr
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.splitlines()[-1:]}")
+    err = done.stderr
     by_package: dict[str, float] = {}
     for line in err.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)

@@ -166,9 +166,16 @@ def check(
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
+    if free == 0 and shutil.disk_usage(probe).total == 0:  # /proc, /sys: not a disk at all
+        raise ResourceError(f"{folder}: {probe} holds no disk space (not a disk); choose --out")
     if est.disk_bytes > free:
+        need, have = (
+            (f"{est.disk_bytes / 2**30:.1f} GiB", f"{free / 2**30:.1f} GiB")
+            if est.disk_bytes >= 2**30
+            else (f"{est.disk_bytes / 2**20:.1f} MiB", f"{free / 2**20:.1f} MiB")
+        )
         raise ResourceError(
-            f"this run needs about {est.disk_bytes / 2**30:.1f} GiB of disk in {folder} but "
-            f"{free / 2**30:.1f} GiB is free: keep a sample of the ledger "
-            f"(--ledger sample=0.01 or --ledger none; now {ledger}), or write elsewhere (--out)"
+            f"this run needs about {need} of disk in {folder} but {have} is free: keep a "
+            f"sample of the ledger (--ledger sample=0.01 or --ledger none; now {ledger}), "
+            "or write elsewhere (--out)"
         )
