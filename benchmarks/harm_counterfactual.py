@@ -37,21 +37,9 @@ sys.path.insert(0, str(ROOT))
 STRESS = ("rules.jaywalking.delta=-200",)
 
 
-def first_listed(run):
-    d = run.query(
-        "SELECT citizen, min(day) AS first FROM ledger WHERE kind = 'sanction_start' "
-        "GROUP BY citizen"
-    )
-    return d.set_index("citizen")["first"]
-
-
-def agreement(flag, truth) -> float:
-    either = int((flag | truth).sum())
-    return 1.0 if either == 0 else int((flag & truth).sum()) / either
-
-
 def one(job: tuple) -> dict:
     """Both worlds of one seed and false-match rate; the flags against their difference."""
+    from credsim.counterfactual import agreement, listed_by_errors
     from credsim.sim import Sim
 
     seed, false_match, population, days, adaptation = job
@@ -72,13 +60,8 @@ def one(job: tuple) -> dict:
                 ).run()
             )
         errors, none = runs
-        a = errors.citizens.set_index("citizen")
-        b = none.citizens.set_index("citizen")
-        fa = first_listed(errors).reindex(a.index)
-        fb = first_listed(none).reindex(a.index)
-        wrongly = fa.notna() & (fb.isna() | (fa < fb))
-        only_errors = a["ever_listed"] & ~b["ever_listed"]
-        escaped = b["ever_listed"] & ~a["ever_listed"]
+        a, wrongly, escaped = listed_by_errors(errors, none)
+        only_errors = a["ever_listed"] & ~none.citizens.set_index("citizen")["ever_listed"]
         return {
             "seed": seed,
             "false_match": false_match,

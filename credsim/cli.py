@@ -3,17 +3,15 @@ calibrate, sweep, sensitivity, serve."""
 
 from __future__ import annotations
 
-import errno
-import json
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from credsim import __version__
+from credsim.command_errors import fail, os_error
 
 app = typer.Typer(
     add_completion=False,
@@ -25,24 +23,6 @@ app = typer.Typer(
 
 DEFAULT_POPULATION = 1_000_000
 DEFAULT_DAYS = 365
-
-
-def fail(message: str, code: int = 2) -> None:
-    """One line per problem on stderr, no traceback, non-zero exit."""
-    for line in message.splitlines() or [message]:
-        typer.echo(f"error: {line}", err=True)
-    raise typer.Exit(code)
-
-
-def os_error(e: OSError, out: Path | None) -> str:
-    """One line for a file error during a run; a full disk says how to go on."""
-    if e.errno == errno.ENOSPC:
-        return (
-            f"disk full writing {e.filename or out}: free space and continue with "
-            f"credsim run --resume {out}, or start again with --ledger sample=0.01 "
-            "or --out elsewhere"
-        )
-    return f"{e.filename}: {e.strerror}" if e.filename else str(e)
 
 
 def _version(value: bool) -> None:
@@ -193,6 +173,46 @@ def default_folder(regime: str, seed: int) -> Path:
     raise AssertionError  # unreachable
 
 
+RESUME_FLAGS = ("--population", "--days", "--seed", "--ledger", "--shard-size", "--out")
+
+
+def _resumable(resume: Path, given: dict, regime, set_, force: bool) -> dict:
+    """The manifest of the run in ``resume``; refuses, in one line, a resume whose options
+    (``given``: flag -> value, None when not given) differ from the run's, or that names a
+    regime, overrides or --force."""
+    from credsim.run import Run
+
+    old = Run(resume).manifest
+    keys = {"population": int, "days": int, "seed": int, "ledger": str}
+    if any(type(old.get(k)) is not t for k, t in keys.items()):
+        fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
+    if old.get("shard_size") is not None and type(old["shard_size"]) is not int:
+        fail(f"{resume / 'manifest.json'}: shard_size: not a whole number")
+    was = {
+        "--population": old["population"],
+        "--days": old["days"],
+        "--seed": old["seed"],
+        "--ledger": old["ledger"],
+        "--shard-size": old.get("shard_size"),
+        "--out": resume,
+    }
+    for flag, value in given.items():
+        if value is not None and value != was[flag]:
+            fail(
+                f"{flag} {value}: the run in {resume} has {was[flag]}; "
+                "resume continues it as it was"
+            )
+    if regime is not None:
+        fail(f"{regime}: resume uses the regime of {resume}/regime.toml; give no REGIME")
+    if set_:
+        fail(f"--set: resume uses the regime of {resume}/regime.toml; give no --set")
+    if force:
+        fail("--force: not with --resume")
+    if old.get("replicates"):
+        fail(f"{resume}: a run with replicates cannot be resumed; run it again")
+    return old
+
+
 @app.command()
 def run(
     regime: Annotated[
@@ -255,92 +275,61 @@ def run(
 ) -> None:
     """Run a regime on a synthetic population and write a run folder."""
     from credsim.regime.load import RegimeError
-    from credsim.run import RunFolderError
     from credsim.sim import Sim
 
     options = {"scheduler": scheduler} if scheduler else {}
+    how = {"workers": workers, "backend": backend, "backend_options": options}
+    given = dict(zip(RESUME_FLAGS, (population, days, seed, ledger, shard_size, out)))
     try:
         if resume is not None:
-            from credsim.run import Run
-
-            old = Run(resume).manifest
-            keys = {"population": int, "days": int, "seed": int, "ledger": str}
-            if any(type(old.get(k)) is not t for k, t in keys.items()):
-                fail(f"{resume / 'manifest.json'}: not a credsim run manifest")
-            if old.get("shard_size") is not None and type(old["shard_size"]) is not int:
-                fail(f"{resume / 'manifest.json'}: shard_size: not a whole number")
-            given = {
-                "--population": (population, old["population"]),
-                "--days": (days, old["days"]),
-                "--seed": (seed, old["seed"]),
-                "--ledger": (ledger, old["ledger"]),
-                "--shard-size": (shard_size, old.get("shard_size")),
-                "--out": (out, resume),
-            }
-            for flag, (value, was) in given.items():
-                if value is not None and value != was:
-                    fail(
-                        f"{flag} {value}: the run in {resume} has {was}; "
-                        "resume continues it as it was"
-                    )
-            if regime is not None:
-                fail(f"{regime}: resume uses the regime of {resume}/regime.toml; give no REGIME")
-            if set_:
-                fail(f"--set: resume uses the regime of {resume}/regime.toml; give no --set")
-            if force:
-                fail("--force: not with --resume")
-            if old.get("replicates"):
-                fail(f"{resume}: a run with replicates cannot be resumed; run it again")
+            old = _resumable(resume, given, regime, set_, force)
             sim = Sim(
                 resume / "regime.toml",
-                old["population"],
-                old["days"],
-                old["seed"],
+                *(old[k] for k in ("population", "days", "seed")),
                 out=resume,
                 ledger=old["ledger"],
                 shard_size=old.get("shard_size"),
-                workers=workers,
-                backend=backend,
-                backend_options=options,
+                **how,
             )
         else:
-            regime = regime or "press"
-            population = DEFAULT_POPULATION if population is None else population
-            days = DEFAULT_DAYS if days is None else days
-            seed = 1 if seed is None else seed
             if out is not None and str(out) in ("", "."):
                 fail(f"--out {str(out)!r}: not a run folder name; give a new folder")
+            regime = regime or "press"
             sim = Sim(
                 regime,
-                population,
-                days,
-                seed,
+                DEFAULT_POPULATION if population is None else population,
+                DEFAULT_DAYS if days is None else days,
+                1 if seed is None else seed,
                 overrides=tuple(set_ or ()),
                 out=out,
                 ledger=ledger,
                 shard_size=shard_size,
-                workers=workers,
-                backend=backend,
-                backend_options=options,
                 force=force,
                 replicates=replicates,
+                **how,
             )
-    except RegimeError as e:
+    except (RegimeError, ValueError, FileNotFoundError) as e:
         fail(str(e))
-    except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
+    _execute(sim, regime, resume is not None, report)
+
+
+def _execute(sim, regime: str | None, resume: bool, report: bool) -> None:
+    """Run ``sim`` (into ``runs/<regime>-<seed>`` unless it has a folder) with a progress
+    line, print its summary and write its report; an interrupt or a SIGTERM ends with the
+    line that resumes it (exit 130 or 143)."""
+    import signal
+
     from credsim.files import FolderBusy
+    from credsim.run import RunFolderError
     from credsim.scale.budget import ResourceError, check_size
 
     try:
         check_size(sim.population, sim.days, sim.shard_size, force=sim.force)
     except ResourceError as e:
         fail(str(e))
-    est = sim.estimate()
-    typer.echo(est.describe(), err=True)
+    typer.echo(sim.estimate().describe(), err=True)
     if sim.out is None:
         sim.out = default_folder(regime, sim.seed)
-    import signal
 
     def terminated(signum, frame):
         raise Terminated()
@@ -352,7 +341,7 @@ def run(
         except ValueError:  # not the main thread: SIGTERM keeps its meaning
             old_term = None
         try:
-            result = sim.run(resume=resume is not None)
+            result = sim.run(resume=resume)
         except Terminated:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -412,409 +401,18 @@ def validate(
     )
 
 
-def _open_run(path: Path):
-    """A run folder checked against its manifest: damage is an error, an interrupted run or
-    a foreign file a warning (one line each on stderr)."""
-    from credsim.run import Run
-
-    try:
-        run = Run(path)
-        problems = run.problems()
-    except (OSError, ValueError) as e:
-        fail(str(e))
-    damaged = [line for bad, line in problems if bad]
-    if damaged:
-        fail("\n".join(damaged))
-    for _, line in problems:
-        typer.echo(f"warning: {line}", err=True)
-    return run
-
-
-@contextmanager
-def reading(path: Path):
-    """Errors met while reading a run folder (a torn or foreign file) as one line, exit 2."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (OSError, ValueError, KeyError, LookupError) as e:
-        fail(_one_line(e, path))
-    except Exception as e:  # duckdb and pyarrow errors of a damaged file
-        if type(e).__module__.split(".")[0] in ("duckdb", "_duckdb", "pyarrow"):
-            fail(_one_line(e, path))
-        raise
-
-
-def _one_line(e: BaseException, path: Path) -> str:
-    text = str(e).strip().strip("'\"")
-    first = text.splitlines()[0] if text else type(e).__name__
-    if isinstance(e, OSError) and e.filename:
-        return f"{e.filename}: {e.strerror or first}"
-    return first if str(path) in first else f"{path}: {first}"
-
-
-REPLICATE_HELP = "Of a run with replicates: which replicate to read (1 = the first seed)."
-
-
-def _replicate(run, k: int):
-    """The run that holds the citizens and ledger: replicate ``k`` of a replicated run, said
-    on stderr, or the run itself."""
-    from credsim.explain import one_replicate
-
-    try:
-        one, which = one_replicate(run, k)
-    except ValueError as e:
-        fail(str(e))
-    if which:
-        typer.echo(f"{run.path}: reading {which}, {one.path}", err=True)
-    return one
-
-
-@app.command()
-def explain(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    citizen: Annotated[int | None, typer.Argument(help="A citizen id.")] = None,
-    find: Annotated[
-        str | None,
-        typer.Option(
-            help="wrongful, ever_wrongful, escaped, spillover, wrongful_spillover, banned or "
-            "permanent."
-        ),
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 5,
-    format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
-    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
-) -> None:
-    """Explain one citizen's standing from the ledger, or find example citizens."""
-    from credsim.explain import FIND, dossier, find_citizens, find_reasons, render
-
-    top = _open_run(run_dir)
-    r = _replicate(top, replicate)
-    if find is not None:
-        if find not in FIND:
-            fail(f"--find {find!r}: expected one of {', '.join(FIND)}")
-        if format == "json":
-            with reading(run_dir):
-                ids = find_citizens(r, find, limit)
-            typer.echo(json.dumps(ids))
-            return
-        with reading(run_dir):
-            heading, total, rows = find_reasons(r, find, limit)
-        if not rows:
-            typer.echo(f"no {find} citizens in this run")
-            return
-        typer.echo(f"{heading}: {total} citizens; the first {len(rows)}:")
-        for cid, why in rows:
-            typer.echo(f"  {cid}: {why}")
-        return
-    if citizen is None:
-        fail("give a CITIZEN id or --find KIND")
-    try:
-        with reading(run_dir):
-            d = dossier(top, citizen, replicate) if top.replicated else dossier(r, citizen)
-    except KeyError as e:
-        fail(str(e).strip("'\""))
-    typer.echo(json.dumps(d, indent=2, default=str) if format == "json" else render(d))
-
-
-@app.command()
-def query(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    sql: Annotated[str, typer.Argument(help="DuckDB SQL over metrics, groups, citizens, ledger.")],
-    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
-    replicate: Annotated[int, typer.Option(min=1, help=REPLICATE_HELP)] = 1,
-) -> None:
-    """Run SQL over a run folder's tables (of a run with replicates, one replicate's)."""
-    from credsim.query import QueryError
-    from credsim.query import query as _query
-
-    if format not in ("table", "csv", "json"):
-        fail(f"--format: unknown format {format!r}; use table, csv or json")
-    if not sql.strip():
-        fail('SQL is empty: give a query, e.g. "SELECT count(*) FROM citizens WHERE restricted"')
-    r = _replicate(_open_run(run_dir), replicate)
-    try:
-        df = _query(r.path, sql)
-    except QueryError as e:
-        fail(str(e))
-    if format == "csv":
-        typer.echo(df.to_csv(index=False), nl=False)
-    elif format == "json":
-        typer.echo(df.to_json(orient="records"))
-    else:
-        import pandas as pd
-
-        with pd.option_context("display.max_rows", 200, "display.width", 200):
-            typer.echo(df.to_string(index=False))
-
-
-@app.command("report")
-def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    png: Annotated[Path | None, typer.Option(help="Also write the figures as PNG here.")] = None,
-) -> None:
-    """Write report.html (self-contained) for a run."""
-    from credsim.report import write_report
-
-    r = _open_run(run_dir)
-    with reading(run_dir):
-        path = write_report(r, png_dir=png)
-    typer.echo(f"report: {path}")
-
-
-COMPARE_FORMATS = ("text", "json", "csv")
-
-
-@app.command()
-def compare(
-    items: Annotated[
-        list[str],
-        typer.Argument(
-            help="Two or more run folders, or two regimes (preset names or TOML files) to run "
-            "as paired replicates."
-        ),
-    ],
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Run folders: the HTML page to write. Regimes: a folder that keeps every "
-            "replicate's run and the comparison (comparison.json, comparison.csv).",
-        ),
-    ] = None,
-    replicates: Annotated[
-        int, typer.Option(min=1, max=1000, help="Regimes: paired replicates (seeds) per side.")
-    ] = 5,
-    population: Annotated[
-        int, typer.Option("--population", "-n", min=100, help="Regimes: citizens per run.")
-    ] = 20_000,
-    days: Annotated[
-        int, typer.Option("--days", "-d", min=1, max=32_000, help="Regimes: days per run.")
-    ] = 365,
-    seed: Annotated[
-        int, typer.Option("--seed", "-s", min=0, help="Regimes: the first seed of the replicates.")
-    ] = 1,
-    set_a: Annotated[
-        list[str] | None, typer.Option("--set-a", help="Override for regime A: PATH=VALUE.")
-    ] = None,
-    set_b: Annotated[
-        list[str] | None, typer.Option("--set-b", help="Override for regime B: PATH=VALUE.")
-    ] = None,
-    format: Annotated[str, typer.Option("--format", help="text, json or csv.")] = "text",
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Regimes: replicates run at once (default: cores).")
-    ] = None,
-) -> None:
-    """Compare runs or regimes: means, paired differences and 95% intervals, per figure."""
-    from credsim.experiments import paired
-
-    if format not in COMPARE_FORMATS:
-        fail(f"--format: unknown format {format!r}; use text, json or csv")
-    if len(items) < 2:
-        fail("compare needs two regimes or at least two run folders")
-    folders = [Path(i).is_dir() for i in items]
-    if all(folders):
-        rows, labels = _compare_folders([Path(i) for i in items], out)
-    elif any(folders):
-        fail("compare takes run folders or regimes, not both: " + ", ".join(items))
-    else:
-        if len(items) != 2:
-            fail("compare runs two regimes against each other; give exactly two")
-        rows, labels = _compare_regimes(
-            items, out, replicates, population, days, seed, set_a or [], set_b or [], workers
-        )
-    if format == "json":
-        typer.echo(json.dumps(paired.rows_json(rows), indent=2, allow_nan=False))
-    elif format == "csv":
-        typer.echo(paired.rows_csv(rows), nl=False)
-    else:
-        typer.echo(paired.rows_text(rows, *labels), nl=False)
-
-
-def _compare_folders(paths: list[Path], out: Path | None):
-    """Run folders as they are: their replicates, paired when seeds and size agree."""
-    opened = [_open_run(p) for p in paths]
-    with reading(paths[0]):
-        return _compare_opened(opened, paths, out)
-
-
-def _compare_opened(opened, paths: list[Path], out: Path | None):
-    from credsim.experiments.paired import compare_summaries
-    from credsim.experiments.paired import side_of_run as side
-    from credsim.report.compare import compare as _compare
-    from credsim.report.compare import pairing
-
-    is_paired, sentence = pairing(opened)
-
-    rows = []
-    first = side(opened[0])
-    for run in opened[1:]:
-        rows += compare_summaries(first, side(run), is_paired)
-    try:
-        _, path = _compare(opened, out or paths[0].parent / "compare.html")
-    except OSError as e:
-        fail(os_error(e, out))
-    typer.echo(sentence, err=True)
-    if path:
-        typer.echo(f"comparison: {path}", err=True)
-    return rows, (opened[0].path.name, ", ".join(r.path.name for r in opened[1:]))
-
-
-def _compare_regimes(items, out, replicates, population, days, seed, set_a, set_b, workers):
-    """Two regimes as paired replicates: seeds seed ... seed + replicates - 1 on both sides."""
-    from credsim.experiments.paired import compare_regimes, rows_csv, rows_json
-    from credsim.regime.load import RegimeError, load_regime
-
-    for item, overrides, flag in ((items[0], set_a, "--set-a"), (items[1], set_b, "--set-b")):
-        try:
-            load_regime(item, tuple(overrides))
-        except RegimeError as e:
-            fail(str(e))
-        except (FileNotFoundError, ValueError) as e:
-            fail(f"{item}: {e} ({flag})" if overrides else f"{item}: {e}")
-    if out is not None and out.exists() and any(out.iterdir()):
-        fail(f"{out}: folder exists and is not empty; choose a new --out")
-    try:
-        rows = compare_regimes(
-            items[0],
-            items[1],
-            replicates=replicates,
-            population=population,
-            days=days,
-            seed=seed,
-            set_a=set_a,
-            set_b=set_b,
-            out=out,
-            workers=workers,
-        )
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            from credsim.files import write_atomic
-
-            write_atomic(out / "comparison.json", json.dumps(rows_json(rows), indent=2))
-            write_atomic(out / "comparison.csv", rows_csv(rows))
-    except OSError as e:
-        fail(os_error(e, out))
-    return rows, (Path(items[0]).stem, Path(items[1]).stem)
-
-
-@app.command()
-def calibrate(
-    regime: Annotated[str, typer.Argument(help="A preset name or a regime TOML file.")],
-    targets: Annotated[str, typer.Option(help="A targets file, or a shipped name (national).")],
-    fit: Annotated[str, typer.Option(help="PATH[=LOW:HIGH],... parameters to fit.")] = "",
-    trials: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
-    population: Annotated[int, typer.Option("--population", "-n", min=100)] = 100_000,
-    replicates: Annotated[int, typer.Option(min=1, max=100)] = 2,
-    seed: Annotated[int, typer.Option("--seed", "-s", min=0)] = 1,
-    out: Annotated[Path, typer.Option("--out", "-o")] = Path("calibration"),
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override: PATH=VALUE.")] = None,
-    only: Annotated[str | None, typer.Option(help="Fit only targets on these metrics.")] = None,
-    workers: Annotated[int | None, typer.Option(min=1)] = None,
-    validate: Annotated[
-        bool,
-        typer.Option(
-            "--validate",
-            help="Rolling-origin evaluation of the structural model against naive forecasts.",
-        ),
-    ] = False,
-    draws: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            max=1000,
-            help="With --validate: bootstrap refits at each origin for the forecasts' 90% "
-            "intervals (0: the fit's discrepancy alone).",
-        ),
-    ] = 10,
-) -> None:
-    """Fit free parameters of a regime to published figures (optuna TPE), or with
-    --validate evaluate the structural model's forecasts from rolling origins."""
-    import os
-
-    from credsim.calibration import calibrate as _calibrate
-    from credsim.calibration import load_targets
-    from credsim.calibration import only as _only
-    from credsim.regime.load import RegimeError, load_regime
-
-    try:
-        base = load_regime(regime, tuple(set_ or ()))
-        t = _only(load_targets(targets), only)
-    except RegimeError as e:
-        fail(str(e))
-
-    if validate:
-        jobs = workers or os.cpu_count() or 1
-        _validate(base, t, population, replicates, seed, out, jobs, draws)
-        return
-
-    def show(i: int, n: int, value: float, best: float) -> None:
-        typer.echo(f"trial {i}/{n}: loss {value:.3f} (best {best:.3f})", err=True)
-
-    try:
-        result = _calibrate(
-            base,
-            t,
-            fit,
-            trials,
-            population,
-            replicates,
-            seed,
-            out,
-            workers or os.cpu_count() or 1,
-            show,
-        )
-    except RegimeError as e:
-        fail(str(e))
-    cols = ["target", "published", "simulated", "relative_error", "within"]
-    typer.echo(result.fit[cols].to_string(index=False))
-    for k, v in result.params.items():
-        typer.echo(f"{k} = {v:.6g}")
-    typer.echo(f"fitted regime: {result.folder / 'fitted.toml'}")
-
-
-def _validate(
-    base, t, population: int, replicates: int, seed: int, out: Path, workers: int, draws: int
-):
-    """Probe, fit from each origin, forecast, and write validation.csv, .md and .png."""
-    from credsim import structural as st
-    from credsim.calibration import target_days
-    from credsim.run import write_atomic
-
-    days = max(last for _, last in target_days(t)) + 1
-    typer.echo(f"probe: {replicates} runs of {population:,} citizens for {days} days", err=True)
-    probe = st.run_probe(base, days, population, t.meta.population, replicates, seed, workers)
-    df = st.validate(probe, t, check_population=population, draws=draws)
-    if df.empty:
-        fail(f"{t.meta.name}: no target dated after an origin ({', '.join(st.ORIGINS)})")
-    summary = st.validation_summary(df)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_atomic(out / "validation.csv", df.to_csv(index=False, float_format="%.6g"))
-        table = st.validation_markdown(summary)
-        note = (
-            "Mean absolute relative error of forecasts of cumulative counts, by horizon, "
-            f"origins {', '.join(st.ORIGINS)}; probe {replicates} x {population:,} citizens; "
-            f"coverage: share of published figures inside the model's 90% interval "
-            f"({draws} bootstrap refits at each origin).\n\n"
-        )
-        write_atomic(out / "validation.md", note + table)
-        st.validation_chart(df, out / "validation.png")
-    except OSError as e:
-        fail(os_error(e, out))
-    typer.echo(note + table)
-    typer.echo(
-        f"validation: {out / 'validation.md'}, {out / 'validation.csv'}, {out / 'validation.png'}"
-    )
-
-
 def _extensions() -> None:
-    """Commands defined beside the code they drive (sweeps, sensitivity, cluster, serve)."""
+    """Commands defined beside the code they drive (explain, query, report, compare,
+    calibrate, sweeps, sensitivity, cluster, serve), in the order ``credsim --help`` lists
+    them."""
+    from credsim.compare_commands import register as register_compare
     from credsim.experiment_commands import register
+    from credsim.folder_commands import register as register_folder
     from credsim.scale.cluster import cluster_app
     from credsim.web.cli import serve
 
+    register_folder(app)
+    register_compare(app)
     register(app)
     app.command("serve")(serve)
     app.add_typer(cluster_app, name="cluster")

@@ -2,8 +2,9 @@
 declares it (``credsim.engine.components``), with its label, unit, window and explanation.
 
 The metrics table's columns (``columns``), the headline figures of a run (``headline``), the
-lists the sweep, sensitivity and threshold commands accept (``headline_names``) and the
-labels reports and the dashboard show (``credsim.labels``) all read it, so a figure's name
+lists the sweep, sensitivity and threshold commands accept (``headline_names``), the labels
+and colours reports and the dashboard show (``credsim.labels``, ``series``) and the figures
+each report chart draws (``drawn_in``) all read it, so a figure's name
 is written once, where the mechanism that makes it lives. Importing this module is light;
 the components are read on first use.
 """
@@ -32,7 +33,23 @@ class Figure:
     explain: str
     order: tuple[int, int]
     per: str | None = None  # a list of PER
-    chart: str | None = None  # the report chart that draws it
+    chart: str | tuple[str, ...] | None = None  # the report chart(s) that draw it
+    color: str | None = None  # its colour wherever it is drawn (credsim.labels.SERIES)
+
+    @property
+    def charts(self) -> tuple[str, ...]:
+        """The report charts that draw it."""
+        return (self.chart,) if isinstance(self.chart, str) else tuple(self.chart or ())
+
+
+@dataclass(frozen=True)
+class Series:
+    """A line drawn in the report or the dashboard that is not one metrics column (a derived
+    figure, or a sum over items): its name, its label in legends and its colour."""
+
+    name: str
+    label: str
+    color: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,19 @@ def metric_figures() -> list[tuple[str, Figure]]:
 def headline_figures() -> list[tuple[str, Headline]]:
     """(component, headline) of every headline declaration."""
     return [(comp.name, h) for comp in components() for h in comp.headlines]
+
+
+def series() -> dict[str, tuple[str, str]]:
+    """name -> (label, colour) of every series drawn the same way in every regime: the
+    figures declared with a colour, then the components' other series."""
+    out = {f.name: (f.label, f.color) for _, f in metric_figures() if f.color and not f.per}
+    out.update((x.name, (x.label, x.color)) for comp in components() for x in comp.series)
+    return out
+
+
+def drawn_in(chart: str) -> list[str]:
+    """The figures (without items) that report chart ``chart`` draws, in plan order."""
+    return [f.name for _, f in metric_figures() if not f.per and chart in f.charts]
 
 
 @cache

@@ -65,27 +65,15 @@ class Style:
         return {"label": self.label, "color": self.color}
 
 
-# series that are the same thing in every regime
-SERIES: dict[str, Style] = {
-    "restricted": Style("restricted (own sanction)", "#e8590c"),
-    "spillover_only": Style("restricted only through family", "#7048e8"),
-    "wrongful": Style("wrongfully restricted", "#c92a2a"),
-    "ever_wrongful": Style("ever wrongfully listed", "#f03e3e"),
-    "wrongful_spillover": Style("restricted only through a relative's wrongful listing", "#ae3ec9"),
-    "escaped": Style("escaped their own listing", "#1098ad"),
-    "wrongful_listings": Style("wrongful listings", "#862e9c"),
-    "wrongly_denied": Style("wrongly denied attempts", "#e64980"),
-    "misattributed": Style("records put on the wrong citizen", "#868e96"),
-    "denied": Style("denied attempts", "#495057"),
-    "score_mean": Style("average score", "#3451c6"),
-    "score_median": Style("median score", "#0b3d91"),
-    "score_band": Style("score band", "#3451c6"),
-    "posts_vs_baseline": Style("critical posts / without adaptation", "#3451c6"),
-    "no_effect": Style("no effect", "#adb5bd"),
-    "redress_demands": Style("demanded", "#1f77b4"),
-    "redress_complied": Style("complied", "#ff7f0e"),
-    "redress_accepted": Style("accepted", "#2b8a3e"),
-}
+# series that are the same thing in every regime, as their components declare them
+# (``credsim.figures.series``)
+def _series() -> dict[str, Style]:
+    from credsim.figures import series
+
+    return {name: Style(label, color) for name, (label, color) in series().items()}
+
+
+SERIES: dict[str, Style] = _series()
 
 # where a headline figure's days come from
 WINDOWS = {

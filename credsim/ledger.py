@@ -105,6 +105,17 @@ COLUMNS = {
     "other": np.int64,  # -1: none
 }
 LABELLED = ("kind", "source", "rule", "sanction", "privilege")
+
+
+def code_dtype(count: int, least=np.int8) -> np.dtype:
+    """The smallest signed integer, at least ``least``, that holds codes 0 .. count - 1 and
+    -1 (none): a regime with more sources, rules, sanctions or privileges widens its column."""
+    for dt in (np.int8, np.int16, np.int32, np.int64):
+        if np.dtype(dt).itemsize >= np.dtype(least).itemsize and count <= np.iinfo(dt).max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)
+
+
 LABELS_KEY = b"credsim.labels"
 
 
@@ -131,6 +142,9 @@ class Ledger:
         self.folder = folder
         self.labels = {"kind": list(KINDS)}
         self.labels.update({k: list(names[k + "s"]) for k in LABELLED[1:]})
+        self.columns = dict(COLUMNS)
+        for k in LABELLED[1:]:
+            self.columns[k] = code_dtype(len(self.labels[k]), COLUMNS[k])
         self.seq = 0
         self.parts = 0
         self.written: list[tuple[str, int]] = []  # (part file name, rows) in order
@@ -218,7 +232,7 @@ class Ledger:
         done = 0
         while done < n:  # in pieces of at most the room left before a flush
             if self._cols is None:
-                self._cols = {c: np.empty(FLUSH_ROWS, dtype=t) for c, t in COLUMNS.items()}
+                self._cols = {c: np.empty(FLUSH_ROWS, dtype=t) for c, t in self.columns.items()}
             room = min(n - done, FLUSH_ROWS - self._pending)
             at, to = self._pending, self._pending + room
             for c, v in values.items():
@@ -240,7 +254,7 @@ class Ledger:
 
         cols = {c: a[: self._pending] for c, a in (self._cols or {}).items()}
         if not cols:
-            cols = {c: np.empty(0, dtype=t) for c, t in COLUMNS.items()}
+            cols = {c: np.empty(0, dtype=t) for c, t in self.columns.items()}
         meta = {LABELS_KEY: json.dumps(self.labels).encode()}
         return pa.table(cols).replace_schema_metadata(meta)
 

@@ -113,10 +113,7 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
 
     Returns the replicated ``Run``. A replicate's own folder is a whole run folder.
     """
-    from credsim import __version__
-    from credsim.regime.load import dump_regime, regime_hash
-    from credsim.run import Run, now, platform_info, write_atomic
-    from credsim.sim import Sim
+    from credsim.run import Run, now, start_manifest, write_atomic
 
     folder = sim.out
     if folder is None:
@@ -135,10 +132,7 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
             shutil.rmtree(folder / sub)
     if (folder / "citizens.parquet").exists():
         (folder / "citizens.parquet").unlink()
-    manifest: dict[str, Any] = {
-        "credsim": __version__,
-        "regime": sim.regime.regime.name,
-        "regime_hash": regime_hash(sim.regime),
+    fields = {
         "seed": seeds[0],
         "seeds": seeds,
         "replicates": replicates,
@@ -147,12 +141,8 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
         "population": sim.population,
         "days": sim.days,
         "ledger": sim.ledger_mode,
-        "status": "incomplete",
-        "started": now(),
-        "platform": platform_info(),
     }
-    write_atomic(folder / "regime.toml", dump_regime(sim.regime))
-    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+    manifest = start_manifest(folder, sim.regime, fields)
     regime = sim.regime.model_dump(mode="json", exclude_none=True)
     jobs = [
         (
@@ -167,8 +157,36 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
         for s in seeds
     ]
     parallel = sim.replicates_at_once() if sim.replicates == replicates else 1
+    _run_each(sim, regime, jobs, parallel, progress)
+    runs = [Run(replicate_folder(folder, s)) for s in seeds]
+    _write_means(folder, runs)
+    summaries = [r.summary for r in runs]
+    keys = list(dict.fromkeys(k for s in summaries for k in s))
+    intervals = {
+        k: mean_interval([s[k] for s in summaries])
+        for k in keys
+        if all(isinstance(s.get(k), int | float) for s in summaries)
+    }
+    manifest.update(
+        status="complete",
+        finished=now(),
+        wall_seconds=round(sum(float(r.manifest.get("wall_seconds", 0.0)) for r in runs), 3),
+        shards=runs[0].manifest.get("shards"),
+        shard_size=runs[0].manifest.get("shard_size"),
+        headline={k: _plain(v["mean"], summaries, k) for k, v in intervals.items()},
+        intervals=intervals,
+    )
+    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+    return Run(folder)
+
+
+def _run_each(sim, regime: dict, jobs: list[tuple], parallel: int, progress) -> None:
+    """Run every replicate's job: one after another with the workers asked for, or
+    ``parallel`` at once in local processes; progress adds up over the replicates."""
+    from credsim.sim import Sim
+
+    replicates = len(jobs)
     if parallel <= 1:
-        # one after another, each with the workers asked for; progress adds up over replicates
         for i, job in enumerate(jobs):
             sub = Sim(
                 regime,
@@ -199,26 +217,6 @@ def run_replicates(sim, replicates: int, progress: Callable[[int, int], None] | 
                     progress(done * sim.days, replicates * sim.days)
         finally:
             ex.close()
-    runs = [Run(replicate_folder(folder, s)) for s in seeds]
-    _write_means(folder, runs)
-    summaries = [r.summary for r in runs]
-    keys = list(dict.fromkeys(k for s in summaries for k in s))
-    intervals = {
-        k: mean_interval([s[k] for s in summaries])
-        for k in keys
-        if all(isinstance(s.get(k), int | float) for s in summaries)
-    }
-    manifest.update(
-        status="complete",
-        finished=now(),
-        wall_seconds=round(sum(float(r.manifest.get("wall_seconds", 0.0)) for r in runs), 3),
-        shards=runs[0].manifest.get("shards"),
-        shard_size=runs[0].manifest.get("shard_size"),
-        headline={k: _plain(v["mean"], summaries, k) for k, v in intervals.items()},
-        intervals=intervals,
-    )
-    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
-    return Run(folder)
 
 
 def _plain(mean: float, summaries: list[dict[str, Any]], key: str) -> int | float:

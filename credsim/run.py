@@ -54,6 +54,27 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def start_manifest(folder: Path, regime: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """Write the resolved regime and a first manifest (status incomplete) into ``folder``:
+    version, regime name and hash, then ``fields``, then status, start time and platform.
+    Returns the manifest."""
+    from credsim import __version__
+    from credsim.regime.load import dump_regime, regime_hash
+
+    manifest = {
+        "credsim": __version__,
+        "regime": regime.regime.name,
+        "regime_hash": regime_hash(regime),
+        **fields,
+        "status": "incomplete",
+        "started": now(),
+        "platform": platform_info(),
+    }
+    write_atomic(folder / "regime.toml", dump_regime(regime))
+    write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+    return manifest
+
+
 def metrics_frame(c, m: ShardMetrics):
     """One row per day: every count, plus the score mean and quantiles from the histogram."""
     import pandas as pd

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from credsim import __version__
 from credsim.engine.compiled import Compiled
 from credsim.files import FolderLock, atomic_path, checksum, write_atomic, write_table
 from credsim.ledger import parse_mode
 from credsim.metrics import ShardMetrics
 from credsim.population import Census
-from credsim.regime.load import dump_regime, load_regime, regime_hash
+from credsim.regime.load import load_regime, regime_hash
 from credsim.regime.schema import Regime
 from credsim.run import (
     RUN_FILES,
@@ -29,7 +28,7 @@ from credsim.run import (
     headline,
     metrics_frame,
     now,
-    platform_info,
+    start_manifest,
 )
 from credsim.scale.shards import (
     DEFAULT_SHARD_SIZE,
@@ -193,7 +192,9 @@ class Sim:
         with FolderLock(folder):
             return self._run_locked(folder, resume)
 
-    def _run_locked(self, folder: Path, resume: bool) -> Run:
+    def _prepare(self, folder: Path, resume: bool) -> None:
+        """Check the folder (under its lock) and clear what a run left in it: temporary
+        files of a write cut off, and unless resuming, an earlier run's own entries."""
         if resume:
             verify_resume(folder, self)
         else:
@@ -208,11 +209,11 @@ class Sim:
                     shutil.rmtree(entry)
                 elif entry.exists() or entry.is_symlink():
                     entry.unlink()
+
+    def _run_locked(self, folder: Path, resume: bool) -> Run:
+        self._prepare(folder, resume)
         tasks = self.tasks(folder)
-        manifest = {
-            "credsim": __version__,
-            "regime": self.regime.regime.name,
-            "regime_hash": regime_hash(self.regime),
+        fields = {
             "seed": self.seed,
             "population": self.population,
             "days": self.days,
@@ -222,12 +223,8 @@ class Sim:
             else (self.shard_size or tasks[0].n),
             "ledger": self.ledger_mode,
             "citizens_fraction": self.citizens_fraction,
-            "status": "incomplete",
-            "started": now(),
-            "platform": platform_info(),
         }
-        write_atomic(folder / "regime.toml", dump_regime(self.regime))
-        write_atomic(folder / "manifest.json", json.dumps(manifest, indent=2))
+        manifest = start_manifest(folder, self.regime, fields)
         done = (
             {t.shard for t in tasks if (folder / "parts" / f"done-{t.shard:05d}.json").exists()}
             if resume

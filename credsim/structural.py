@@ -37,12 +37,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
 from credsim.calibration import Parameter, Targets, _to_date, target_days, with_values
 from credsim.regime.schema import Regime
+from credsim.target_errors import covariance, sigma, whitening
 
 RAMP = 60  # days over which the listing hazard moves from its early to its late level
 COURT_DELAY = 30  # the court source's delay: a listing starts 30 days after the default
@@ -134,18 +135,23 @@ def hazard_schedule(s: Structure) -> list[list[float]]:
     return [[0, early], [sw, early], [sw + RAMP, late]]
 
 
+# the regime parameters a structure is written into: the listing hazard's schedule, the
+# defaulters' compliance and its delay, and the flight and rail attempt schedules
+STRUCTURE_PARAMETERS = [
+    Parameter("behaviours.debt_default.schedule", 0, 1),
+    Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
+    Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
+    Parameter("privileges.flight.schedule", 0, 1),
+    Parameter("privileges.rail.schedule", 0, 1),
+]
+
+
 def regime_of(base: Regime, s: Structure) -> Regime:
     """``base`` with the structure written into its existing parameters."""
     start = base.regime.start_date or "2013-10-01"
     return with_values(
         base,
-        [
-            Parameter("behaviours.debt_default.schedule", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
-            Parameter("privileges.flight.schedule", 0, 1),
-            Parameter("privileges.rail.schedule", 0, 1),
-        ],
+        STRUCTURE_PARAMETERS,
         [
             hazard_schedule(s),
             round(s.comply, 4),
@@ -163,13 +169,7 @@ def probe_regime(
     listing hazard ``boost`` times the base rate (more listings per probe, less noise)."""
     return with_values(
         base,
-        [
-            Parameter("behaviours.debt_default.schedule", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.comply", 0, 1),
-            Parameter("sanctions.defaulter_list.redress.respond_days", 0, 1),
-            Parameter("privileges.flight.schedule", 0, 1),
-            Parameter("privileges.rail.schedule", 0, 1),
-        ],
+        STRUCTURE_PARAMETERS,
         [[[0, boost]], comply, repay_days, [[0, 1.0]], [[0, 1.0]]],
     )
 
@@ -352,51 +352,6 @@ TRAVEL = ("flight", "flight_2018", "rail", "rail_2018")
 STOCK = ("inflow_early", "inflow_late", "switch_day", "comply", "repay_days")
 
 
-def sigma(t: Targets, em: Emulator, check_population: int) -> np.ndarray:
-    """Each target's standard deviation in the objective: its tolerance, the probe's
-    sampling error (relative variance of the coefficient it uses) and the Poisson sampling
-    error of one checking run of ``check_population`` citizens scaled to the real one
-    (overdispersed about twice for denied attempts)."""
-    scale = t.meta.population / check_population
-    out = []
-    for x in t.targets:
-        y = x.value
-        mode = x.metric.removeprefix("denied_")
-        rv = em.rel_var.get(mode, em.rel_var["listing"])
-        phi = 2.0 if x.metric.startswith("denied_") else 1.0
-        out.append(math.sqrt((x.tolerance * y) ** 2 + rv * y * y + phi * scale * y))
-    return np.array(out) / np.sqrt([max(x.weight, 1e-9) for x in t.targets])
-
-
-def covariance(t: Targets, sd: np.ndarray) -> np.ndarray:
-    """The figures' error covariance: each figure's own error (``sigma``: reporting
-    tolerance, probe and checking-run sampling) on the diagonal, plus, within each cumulative
-    series, the model's accumulated discrepancy: a missed flow stays missed, so the error of a
-    cumulative figure is the sum of independent errors of the increments before it, each of
-    the figure's tolerance times the increment (a random walk, covariance = the variance
-    accumulated up to the earlier of two figures)."""
-    cov = np.diag(np.asarray(sd, dtype=np.float64) ** 2)
-    days = target_days(t)
-    series: dict[str, list[int]] = {}
-    for i, x in enumerate(t.targets):
-        if x.kind == "cumulative":
-            series.setdefault(x.metric, []).append(i)
-    for rows in series.values():
-        rows = sorted(rows, key=lambda i: days[i][1])
-        y = np.array([t.targets[i].value for i in rows])
-        tol = np.array([t.targets[i].tolerance for i in rows])
-        acc = np.cumsum((np.diff(y, prepend=0.0).clip(min=0.0) * tol) ** 2)
-        k = np.arange(len(rows))
-        cov[np.ix_(rows, rows)] += acc[np.minimum.outer(k, k)]
-    return cov
-
-
-def whitening(t: Targets, sd: np.ndarray) -> np.ndarray:
-    """The matrix that turns errors of covariance ``covariance(t, sd)`` into independent
-    unit ones (the inverse of its Cholesky factor); residuals are weighed through it."""
-    return np.linalg.inv(np.linalg.cholesky(covariance(t, sd)))
-
-
 def _travel_fit(
     em: Emulator, s: Structure, t: Targets, w: np.ndarray, bounds: dict | None = None
 ) -> Structure:
@@ -446,33 +401,6 @@ PRIOR = {"comply": (0.5, 0.3), "log_repay_days": (math.log(365.0), 1.0)}
 
 
 LIST_METRICS = ("started_defaulter_list", "ended_defaulter_list")
-
-
-def increments(t: Targets) -> Targets:
-    """Each cumulative series as its first figure and the increments between successive
-    figures (flows from the day after one figure to the next), each with the figure's
-    relative tolerance. A structural model's error in a cumulative count accumulates (a
-    missed flow stays missed), so successive cumulative figures are not independent
-    measurements; their increments nearly are, and each weighs as one period's flow."""
-    out, series = [], {}
-    for x in t.targets:
-        if x.kind == "cumulative":
-            series.setdefault(x.metric, []).append(x)
-        else:
-            out.append(x)
-    for xs in series.values():
-        xs = sorted(xs, key=lambda x: _to_date(x.date))
-        out.append(xs[0])
-        for a, b in zip(xs, xs[1:]):
-            if b.value <= a.value:
-                continue  # a figure that does not grow carries no flow to fit
-            begin = (_to_date(a.date) + timedelta(days=1)).isoformat()
-            out.append(
-                b.model_copy(
-                    update={"kind": "flow", "period_start": begin, "value": b.value - a.value}
-                )
-            )
-    return Targets(meta=t.meta, targets=out)
 
 
 def fit(
@@ -659,226 +587,3 @@ def summary(best: Structure, draws: list[Structure], em: Emulator) -> list[dict]
 def as_dict(s: Structure) -> dict[str, float]:
     """The structure as a plain dict."""
     return {k: float(v) for k, v in asdict(s).items()}
-
-
-ORIGINS = ("2017-03-31", "2017-12-31", "2018-04-30", "2018-12-31")
-BUCKETS = ((0, 6), (6, 12), (12, 18), (18, 36))
-METHODS = ("model", "line_from_start", "last_segment", "constant_growth")
-METHOD_LABELS = {
-    "model": "structural model from the last figure",
-    "line_from_start": "straight line from the list's start through the last figure",
-    "last_segment": "straight line through the last two figures",
-    "constant_growth": "constant growth of the last two figures",
-}
-
-
-def baselines(known: list[tuple[int, float]], day: int) -> dict[str, float]:
-    """Naive forecasts of a cumulative series on ``day`` from its published (day, value)
-    points before the origin: a straight line from (0, 0) through the last point, a straight
-    line through the last two points, and constant (exponential) growth of the last two."""
-    nan = float("nan")
-    if not known:
-        return {"line_from_start": nan, "last_segment": nan, "constant_growth": nan}
-    (d1, y1) = known[-1]
-    out = {"line_from_start": y1 * day / d1 if d1 > 0 else nan}
-    if len(known) >= 2:
-        d0, y0 = known[-2]
-        out["last_segment"] = y1 + (y1 - y0) * (day - d1) / (d1 - d0)
-        out["constant_growth"] = y1 * (y1 / y0) ** ((day - d1) / (d1 - d0)) if y0 > 0 else nan
-    else:
-        out["last_segment"] = out["constant_growth"] = nan
-    return out
-
-
-Z90 = 1.6449  # a central 90% normal interval: plus or minus 1.6449 standard deviations
-
-
-def discrepancy(em: Emulator, s: Structure, t: Targets) -> float:
-    """The model's relative error on the flows it was fitted to: the spread of
-    (fitted / published - 1) over the increments and flows of the fit targets in ``t``,
-    estimated robustly (1.4826 times the median absolute value: the standard deviation where
-    the errors are normal, not driven by the one or two figures the model is documented to
-    miss). It is the spread of a forecast increment around the model's (the interval)."""
-    inc = increments(fitting_targets(t))
-    flows = [i for i, x in enumerate(inc.targets) if x.kind == "flow"]
-    if not flows:
-        return float("nan")
-    pred = predict(em, s, inc)
-    y = np.array([inc.targets[i].value for i in flows])
-    return float(1.4826 * np.median(np.abs(pred[flows] / y - 1)))
-
-
-def forecast(em: Emulator, s: Structure, t: Targets, o_day: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each target's forecast from an origin (day ``o_day``) and the increment the model adds:
-    a cumulative series starts from its last published fit figure on or before the origin
-    and adds the model's increment from that figure's day; anything else is the model's own
-    figure (its "increment" is the whole figure)."""
-    days = target_days(t)
-    pred = predict(em, s, t)
-    cum = {k: np.cumsum(v) for k, v in em.flows(s).items()}
-    value, step = pred.copy(), pred.copy()
-    for i, x in enumerate(t.targets):
-        anchors = [
-            (days[j][1], y.value)
-            for j, y in enumerate(t.targets)
-            if y.metric == x.metric
-            and y.kind == "cumulative"
-            and y.role == "fit"
-            and days[j][1] <= o_day
-        ]
-        if x.kind == "cumulative" and anchors and days[i][1] > o_day:
-            d0, y0 = max(anchors)
-            step[i] = cum[x.metric][days[i][1]] - cum[x.metric][d0]
-            value[i] = y0 + step[i]
-    return value, step
-
-
-def validate(
-    probe: Probe,
-    t: Targets,
-    origins=ORIGINS,
-    check_population: int = 200_000,
-    bounds: dict[str, tuple[float, float]] | None = None,
-    draws: int = 0,
-    seed: int = 7,
-):
-    """Rolling-origin evaluation: for each origin, fit on the fit targets dated up to it and
-    forecast every later target, against the naive baselines. One row per forecast.
-
-    The model's forecast of a cumulative series starts from the series' last published
-    figure at the origin and adds the model's increment from that figure's date to the
-    target's (``forecast``; ``model_curve`` is the fitted curve itself). Its 90% interval
-    takes the forecast increment as log-normal, 1.645 standard deviations of its logarithm
-    either side: the fit's relative discrepancy (``discrepancy``), combined with the relative
-    spread of the forecast over ``draws`` bootstrap refits at that origin (``bootstrap``;
-    1.4826 times the median absolute deviation, robust to the odd refit that lands on a
-    bound; none when 0).
-    ``covered`` says whether the published figure fell in the interval."""
-    import pandas as pd
-
-    em = Emulator.from_probe(probe, t.meta.start_date)
-    days = target_days(t)
-    rows = []
-    for k, origin in enumerate(origins):
-        o_day = _day(origin, t.meta.start_date)
-        past = until(fitting_targets(t), origin)
-        if past is None:
-            continue
-        s, _ = fit(em, past, check_population=check_population, bounds=bounds)
-        kappa = discrepancy(em, s, past)
-        value, step = forecast(em, s, t, o_day)
-        spread = np.zeros(len(t.targets))
-        if draws:
-            refits = bootstrap(probe, past, s, draws, seed + k, check_population, bounds)
-            f = np.array([forecast(em, b, t, o_day)[0] for b in refits])
-            spread = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0)
-        # the increment's relative spread, as a log-normal (a count does not fall below the
-        # figure it starts from)
-        rel = np.sqrt(kappa**2 + (spread / np.maximum(step, 1e-9)) ** 2)
-        low = value - step + step * np.exp(-Z90 * rel)
-        high = value - step + step * np.exp(Z90 * rel)
-        curve = predict(em, s, t)
-        for i, x in enumerate(t.targets):
-            first, last = days[i]
-            if last <= o_day:
-                continue
-            known = [
-                (days[j][1], y.value)
-                for j, y in enumerate(t.targets)
-                if y.metric == x.metric and y.kind == "cumulative" and days[j][1] <= o_day
-            ]
-            row = {
-                "origin": origin,
-                "target": x.name,
-                "metric": x.metric,
-                "kind": x.kind,
-                "role": x.role,
-                "date": x.date,
-                "horizon_months": (last - o_day) / (365.25 / 12),
-                "published": x.value,
-                "model": float(value[i]),
-                "model_low": float(low[i]),
-                "model_high": float(high[i]),
-                "covered": bool(low[i] <= x.value <= high[i]),
-                "model_curve": float(curve[i]),
-            }
-            base = baselines(known, last) if x.kind == "cumulative" else {}
-            for m in METHODS[1:]:
-                row[m] = base.get(m, float("nan"))
-            rows.append(row)
-    df = pd.DataFrame(rows)
-    for m in (*METHODS, "model_curve"):
-        df[f"error_{m}"] = df[m] / df["published"] - 1
-    return df
-
-
-def validation_summary(df):
-    """Mean absolute relative error by horizon (months) and method, over the forecasts that
-    every baseline can make (cumulative series with two published figures before the
-    origin), with the number of forecasts in each cell, the fitted curve's own error
-    (``model_curve``, not started from the last figure) and the share of published figures
-    inside the model's 90% interval (``coverage``)."""
-    import pandas as pd
-
-    ok = df.dropna(subset=[f"error_{m}" for m in METHODS])
-    cells = [(f"{lo}-{hi} months", lo, hi) for lo, hi in BUCKETS]
-    cells.append(("12 months (9-15)", 9, 15))
-    out = []
-    for name, lo, hi in cells:
-        sel = ok[(ok["horizon_months"] >= lo) & (ok["horizon_months"] < hi)]
-        row = {"horizon": name, "forecasts": len(sel)}
-        for m in (*METHODS, "model_curve"):
-            row[m] = float(sel[f"error_{m}"].abs().mean()) if len(sel) else float("nan")
-        row["coverage"] = float(sel["covered"].mean()) if len(sel) else float("nan")
-        out.append(row)
-    return pd.DataFrame(out)
-
-
-def validation_markdown(summary) -> str:
-    """The summary as a Markdown table (mean absolute error and coverage, in percent)."""
-    cols = (*METHODS, "model_curve", "coverage")
-    labels = {
-        **METHOD_LABELS,
-        "model_curve": "fitted curve (not started from the last figure)",
-        "coverage": "published inside the model's 90% interval",
-    }
-    head = "| horizon | forecasts | " + " | ".join(labels[m] for m in cols) + " |"
-    sep = "| --- | ---: | " + " | ".join("---:" for _ in cols) + " |"
-    lines = [head, sep]
-    for _, r in summary.iterrows():
-        cells = [f"{r[m]:.1%}" if r[m] == r[m] else "-" for m in cols]
-        lines.append(f"| {r['horizon']} | {int(r['forecasts'])} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def validation_chart(df, path) -> None:
-    """Absolute forecast error against horizon, one series of points per method (PNG)."""
-    import os
-    import tempfile
-
-    os.environ.setdefault("MPLCONFIGDIR", tempfile.gettempdir())
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ok = df.dropna(subset=[f"error_{m}" for m in METHODS])
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for m, mark in zip(METHODS, "o^sv"):
-        ax.scatter(
-            ok["horizon_months"], 100 * ok[f"error_{m}"].abs(), marker=mark, label=METHOD_LABELS[m]
-        )
-    ax.axhline(10, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("forecast horizon (months after the origin)")
-    ax.set_ylabel("absolute error of the forecast (% of the published figure)")
-    ax.set_title(
-        "Rolling-origin forecasts of cumulative blocked purchases, listings and delistings\n"
-        f"origins {', '.join(sorted(set(df['origin'])))}",
-        fontsize=10,
-    )
-    ax.legend(fontsize=8)
-    from credsim.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)

@@ -24,6 +24,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from credsim import forecasts as fc
 from credsim import structural as st
 from credsim.calibration import Parameter, evaluate, load_targets, target_days, with_values
 from credsim.regime.load import load_regime
@@ -53,10 +54,10 @@ def main(population: int = POPULATION) -> None:
     fitted = load_regime("national-calibrated")
     check, _ = evaluate(fitted, t, population, replicates=3, seed=11)
     check["emulated"] = st.predict(em, best, t)
-    df = st.validate(probe, t, check_population=population, draws=FORECAST_DRAWS)
-    summary = st.validation_summary(df)
+    df = fc.validate(probe, t, check_population=population, draws=FORECAST_DRAWS)
+    summary = fc.validation_summary(df)
     df.to_csv(ROOT / "docs" / "calibration-validation.csv", index=False, float_format="%.6g")
-    st.validation_chart(df, ROOT / "docs" / "calibration-validation.png")
+    fc.validation_chart(df, ROOT / "docs" / "calibration-validation.png")
     n_fit = len(st.fitting_targets(t).targets)
     page = render(rows, loss, n_fit, check, summary, df, population)
     (ROOT / "docs" / "calibration-fit.md").write_text(page)
@@ -158,10 +159,10 @@ def render(rows, loss, n_fit, check, summary, df, population: int) -> str:
     goal = summary.set_index("horizon")
     long = [h for h in goal.index if h not in ("0-6 months", "12 months (9-15)")]
     lost = [
-        f"{h} against the {st.METHOD_LABELS[m]} ({goal.loc[h, 'model']:.1%} against "
+        f"{h} against the {fc.METHOD_LABELS[m]} ({goal.loc[h, 'model']:.1%} against "
         f"{goal.loc[h, m]:.1%})"
         for h in long
-        for m in st.METHODS[1:]
+        for m in fc.METHODS[1:]
         if not goal.loc[h, "model"] < goal.loc[h, m]
     ]
     beaten = not lost
@@ -254,7 +255,7 @@ only).
 ## Validation: forecasts from rolling origins
 
 `credsim calibrate national --targets national --validate` (and this script) fit the model
-on the fit figures dated up to each origin ({", ".join(st.ORIGINS)}) and forecast every
+on the fit figures dated up to each origin ({", ".join(fc.ORIGINS)}) and forecast every
 later one; no figure after an origin enters its fit, and the validation-only figure
 (`repaid-in-2018`) never enters any. The model's forecast of a cumulative series starts from
 the series' last published figure at the origin and adds the model's increment from that
@@ -271,7 +272,7 @@ last two figures, and constant growth of the last two. Mean absolute relative er
 series with two published figures before the origin), and the share of the published
 figures inside the model's 90% interval:
 
-{st.validation_markdown(summary)}
+{fc.validation_markdown(summary)}
 Goal: beat every naive forecast at every horizon of 6 months or more, and forecast 12 months
 ahead within 10%. **Met: {"yes" if beaten and twelve <= 0.10 else "no"}.** {verdict}
 

@@ -248,7 +248,7 @@ def test_calibrate_validate_writes_table_csv_and_chart(tmp_path):
     import pandas as pd
     from typer.testing import CliRunner
 
-    from credsim import structural as st
+    from credsim import forecasts as fc
     from credsim.cli import app
 
     out = tmp_path / "val"
@@ -258,7 +258,7 @@ def test_calibrate_validate_writes_table_csv_and_chart(tmp_path):
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out / "validation.csv")
-    assert set(df["origin"]) == set(st.ORIGINS)
+    assert set(df["origin"]) == set(fc.ORIGINS)
     assert (df["horizon_months"] > 0).all()
     table = (out / "validation.md").read_text()
     assert "straight line through the last two figures" in table

@@ -16,7 +16,8 @@ pytest.importorskip("SALib")
 
 from credsim.experiment_commands import parse_bounds, parse_grid, register  # noqa: E402
 from credsim.experiments import ExperimentError, sensitivity, sweep  # noqa: E402
-from credsim.experiments.sweep import band_kind, replicate_seed  # noqa: E402
+from credsim.experiments.sweep import replicate_seed  # noqa: E402
+from credsim.experiments.sweep_page import band_kind  # noqa: E402
 
 POP, DAYS = 2_000, 30
 FALSE_MATCH = "sources.camera.false_match"

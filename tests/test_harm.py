@@ -8,9 +8,9 @@ camera puts 5% of its records on a lookalike; adaptation is off, so the two runs
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
+from credsim.counterfactual import agreement, listed_by_errors
 from credsim.sim import Sim
 
 STRESS = ("rules.jaywalking.delta=-200", "adaptation.enabled=false")
@@ -30,35 +30,9 @@ def runs(tmp_path_factory):
     return _run(tmp, "errors", 0.05), _run(tmp, "none", 0.0)
 
 
-def first_listed(run) -> pd.Series:
-    d = run.query(
-        "SELECT citizen, min(day) AS first FROM ledger WHERE kind = 'sanction_start' "
-        "GROUP BY citizen"
-    )
-    return d.set_index("citizen")["first"]
-
-
-def counterfactual(errors, none):
-    """(wrongly listed, escaped) by comparing the two worlds: listed with errors at a time
-    the world without errors had not listed them; listed only without errors."""
-    a = errors.citizens.set_index("citizen")
-    b = none.citizens.set_index("citizen")
-    fa = first_listed(errors).reindex(a.index)
-    fb = first_listed(none).reindex(a.index)
-    wrongly = fa.notna() & (fb.isna() | (fa < fb))
-    escaped = b["ever_listed"] & ~a["ever_listed"]
-    return a, wrongly, escaped
-
-
-def agreement(flag: pd.Series, truth: pd.Series) -> float:
-    """Citizens in both over citizens in either (1 = the same citizens)."""
-    either = int((flag | truth).sum())
-    return 1.0 if either == 0 else int((flag & truth).sum()) / either
-
-
 def test_flags_match_the_world_without_errors(runs):
     errors, none = runs
-    a, wrongly, escaped = counterfactual(errors, none)
+    a, wrongly, escaped = listed_by_errors(errors, none)
     assert a["ever_wrongful"].sum() >= 30 and a["escaped"].sum() >= 30  # the setting bites
     # tolerance 10% (benchmarks/harm_counterfactual.py measures it on 20 seeds)
     assert agreement(a["ever_wrongful"], wrongly) >= 0.9

@@ -11,35 +11,13 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
+from simulations import simulate
 
 import credsim
 from credsim.engine.compiled import KINDS, Compiled
 from credsim.population import Census
 
 CHILD = "0-14"
-
-
-def simulate(
-    tmp_path_factory,
-    name,
-    regime="press",
-    population=20_000,
-    days=120,
-    seed=11,
-    overrides=(),
-    ledger="full",
-):
-    out = tmp_path_factory.mktemp(name) / "run"
-    sim = credsim.Sim(
-        regime=regime,
-        population=population,
-        days=days,
-        seed=seed,
-        overrides=tuple(overrides),
-        out=out,
-        ledger=ledger,
-    )
-    return sim.run()
 
 
 def records_with_actor(run):
@@ -94,25 +72,8 @@ def test_sharing_off_keeps_a_source_out_of_the_score(no_sharing, sharing):
 
 
 # --------------------------------------------------------------------------- rollout
-@pytest.fixture(scope="module")
-def rollout(tmp_path_factory):
-    # press rolls cameras out to the countryside on day 180. More jaywalking and full rural
-    # coverage give ~25 expected rural camera records on days 180-199 (P(none) ~ e^-25);
-    # false_match 0 so that every record lands on the citizen who acted.
-    return simulate(
-        tmp_path_factory,
-        "rollout",
-        population=10_000,
-        days=200,
-        overrides=[
-            "behaviours.jaywalking.rate=0.02",
-            "sources.camera.coverage_rural=1.0",
-            "sources.camera.false_match=0",
-        ],
-    )
-
-
-def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout):
+def test_camera_rollout_reaches_rural_citizens_only_from_day_180(rollout_run):
+    rollout = rollout_run
     assert [(r.region, r.day) for r in rollout.regime().sources[0].rollout] == [
         ("urban", 0),
         ("rural", 180),

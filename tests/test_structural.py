@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import credsim
+from credsim import forecasts as fc
 from credsim import structural as st
 from credsim.calibration import Targets, load_targets, target_days
 
@@ -55,11 +56,11 @@ def test_traffic_figures_have_sources():
 
 def test_baselines_on_a_straight_line_are_exact():
     known = [(100, 1000.0), (200, 2000.0)]
-    b = st.baselines(known, 300)
+    b = fc.baselines(known, 300)
     assert b["line_from_start"] == pytest.approx(3000.0)
     assert b["last_segment"] == pytest.approx(3000.0)
     assert b["constant_growth"] == pytest.approx(4000.0)  # doubling every 100 days
-    assert math.isnan(st.baselines(known[:1], 300)["last_segment"])
+    assert math.isnan(fc.baselines(known[:1], 300)["last_segment"])
 
 
 def _truth_targets(m, population: int) -> Targets:
@@ -148,16 +149,16 @@ def test_validation_forecasts_a_structural_truth(truth_and_probe):
     from the last origin (after the 2018 rules, which no earlier origin can foresee) its
     forecasts of blocked purchases are within 5% too."""
     m, t, probe = truth_and_probe
-    df = st.validate(probe, t, check_population=N, bounds=WIDE)
-    assert set(df["origin"]) == set(st.ORIGINS)
+    df = fc.validate(probe, t, check_population=N, bounds=WIDE)
+    assert set(df["origin"]) == set(fc.ORIGINS)
     stock = df[df["metric"].isin(["started_defaulter_list", "ended_defaulter_list"])]
-    summary = st.validation_summary(stock).set_index("horizon")
+    summary = fc.validation_summary(stock).set_index("horizon")
     for h in ("6-12 months", "12-18 months", "18-36 months"):
         row = summary.loc[h]
         assert row["forecasts"] > 0
-        assert row["model"] < min(row[x] for x in st.METHODS[1:]), (h, row)
+        assert row["model"] < min(row[x] for x in fc.METHODS[1:]), (h, row)
     assert summary.loc["12 months (9-15)", "model"] < 0.05
-    last = df[(df["origin"] == st.ORIGINS[-1]) & df["metric"].str.startswith("denied_")]
+    last = df[(df["origin"] == fc.ORIGINS[-1]) & df["metric"].str.startswith("denied_")]
     assert len(last) >= 2
     assert last["error_model"].abs().max() < 0.05, last
     # the interval holds the forecast, does not fall below the figure a cumulative forecast
@@ -173,7 +174,7 @@ def test_increments_add_up_to_the_cumulative_figures():
     """Each cumulative series becomes its first figure and the flows between successive
     figures; they add up to the last figure, and a figure that does not grow is dropped."""
     t = st.fitting_targets(load_targets("national"))
-    inc = st.increments(t)
+    inc = fc.increments(t)
     days = dict(zip((x.name for x in inc.targets), target_days(inc)))
     for metric in ("denied_flight", "denied_rail", "started_defaulter_list"):
         cum = sorted(
@@ -193,7 +194,7 @@ def test_increments_add_up_to_the_cumulative_figures():
             t.targets[0].model_copy(update={"name": "same", "date": "2016-06-30"}),
         ],
     )
-    assert [x.kind for x in st.increments(flat).targets] == ["cumulative"]
+    assert [x.kind for x in fc.increments(flat).targets] == ["cumulative"]
 
 
 def test_forecast_starts_from_the_last_published_figure(truth_and_probe):
@@ -204,7 +205,7 @@ def test_forecast_starts_from_the_last_published_figure(truth_and_probe):
     em = st.Emulator.from_probe(probe)
     days = target_days(t)
     o_day = 1000
-    value, step = st.forecast(em, TRUTH, t, o_day)
+    value, step = fc.forecast(em, TRUTH, t, o_day)
     curve = st.predict(em, TRUTH, t)
     for i, x in enumerate(t.targets):
         if days[i][1] <= o_day:

@@ -7,16 +7,16 @@ terms is checked against the uniform law with a tolerance of about four standard
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
+import simulations
 
 import credsim
 from credsim.experiments.liveness import moved, perturbed
 
-
-def simulate(tmp_path_factory, name, regime="press", population=20_000, days=365, seed=3, **kw):
-    out = tmp_path_factory.mktemp(name) / "run"
-    return credsim.Sim(regime, population, days, seed, out=out, ledger="full", **kw).run()
+simulate = partial(simulations.simulate, days=365, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -142,19 +142,8 @@ def test_without_the_mark_nobody_is_listed_above_the_tier(tmp_path_factory):
     assert len(marked_relisted(run)) == 0
 
 
-@pytest.fixture(scope="module")
-def rolled(tmp_path_factory):
-    # more jaywalking and debt so that the first 180 days hold many rural acts
-    return simulate(
-        tmp_path_factory,
-        "rolled",
-        population=10_000,
-        days=240,
-        overrides=["behaviours.jaywalking.rate=0.02", "behaviours.debt_default.rate=0.0005"],
-    )
-
-
-def test_rules_and_sanctions_roll_out_cities_first(rolled):
+def test_rules_and_sanctions_roll_out_cities_first(rollout_run):
+    rolled = rollout_run
     cit = rolled.citizens.set_index("citizen")["region"]
     rec = rolled.ledger("kind = 'record' AND rule = 'jaywalking' AND NOT misattributed")
     region = cit.reindex(rec["citizen"]).to_numpy()

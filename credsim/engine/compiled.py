@@ -9,10 +9,11 @@ import numpy as np
 from credsim.engine.keyed import name_code
 from credsim.engine.layout import mask_dtype
 from credsim.population import demo_layout, layout_array
+from credsim.regime.schema import KINDS as BUILT_IN_KINDS
 from credsim.regime.schema import TRANSPARENCY_KNOWLEDGE, Regime, Rollout
 
 NO_LIMIT = np.iinfo(np.int16).max
-KINDS = ("infraction", "speech", "purchase", "debt", "civic")
+KINDS = tuple(BUILT_IN_KINDS)  # the built-in kinds of behaviour; a regime may declare more
 
 
 def _rollout_day(rollout: list[Rollout]) -> np.ndarray:
@@ -75,7 +76,8 @@ class Compiled:
     def _behaviours(self, r: Regime) -> None:
         """Behaviours: kinds and [behaviour, urban, child] rate factors."""
         # behaviours
-        self.kind = np.array([KINDS.index(b.kind) for b in r.behaviours])
+        self.kinds = r.kind_names()
+        self.kind = np.array([self.kinds.index(b.kind) for b in r.behaviours], dtype=np.int64)
         # [behaviour, urban, child] rate factors
         self.place_factor = np.ones((len(r.behaviours), 2, 2))
         for i, b in enumerate(r.behaviours):
@@ -212,24 +214,28 @@ class Compiled:
         # adaptation: rate multipliers [kind, level], level 0 none, 1 household, 2 own
         a = r.adaptation
         know = TRANSPARENCY_KNOWLEDGE[r.regime.transparency]
-        self.adapt = np.ones((len(KINDS), 3))
+        responses = r.responses()
+        self.adapt = np.ones((len(responses), 3))
         # general deterrence per unit share of the province sanctioned, by kind
-        self.province_sensitivity = np.zeros(len(KINDS))
+        self.province_sensitivity = np.zeros(len(responses))
         if a.enabled:
             # Knowing the rules sharpens deterrence of scored acts; not knowing them chills
             # speech more broadly (an assumption, stated in the model description).
             fear = 2.0 - know
-            self.adapt[0] = [1, 1 - a.deterrence_household * know, 1 - a.deterrence_own * know]
-            self.adapt[3] = self.adapt[0]
-            self.adapt[1] = [
-                1,
-                1 - min(1.0, a.chilling_household * fear),
-                1 - min(1.0, a.chilling_own * fear),
-            ]
-            self.adapt[2] = [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost]
-            self.province_sensitivity[:] = a.province_sensitivity * np.array(
-                [know, fear, 0, know, 0]
-            )
+            rows = {
+                "deterred": [1, 1 - a.deterrence_household * know, 1 - a.deterrence_own * know],
+                "chilled": [
+                    1,
+                    1 - min(1.0, a.chilling_household * fear),
+                    1 - min(1.0, a.chilling_own * fear),
+                ],
+                "boosted": [1, 1 + a.patriotic_boost / 2, 1 + a.patriotic_boost],
+                "unchanged": [1, 1, 1],
+            }
+            sensitivity = {"deterred": know, "chilled": fear, "boosted": 0, "unchanged": 0}
+            for i, x in enumerate(responses):
+                self.adapt[i] = rows[x]
+                self.province_sensitivity[i] = a.province_sensitivity * sensitivity[x]
         self.adapt_max = self.adapt.max(axis=1)
         self.adaptation = a.enabled
         self.green = [

@@ -101,7 +101,6 @@ def sample_acts(
     """
     k = 0
     base = 0
-    u_shift, a_shift, p_shift, p_mask = layout[0], layout[1], layout[4], layout[5]
     nb = bounds.size - 1 if uses_m else 1
     kday = subkey(key, day)
     kskip = subkey(key ^ _SKIP_SALT, day)
@@ -121,89 +120,121 @@ def sample_acts(
         shallowest = np.int64(np.floor(-2.0 * np.log2(q)))
         if shallowest > DEEPEST:
             shallowest = DEEPEST
-        n_seen = 0
-        # 1. draw: the candidates of each interval, deepest first, each citizen once
-        for j in range(DEEPEST, shallowest - 1, -1):
-            c = LEVEL_CHANCE[j]
-            lc = LEVEL_LOG[j]
-            klev = subkey(kskip, b * 64 + j)
-            if c < 1.0 and unit(klev, 0) <= empty[b if uses_m else empty.shape[0] - 1, j]:
-                continue  # the first skip goes past the bucket's end: nobody in this interval
-            pos = start - 1
-            draw = 0
-            while True:
-                if c >= 1.0:
-                    pos += 1
-                else:
-                    u = unit(klev, draw)
-                    draw += 1
-                    if u <= 0.0:
-                        break
-                    pos += 1 + np.int64(np.floor(np.log(u) / lc))
-                if pos >= end:
-                    break
-                byte = pos >> 3
-                bit = np.uint8(1 << (pos & 7))
-                if mark[byte] & bit:
-                    continue  # drawn in a deeper interval: its uniform lies there
-                mark[byte] |= bit
-                if n_seen == seen.size:
-                    grown = np.empty(2 * seen.size, dtype=np.int64)
-                    grown[:n_seen] = seen
-                    seen = grown
-                seen[n_seen] = pos * 64 + j
-                n_seen += 1
-        # 2. test, in chunks: gather the words, then the flags (independent loads overlap),
-        # then each candidate's uniform against its probability
-        for c0 in range(0, n_seen, CHUNK):
-            m = min(CHUNK, n_seen - c0)
-            for i in range(m):
-                pos = seen[c0 + i] >> 6
-                mark[pos >> 3] &= ~np.uint8(1 << (pos & 7))
-                if uses_m:
-                    cw[i] = words[pos]
-                else:
-                    cw[i] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
-            if adapt_on:
-                for i in range(m):
-                    cf[i] = flags[np.int64(cw[i] & _ID)]
-            for i in range(m):
-                j = seen[c0 + i] & 63
-                w = cw[i]
-                cid = np.int64(w & _ID)
-                v = LEVEL_LOWER[j] + unit(kday, cid + offset) * LEVEL_WIDTH[j]
-                if v >= q:
-                    continue
-                d = np.int64(w >> _S48)
-                p = rate * place[(d >> u_shift) & 1, 1 if ((d >> a_shift) & 3) == 0 else 0]
-                if uses_m:
-                    p *= half(np.int64((w >> _S32) & _HALF))
-                if v < p:
-                    base += 1
-                if adapt_on:
-                    p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> p_shift) & p_mask]
-                if v < p:
-                    if not uses_m:  # in citizen order, below: mark it
-                        mark[cid >> 3] |= np.uint8(1 << (cid & 7))
-                        continue
-                    if k < out.size:
-                        out[k] = w
-                    k += 1
+        empty_b = empty[b if uses_m else empty.shape[0] - 1]
+        seen, n_seen = _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen)
+        k, base = _test_candidates(
+            kday, offset, q, seen, n_seen, words, demo, flags, prov_factor, place, adapt,
+            rate, uses_m, adapt_on, layout, out, mark, cw, cf, k, base,
+        )  # fmt: skip
     if not uses_m:  # the acts in citizen order, as the score phase reads them best
-        words64 = mark.view(np.uint64)
-        for wi in range(words64.size):
-            x = words64[wi]
-            if x == 0:
+        k = _marked_in_order(mark, demo, out, k)
+    return k, base
+
+
+@njit(cache=True, nogil=True)
+def _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen):  # pragma: no cover
+    """Draw the candidates of bucket ``b`` (positions ``start`` to ``end``) in each interval
+    from the deepest up to ``shallowest``, each citizen once (``mark``); (``seen``, count)
+    with ``seen[i]`` = position * 64 + interval, in the order drawn (``seen`` may grow)."""
+    n_seen = 0
+    for j in range(DEEPEST, shallowest - 1, -1):
+        c = LEVEL_CHANCE[j]
+        lc = LEVEL_LOG[j]
+        klev = subkey(kskip, b * 64 + j)
+        if c < 1.0 and unit(klev, 0) <= empty_b[j]:
+            continue  # the first skip goes past the bucket's end: nobody in this interval
+        pos = start - 1
+        draw = 0
+        while True:
+            if c >= 1.0:
+                pos += 1
+            else:
+                u = unit(klev, draw)
+                draw += 1
+                if u <= 0.0:
+                    break
+                pos += 1 + np.int64(np.floor(np.log(u) / lc))
+            if pos >= end:
+                break
+            byte = pos >> 3
+            bit = np.uint8(1 << (pos & 7))
+            if mark[byte] & bit:
+                continue  # drawn in a deeper interval: its uniform lies there
+            mark[byte] |= bit
+            if n_seen == seen.size:
+                grown = np.empty(2 * seen.size, dtype=np.int64)
+                grown[:n_seen] = seen
+                seen = grown
+            seen[n_seen] = pos * 64 + j
+            n_seen += 1
+    return seen, n_seen
+
+
+@njit(cache=True, nogil=True)
+def _test_candidates(
+    kday, offset, q, seen, n_seen, words, demo, flags, prov_factor, place, adapt, rate,
+    uses_m, adapt_on, layout, out, mark, cw, cf, k, base,
+):  # pragma: no cover  # fmt: skip
+    """Test the candidates in chunks: gather their words, then their flags (independent
+    loads overlap), then each one's uniform against its probability; clears their ``mark``
+    bits, writes acts to ``out`` from ``k`` (or, without propensity, marks them in citizen
+    order) and returns the new (k, base)."""
+    u_shift, a_shift, p_shift, p_mask = layout[0], layout[1], layout[4], layout[5]
+    for c0 in range(0, n_seen, CHUNK):
+        m = min(CHUNK, n_seen - c0)
+        for i in range(m):
+            pos = seen[c0 + i] >> 6
+            mark[pos >> 3] &= ~np.uint8(1 << (pos & 7))
+            if uses_m:
+                cw[i] = words[pos]
+            else:
+                cw[i] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
+        if adapt_on:
+            for i in range(m):
+                cf[i] = flags[np.int64(cw[i] & _ID)]
+        for i in range(m):
+            j = seen[c0 + i] & 63
+            w = cw[i]
+            cid = np.int64(w & _ID)
+            v = LEVEL_LOWER[j] + unit(kday, cid + offset) * LEVEL_WIDTH[j]
+            if v >= q:
                 continue
-            words64[wi] = 0
-            while x:
-                low = x & (~x + np.uint64(1))  # the lowest set bit
-                pos = wi * 64 + _BIT_INDEX[np.int64((low * _DEBRUIJN) >> _S58)]
-                x ^= low
+            d = np.int64(w >> _S48)
+            p = rate * place[(d >> u_shift) & 1, 1 if ((d >> a_shift) & 3) == 0 else 0]
+            if uses_m:
+                p *= half(np.int64((w >> _S32) & _HALF))
+            if v < p:
+                base += 1
+            if adapt_on:
+                p *= adapt[(cf[i] >> 5) & 3] * prov_factor[(d >> p_shift) & p_mask]
+            if v < p:
+                if not uses_m:  # in citizen order, below: mark it
+                    mark[cid >> 3] |= np.uint8(1 << (cid & 7))
+                    continue
                 if k < out.size:
-                    out[k] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
+                    out[k] = w
                 k += 1
     return k, base
+
+
+@njit(cache=True, nogil=True)
+def _marked_in_order(mark, demo, out, k):  # pragma: no cover
+    """Write the marked positions to ``out`` from ``k`` as words, in citizen order, clearing
+    ``mark``; returns the new k."""
+    words64 = mark.view(np.uint64)
+    for wi in range(words64.size):
+        x = words64[wi]
+        if x == 0:
+            continue
+        words64[wi] = 0
+        while x:
+            low = x & (~x + np.uint64(1))  # the lowest set bit
+            pos = wi * 64 + _BIT_INDEX[np.int64((low * _DEBRUIJN) >> _S58)]
+            x ^= low
+            if k < out.size:
+                out[k] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
+            k += 1
+    return k
 
 
 @njit(cache=True, nogil=True)

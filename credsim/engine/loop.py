@@ -15,9 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from credsim.figures import Figure, Headline, LedgerKind
+from credsim.figures import Figure, Headline, LedgerKind, Series
 
-__all__ = ["EVENTS", "PHASES", "Component", "Entry", "Figure", "Headline", "LedgerKind", "Loop"]
+__all__ = [
+    "EVENTS",
+    "PHASES",
+    "Component",
+    "Entry",
+    "Figure",
+    "Headline",
+    "LedgerKind",
+    "Loop",
+    "Series",
+]
 
 PHASES = ("behave", "sense", "share", "score", "tier", "sanction", "attempt", "redress", "adapt")
 EVENTS = ("scored", "listing", "listed", "renewed", "delisted", "refunded", "judged")
@@ -37,6 +47,7 @@ class Component:
     events: tuple[str, ...] = ()
     figures: tuple[Figure, ...] = ()  # its metrics columns
     headlines: tuple[Headline, ...] = ()  # the headline figures computed from them
+    series: tuple[Series, ...] = ()  # lines it draws that are not one metrics column
     ledger: tuple[LedgerKind, ...] = ()
 
     def __init__(self, shard: Any):

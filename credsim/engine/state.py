@@ -2,8 +2,10 @@
 
 Core state at the defaults is 16 bytes a citizen (``State.core_bytes``): score (2), the
 sanction and spillover masks (1 each), flags (1), privileges ever denied (1), demographics
-(2) and the sampling word (8). The masks widen with the regime (``mask_dtype``): a regime
-with up to 8 sanctions keeps one byte, up to 16 two, and so on to 64.
+(2) and the sampling word (8). The masks widen with the regime (``layout.mask_dtype``): a
+regime with up to 8 sanctions keeps one byte, up to 16 two, and so on to 64; beyond 64 each
+holds one Python integer a citizen, as wide as the regime needs (zero for the unlisted, who
+share one object), so the counts are bounded by memory only.
 """
 
 from __future__ import annotations

@@ -36,12 +36,12 @@ from credsim.experiments.sweep import (
     bounds_of,
     check_run_shape,
     execute,
-    frame_table,
     points_to_sets,
     resolve_sets,
     sampler_seed,
     write_frame,
 )
+from credsim.experiments.sweep_page import frame_table
 from credsim.regime.schema import Regime
 
 if TYPE_CHECKING:
@@ -251,16 +251,7 @@ def sensitivity(
         "bounds": [[b[1], b[2]] for b in bounds],
     }
     s_seed = sampler_seed(seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if method == "sobol":
-            from SALib.sample import sobol
-
-            x = sobol.sample(problem, int(n), calc_second_order=False, seed=s_seed)
-        else:
-            from SALib.sample import morris
-
-            x = morris.sample(problem, int(n), num_levels=MORRIS_LEVELS, seed=s_seed)
+    x = _sample(method, problem, int(n), s_seed)
     sets = points_to_sets(bounds, x)
     checks = {p: [int(lo), int(hi)] if i else [lo, hi] for p, lo, hi, i in bounds}
     resolved = resolve_sets(data, sets, "params", checks)
@@ -284,14 +275,7 @@ def sensitivity(
     parameters = [b[0] for b in bounds]
     if output not in runs:
         raise ExperimentError("output", f"{output!r} is missing from every run's headline")
-    y = runs[output].to_numpy(dtype=float)
-    if np.isnan(y).any():
-        raise ExperimentError(
-            "output",
-            f"{output!r} is undefined in {int(np.isnan(y).sum())} of {len(y)} runs "
-            "(e.g. no baseline acts to compare with): use a larger population or more days",
-        )
-    si = _analyse(method, problem, x, y, s_seed)
+    si = _analyse(method, problem, x, _outputs(runs, output), s_seed)
     indices = pd.DataFrame(
         {
             "parameter": parameters,
@@ -317,6 +301,31 @@ def sensitivity(
         out, base.regime.name, indices, runs, parameters, output, method, population, days, seed, n
     )
     return indices
+
+
+def _sample(method: str, problem: dict, n: int, s_seed: int) -> np.ndarray:
+    """The parameter points of a Sobol' (Saltelli) or Morris design of ``n`` base samples."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "sobol":
+            from SALib.sample import sobol
+
+            return sobol.sample(problem, n, calc_second_order=False, seed=s_seed)
+        from SALib.sample import morris
+
+        return morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=s_seed)
+
+
+def _outputs(runs: pd.DataFrame, output: str) -> np.ndarray:
+    """The figure ``output`` of every run, refused in one line where one is undefined."""
+    y = runs[output].to_numpy(dtype=float)
+    if np.isnan(y).any():
+        raise ExperimentError(
+            "output",
+            f"{output!r} is undefined in {int(np.isnan(y).sum())} of {len(y)} runs "
+            "(e.g. no baseline acts to compare with): use a larger population or more days",
+        )
+    return y
 
 
 def _write_html(

@@ -208,16 +208,7 @@ def threshold(
     integer = all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi))
     if replicates < 1:
         raise ExperimentError("replicates", f"{replicates}: must be at least 1")
-    from credsim.experiments.sensitivity import headline_names
-
-    try:
-        names = headline_names(load_regime(str(regime), tuple(overrides)))
-    except RegimeError as e:
-        raise ExperimentError("regime", e.lines[0]) from None
-    if figure not in names or figure in ("citizens", "days"):
-        raise ExperimentError(
-            "figure", f"{figure!r}: not a headline figure of this regime ({', '.join(names[2:])})"
-        )
+    _check_figure(regime, overrides, figure)
     for v in (lo, hi):
         try:
             load_regime(str(regime), (*overrides, f"{vary}={toml_value(v)}"))
@@ -243,47 +234,12 @@ def threshold(
 
     n = max(1, min(replicates, workers or os.cpu_count() or 1))
     pool, run_all = _mapper(n)
-    runs = searched
     try:
-        f_lo = run_all(_evaluate, jobs([lo] * replicates))
-        f_hi = run_all(_evaluate, jobs([hi] * replicates))
-        runs += 2 * replicates
-        crossings = [Crossing(s, None, [(lo, a), (hi, b)]) for s, a, b in zip(seeds, f_lo, f_hi)]
-        brackets: dict[int, list[float]] = {}
-        for i, c in enumerate(crossings):
-            below_lo, below_hi = f_lo[i] < target, f_hi[i] < target
-            if below_lo == below_hi:
-                c.note = (
-                    f"{figure} does not cross {target:g} between {lo:g} ({f_lo[i]:g}) and "
-                    f"{hi:g} ({f_hi[i]:g})"
-                )
-            else:
-                brackets[i] = [float(lo), float(hi)]
-        for _ in range(MAX_STEPS):
-            open_ = [i for i, (a, b) in brackets.items() if (b - a > 1 if integer else b - a > tol)]
-            if not open_:
-                break
-            mids = [
-                float(math.floor((brackets[i][0] + brackets[i][1]) / 2))
-                if integer
-                else (brackets[i][0] + brackets[i][1]) / 2
-                for i in open_
-            ]
-            values = run_all(_evaluate, jobs(mids, open_))
-            runs += len(open_)
-            for i, m, v in zip(open_, mids, values, strict=True):
-                crossings[i].steps.append((m, v))
-                below_lo = f_lo[i] < target
-                if (v < target) == below_lo:
-                    brackets[i][0] = m
-                else:
-                    brackets[i][1] = m
-        for i, (a, b) in brackets.items():
-            crossings[i].value = b if integer else (a + b) / 2
-            crossings[i].steps.sort()
+        crossings, runs = _bisect(run_all, jobs, seeds, figure, target, lo, hi, integer, tol)
     finally:
         if pool is not None:
             pool.shutdown()
+    runs += searched
     found = [c.value for c in crossings if c.value is not None]
     mean = lo_ci = hi_ci = None
     if found:
@@ -306,3 +262,56 @@ def threshold(
         hi_ci,
         runs,
     )
+
+
+def _bisect(
+    run_all: Any,
+    jobs: Any,
+    seeds: list[int],
+    figure: str,
+    target: float,
+    lo: float,
+    hi: float,
+    integer: bool,
+    tol: float,
+) -> tuple[list[Crossing], int]:
+    """Each replicate's crossing of ``target`` between ``lo`` and ``hi``, by bisection (a
+    replicate whose figure does not cross it there gets a note instead); (crossings, runs)."""
+    replicates = len(seeds)
+    f_lo = run_all(_evaluate, jobs([lo] * replicates))
+    f_hi = run_all(_evaluate, jobs([hi] * replicates))
+    runs = 2 * replicates
+    crossings = [Crossing(s, None, [(lo, a), (hi, b)]) for s, a, b in zip(seeds, f_lo, f_hi)]
+    brackets: dict[int, list[float]] = {}
+    for i, c in enumerate(crossings):
+        below_lo, below_hi = f_lo[i] < target, f_hi[i] < target
+        if below_lo == below_hi:
+            c.note = (
+                f"{figure} does not cross {target:g} between {lo:g} ({f_lo[i]:g}) and "
+                f"{hi:g} ({f_hi[i]:g})"
+            )
+        else:
+            brackets[i] = [float(lo), float(hi)]
+    for _ in range(MAX_STEPS):
+        open_ = [i for i, (a, b) in brackets.items() if (b - a > 1 if integer else b - a > tol)]
+        if not open_:
+            break
+        mids = [
+            float(math.floor((brackets[i][0] + brackets[i][1]) / 2))
+            if integer
+            else (brackets[i][0] + brackets[i][1]) / 2
+            for i in open_
+        ]
+        values = run_all(_evaluate, jobs(mids, open_))
+        runs += len(open_)
+        for i, m, v in zip(open_, mids, values, strict=True):
+            crossings[i].steps.append((m, v))
+            below_lo = f_lo[i] < target
+            if (v < target) == below_lo:
+                brackets[i][0] = m
+            else:
+                brackets[i][1] = m
+    for i, (a, b) in brackets.items():
+        crossings[i].value = b if integer else (a + b) / 2
+        crossings[i].steps.sort()
+    return crossings, runs

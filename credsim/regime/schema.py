@@ -78,11 +78,36 @@ class Score(Strict):
         return self
 
 
+Response = Literal["deterred", "chilled", "boosted", "unchanged"]
+# the built-in kinds of behaviour and how sanctions change them (``adaptation``): scored
+# infractions and debts are deterred, speech is chilled, patriotic purchases are boosted
+KINDS: dict[str, Response] = {
+    "infraction": "deterred",
+    "speech": "chilled",
+    "purchase": "boosted",
+    "debt": "deterred",
+    "civic": "unchanged",
+}
+
+
+class Kind(Strict):
+    """A kind of behaviour beyond the built-in ones, and how sanctions change it."""
+
+    name: Name
+    response: Response = Field(
+        description="deterred (as infractions), chilled (as speech), boosted (as patriotic "
+        "purchases) or unchanged"
+    )
+
+
 class Behaviour(Strict):
     """Something citizens do, at a base daily probability scaled by their propensity."""
 
     name: Name
-    kind: Literal["infraction", "speech", "purchase", "debt", "civic"] = "infraction"
+    kind: Name = Field(
+        "infraction",
+        description="infraction, speech, purchase, debt, civic, or a kind declared in kinds",
+    )
     rate: Probability = Field(description="base daily probability per citizen")
     propensity: bool = Field(True, description="scaled by the citizen's propensity multiplier")
     urban_factor: Annotated[float, Field(ge=0, le=100)] = 1.0
@@ -278,12 +303,15 @@ class Regime(Strict):
 
     regime: Meta = Field(default_factory=Meta)
     score: Score = Field(default_factory=Score)
+    kinds: list[Kind] | None = Field(
+        None, description="kinds of behaviour beyond infraction, speech, purchase, debt, civic"
+    )
     behaviours: list[Behaviour] = Field(min_length=1, max_length=64)
-    sources: list[Source] = Field(default_factory=list, max_length=32)
+    sources: list[Source] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list, max_length=255)
     tiers: list[Tier] = Field(default_factory=list, max_length=16)
-    privileges: list[Privilege] = Field(default_factory=list, max_length=64)
-    sanctions: list[Sanction] = Field(default_factory=list, max_length=64)
+    privileges: list[Privilege] = Field(default_factory=list)
+    sanctions: list[Sanction] = Field(default_factory=list)
     green_lanes: list[GreenLane] = Field(default_factory=list, max_length=8)
     amnesties: list[Amnesty] = Field(
         default_factory=list, max_length=64, description="credit-repair campaigns"
@@ -303,6 +331,12 @@ class Regime(Strict):
 
         behaviours = [b.name for b in self.behaviours]
         unique("behaviours", behaviours)
+        kinds = self.kind_names()
+        unique("kinds", kinds)
+        for i, b in enumerate(self.behaviours):
+            if b.kind not in kinds:
+                known = ", ".join(repr(k) for k in kinds[:-1]) + f" or {kinds[-1]!r}"
+                problems.append(f"behaviours[{i}].kind: Input should be {known}")
         unique("sources", [s.name for s in self.sources])
         unique("rules", [r.key for r in self.rules])
         unique("tiers", [t.name for t in self.tiers])
@@ -381,6 +415,14 @@ class Regime(Strict):
         return self
 
     # Lookups used by the engine and reports.
+    def kind_names(self) -> list[str]:
+        """The kinds of behaviour: the built-in ones, then those the regime declares."""
+        return list(KINDS) + [k.name for k in self.kinds or ()]
+
+    def responses(self) -> list[Response]:
+        """How sanctions change each kind of behaviour (in ``kind_names`` order)."""
+        return list(KINDS.values()) + [k.response for k in self.kinds or ()]
+
     def index(self, kind: str, name: str) -> int:
         """Position of the component called ``name`` in the list ``kind``."""
         items = getattr(self, kind)

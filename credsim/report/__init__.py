@@ -22,20 +22,16 @@ from credsim.labels import (
     RECENT_DAYS,
     RECENT_SUFFIX,
     SERIES,
-    caption,
-    component_styles,
     figure,
 )
 from credsim.labels import label as component_label
-from credsim.replicates import band
+from credsim.metrics import GROUP_LEVELS
 from credsim.report.causes import causes_section
 from credsim.report.charts import (
     Chart,
-    Series,
     fmt,
     output_path,
     page,
-    rolling_ratio,
     section,
     write_pngs,
 )
@@ -53,14 +49,7 @@ DIMENSIONS = {
     "group": "population group",
 }
 # levels at the last day (ever_wrongful and escaped count the whole run up to it)
-BURDEN_LEVELS = (
-    "restricted",
-    "spillover_only",
-    "wrongful",
-    "wrongful_spillover",
-    "ever_wrongful",
-    "escaped",
-)
+BURDEN_LEVELS = GROUP_LEVELS
 BURDEN_FLOWS = ("denied", "wrongly_denied", "misattributed")  # summed over the run
 BURDEN_LABELS = {
     "restricted": SERIES["restricted"].label,
@@ -177,7 +166,6 @@ def _decimals(half: float) -> int:
 
 def value_text(f: dict[str, Any]) -> str:
     """A headline figure's value for people, to the precision its interval supports."""
-    from credsim.report.charts import fmt
 
     v = f["value"]
     if f.get("ci_low") is None or not isinstance(v, float) or f["ci_high"] == f["ci_low"]:
@@ -189,7 +177,6 @@ def value_text(f: dict[str, Any]) -> str:
 def interval_text(f: dict[str, Any]) -> str:
     """A headline figure's interval as "low to high", to two significant digits of its
     half-width (blank without one)."""
-    from credsim.report.charts import fmt
 
     lo, hi = f.get("ci_low"), f.get("ci_high")
     if lo is None:
@@ -328,264 +315,14 @@ def charts(
     score, burden by ``dimension``, tiers other than the starting one, denied, posts), drawn
     by the page from these specifications.
     """
-    run = open_run(run)
-    df = metrics_of(run)
-    _, regime = regime_of(run)
-    styles = component_styles(regime)
-    line = caption(run.manifest)
-    reps = [metrics_of(r) for r in run.replicates] if run.replicated else [df]
-    many = len(reps) > 1
-    over = (
-        f" Lines and bars are means over {len(reps)} replicates; shaded bands and error bars "
-        "are their 95% intervals (t over replicates)."
-        if many
-        else ""
-    )
+    from credsim.report.run_charts import RunCharts
 
-    def chart(key: str, xlabel: str, ylabel: str, series: list[Series], **kw: Any) -> Chart:
-        label = kw.pop("label", "")
-        title, about, zero = (t.format(label=label) for t in TEXT[key])
-        cid = f"chart-{key}" + (f"-{kw.pop('dim')}" if "dim" in kw else "")
-        about += kw.pop("over", over)
-        return Chart(cid, title, about, xlabel, ylabel, series, zero_note=zero, caption=line, **kw)
-
-    def spread(name: str, of: Any, color: str | None, dash: bool = False) -> list[Series]:
-        """The mean over replicates of ``of(metrics)`` as a line, under it its 95% band."""
-        mean, lo, hi = band([np.asarray(of(d), dtype=float) for d in reps])
-        out = [Series(name, day, mean, color=color, dash=dash)]
-        if many:
-            out.insert(0, Series(f"{name}: 95% interval", day, hi, "band", y0=lo, color=color))
-        return out
-
-    def styled(group: str, name: str, of: Any, **kw: Any) -> list[Series]:
-        s = styles[group].get(name)
-        return spread(s.label if s else name.replace("_", " "), of, s and s.color, **kw)
-
-    def column(name: str) -> Any:
-        return lambda d: d[name]
-
-    day = df["day"].to_numpy()
-    q = {p: df[f"score_p{p:02d}"] for p in (5, 25, 50, 75, 95)}
-    band_color = SERIES["score_band"].color
-    out = [
-        chart(
-            "score",
-            "day",
-            "score",
-            [
-                Series("5th to 95th percentile", day, q[95], "band", y0=q[5], color=band_color),
-                Series("25th to 75th percentile", day, q[75], "band", y0=q[25], color=band_color),
-                Series(
-                    SERIES["score_median"].label, day, q[50], color=SERIES["score_median"].color
-                ),
-                Series(
-                    SERIES["score_mean"].label,
-                    day,
-                    df["score_mean"],
-                    color=SERIES["score_mean"].color,
-                    dash=True,
-                ),
-            ],
-            over=f" Each line and band edge is averaged over {len(reps)} replicates."
-            if many
-            else "",
-        )
-    ]
-
-    tiers = names(df, "tier_")
-    sizes = df[[f"tier_{t}" for t in tiers]].to_numpy(dtype=float)
-    nz = sizes[sizes > 0]
-    log = bool(nz.size and nz.max() / nz.min() > 100)  # tiny tiers next to huge ones
-    out.append(
-        chart(
-            "tiers",
-            "day",
-            "citizens" + (" (log scale)" if log else ""),
-            [s for t in tiers for s in styled("tiers", t, column(f"tier_{t}"))],
-            logy=log,
-        )
-    )
-
-    restricted = SERIES["restricted"]
-    out.append(
-        chart(
-            "sanctions",
-            "day",
-            "citizens",
-            [
-                *(
-                    s
-                    for k in names(df, "sanctioned_")
-                    for s in styled("sanctions", k, column(f"sanctioned_{k}"))
-                ),
-                *spread(restricted.label, column("restricted"), restricted.color, dash=True),
-            ],
-        )
-    )
-
-    privileges = names(df, "attempts_")
-    pub = {k: [tuple(v) for v in vs] for k, vs in run.manifest.get("published", {}).items()}
-    pub.update(published or {})
-    series = [
-        s for p in privileges for s in styled("privileges", p, column(f"denied_{p}_cumulative"))
-    ]
-    for key, points in pub.items():
-        if points:
-            x, y = zip(*sorted(points), strict=True)
-            st = styles["privileges"].get(key)
-            series.append(
-                Series(
-                    f"published: {st.label if st else key.replace('_', ' ')}",
-                    x,
-                    y,
-                    "markers",
-                    color=st and st.color,
-                    reference=True,
-                )
-            )
-    out.append(chart("denied", "day", "denied attempts", series))
-
-    out.append(
-        chart(
-            "wrongful",
-            "day",
-            "citizens",
-            [
-                s
-                for k in (
-                    "wrongful",
-                    "ever_wrongful",
-                    "wrongful_spillover",
-                    "escaped",
-                    "spillover_only",
-                )
-                if k in df
-                for s in spread(SERIES[k].label, column(k), SERIES[k].color)
-            ],
-        )
-    )
-
-    burdens = [burden(r.groups) for r in run.replicates] if many else [burden(run.groups)]
-    for dim, label in DIMENSIONS.items():
-        ds = [b[b["dimension"] == dim] for b in burdens]
-        d = ds[0]
-        series = []
-        for m in BURDEN_LEVELS + BURDEN_FLOWS:
-            if not any(x[m].sum() > 0 for x in ds):
-                continue
-            mean, lo, hi = band([x[f"{m}_per_1000"].to_numpy(dtype=float) for x in ds])
-            ratio, _, _ = band([x[f"{m}_ratio"].to_numpy(dtype=float) for x in ds])
-            series.append(
-                Series(
-                    BURDEN_LABELS[m],
-                    [str(g).replace("_", " ") for g in d["group"]],
-                    mean,
-                    "bar",
-                    color=SERIES[m].color,
-                    hover=[f"{r:.2f}× average" if np.isfinite(r) else "" for r in ratio],
-                    error=(hi - lo) / 2 if many else None,
-                )
-            )
-        out.append(chart("burden", label, "per 1000 in group", series, label=label, dim=dim))
-
-    redress = ("redress_demands", "redress_complied", "redress_accepted")
-    series = [
-        s
-        for c in redress
-        if c in df
-        for s in spread(SERIES[c].label, lambda d, c=c: d[c].cumsum(), SERIES[c].color)
-    ]
-    out.append(chart("redress", "day", "count (cumulative)", series))
-
-    acts = [
-        x
-        for x in names(df, "baseline_acts_")
-        if any(d[f"baseline_acts_{x}"].sum() > 0 for d in reps)
-    ]
-    adapted = any((d[f"acts_{x}"] != d[f"baseline_acts_{x}"]).any() for x in acts for d in reps)
-    series = [
-        s
-        for x in acts
-        for s in styled(
-            "behaviours",
-            x,
-            lambda d, x=x: rolling_ratio(d[f"acts_{x}"], d[f"baseline_acts_{x}"]),
-        )
-    ]
-    out.append(
-        chart(
-            "adaptation",
-            "day",
-            "acts / baseline",
-            series,
-            empty_note=None if adapted else TEXT["adaptation"][2],
-        )
-    )
+    c = RunCharts(open_run(run))
+    out = [c.score(), c.tiers(), c.sanctions(), c.denied(published), c.wrongful()]
+    out += [*c.burdens(), c.redress(), c.adaptation()]
     if not dashboard:
         return out
-
-    # the dashboard's views: restricted in one chart, tiers other than the start, chilling
-    own = {c.id: c for c in out}
-    restricted_chart = chart(
-        "restricted",
-        "day",
-        "citizens",
-        [
-            s
-            for k in ("restricted", "spillover_only", "wrongful")
-            for s in spread(SERIES[k].label, column(k), SERIES[k].color, dash=k == "wrongful")
-        ],
-    )
-    start = _starting_tier_name(regime, tiers, df)
-    moved = [t for t in tiers if t != start]
-    sentence = ""
-    if start is not None:
-        st = styles["tiers"].get(start)
-        sentence = (
-            f" Everyone starts in “{st.label if st else start}” "
-            f"({fmt(round(float(df[f'tier_{start}'].iloc[-1]), 1))} citizens there on the last "
-            "day, not drawn); the lines count the citizens in every other tier."
-        )
-    moved_chart = chart(
-        "moved",
-        "day",
-        "citizens",
-        [s for t in moved for s in styled("tiers", t, column(f"tier_{t}"))],
-        label=sentence,
-    )
-    moved_chart.id = "chart-tiers"
-    speech = [b for b in speech_behaviours(regime) if all(f"baseline_acts_{b}" in d for d in reps)]
-
-    def posts_ratio(d: pd.DataFrame) -> np.ndarray:
-        base = d[[f"baseline_acts_{b}" for b in speech]].sum(axis=1).to_numpy()
-        acts = d[[f"acts_{b}" for b in speech]].sum(axis=1).to_numpy()
-        return rolling_ratio(acts, base)
-
-    has_posts = bool(speech) and all(
-        d[[f"baseline_acts_{b}" for b in speech]].to_numpy().sum() > 0 for d in reps
-    )
-    ratio, none = SERIES["posts_vs_baseline"], SERIES["no_effect"]
-    posts_chart = chart(
-        "posts",
-        "day",
-        "posts / normal",
-        [
-            *(spread(ratio.label, posts_ratio, ratio.color) if has_posts else []),
-            Series(
-                none.label, [day[0], day[-1]], [1, 1], color=none.color, dash=True, reference=True
-            ),
-        ],
-        empty_note=None if has_posts else TEXT["posts"][2],
-    )
-    picked = {
-        "restricted": restricted_chart,
-        "score": own["chart-score"],
-        "burden": own[f"chart-burden-{dimension}"],
-        "moved": moved_chart,
-        "denied": own["chart-denied"],
-        "posts": posts_chart,
-    }
-    return [picked[k] for k in DASHBOARD]
+    return c.dashboard(out, dimension)
 
 
 def _starting_tier_name(regime: dict[str, Any], tiers: list[str], df: pd.DataFrame) -> str | None:

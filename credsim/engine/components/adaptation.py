@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.loop import Component, Figure
+from credsim.engine.loop import Component, Figure, Series
 
 
 class Adaptation(Component):
@@ -38,6 +38,10 @@ class Adaptation(Component):
             None,
             "adaptation",
         ),
+    )
+    series = (
+        Series("posts_vs_baseline", "critical posts / without adaptation", "#3451c6"),
+        Series("no_effect", "no effect", "#adb5bd"),
     )
 
     def active(self) -> bool:

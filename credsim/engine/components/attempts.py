@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from credsim.engine.loop import Component, Figure, Headline, LedgerKind
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind, Series
 
 
 class Attempts(Component):
@@ -68,6 +68,10 @@ class Attempts(Component):
             None,
             "denied",
         ),
+    )
+    series = (
+        Series("denied", "denied attempts", "#495057"),
+        Series("wrongly_denied", "wrongly denied attempts", "#e64980"),
     )
     headlines = (
         Headline(

@@ -28,8 +28,8 @@ from credsim.engine.layout import EVER, EVER_WRONGFUL, PERMANENT
 from credsim.engine.loop import Component, Figure, Headline, LedgerKind
 
 
-def _level(name: str, label: str, explain: str, pos: int, chart: str | None = "wrongful"):
-    return Figure(name, label, "citizens", "level", explain, (3, 5 + pos), None, chart)
+def _level(name: str, label: str, explain: str, pos: int, color: str | None, chart=("wrongful",)):
+    return Figure(name, label, "citizens", "level", explain, (3, 5 + pos), None, chart, color)
 
 
 class Harm(Component):
@@ -47,7 +47,8 @@ class Harm(Component):
             "restricted citizens every one of whose own listings is wrongful (they would be "
             "free of their own listings without misattributed records), at the end of the day",
             -3,
-            "restricted",
+            "#c92a2a",
+            ("restricted", "wrongful"),
         ),
         Figure(
             "wrongful_listings",
@@ -58,13 +59,15 @@ class Harm(Component):
             "misattributed records on their citizen, at the end of the day",
             (3, 5),
             None,
-            "wrongful",
+            None,
+            "#862e9c",
         ),
         _level(
             "ever_wrongful",
             "ever wrongfully listed",
             "citizens under a listing judged wrongful at least once since day 0",
             1,
+            "#f03e3e",
         ),
         _level(
             "wrongful_spillover",
@@ -72,6 +75,7 @@ class Harm(Component):
             "citizens with no sanction of their own whom only relatives' wrongful listings "
             "restrict, at the end of the day",
             2,
+            "#ae3ec9",
         ),
         _level(
             "ever_wrongful_spillover",
@@ -79,6 +83,8 @@ class Harm(Component):
             "citizens restricted only through relatives' wrongful listings at least once "
             "since day 0",
             3,
+            None,
+            None,
         ),
         _level(
             "escaped",
@@ -86,6 +92,7 @@ class Harm(Component):
             "citizens never listed whose own records, put on lookalikes by misattribution, "
             "would have listed them (since day 0)",
             4,
+            "#1098ad",
         ),
         Figure(
             "listings_judged_wrongful",
@@ -94,8 +101,6 @@ class Harm(Component):
             "flow",
             "listings that became wrongful today on review (renewed on misattributed records)",
             (14, 8),
-            None,
-            "wrongful",
         ),
         Figure(
             "listings_judged_rightful",
@@ -105,8 +110,6 @@ class Harm(Component):
             "wrongful listings that became rightful today: the citizen's own records alone "
             "would now hold them",
             (14, 9),
-            None,
-            "wrongful",
         ),
     )
     headlines = (

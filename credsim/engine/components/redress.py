@@ -12,8 +12,8 @@ from credsim.engine.layout import CEILING
 from credsim.engine.loop import Component, Figure, LedgerKind
 
 
-def _flow(name: str, label: str, explain: str, pos: int) -> Figure:
-    return Figure(name, label, "citizens", "flow", explain, (14, pos), None, "redress")
+def _flow(name: str, label: str, explain: str, pos: int, color: str) -> Figure:
+    return Figure(name, label, "citizens", "flow", explain, (14, pos), None, "redress", color)
 
 
 class Redress(Component):
@@ -24,9 +24,9 @@ class Redress(Component):
     phases = ("redress",)
     events = ("scored", "listed")
     figures = (
-        _flow("redress_demands", "demanded", "redress demands made today", 2),
-        _flow("redress_complied", "complied", "demands complied with today", 3),
-        _flow("redress_accepted", "accepted", "compliance accepted today", 4),
+        _flow("redress_demands", "demanded", "redress demands made today", 2, "#1f77b4"),
+        _flow("redress_complied", "complied", "demands complied with today", 3, "#ff7f0e"),
+        _flow("redress_accepted", "accepted", "compliance accepted today", 4, "#2b8a3e"),
     )
     ledger = (
         LedgerKind("redress_demand", "{day}: redress ({target}): demand made"),

@@ -54,6 +54,7 @@ class Sanctions(Component):
             (3, 0),
             None,
             "restricted",
+            "#e8590c",
         ),
         _flow("sanctions_started", "listings started", "listings that started today", (14, 5)),
         _flow("sanctions_renewed", "listings renewed", "listings renewed on expiry", (14, 6)),

@@ -7,7 +7,7 @@ import numpy as np
 
 from credsim.engine.context import Listings, Scored
 from credsim.engine.layout import CEILING
-from credsim.engine.loop import Component, Figure, Headline, LedgerKind
+from credsim.engine.loop import Component, Figure, Headline, LedgerKind, Series
 
 
 class Score(Component):
@@ -29,6 +29,11 @@ class Score(Component):
             None,
             "score",
         ),
+    )
+    series = (
+        Series("score_mean", "average score", "#3451c6"),
+        Series("score_median", "median score", "#0b3d91"),
+        Series("score_band", "score band", "#3451c6"),
     )
     headlines = (
         Headline(

@@ -32,6 +32,7 @@ class Share(Component):
             (12, 0),
             None,
             "misattributed",
+            "#868e96",
         ),
     )
 

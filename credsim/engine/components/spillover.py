@@ -26,7 +26,8 @@ class Spillover(Component):
             "citizens with no sanction of their own whom a relative's sanction restricts",
             (3, 1),
             None,
-            "restricted",
+            ("restricted", "wrongful"),
+            "#7048e8",
         ),
     )
     headlines = (
