@@ -146,7 +146,21 @@ def target_days(t: Targets) -> list[tuple[int, int]]:
 
 
 def simulated_values(metrics, t: Targets, scale: float) -> np.ndarray:
-    """The targets' figures in a run's metrics, scaled to the real population."""
+    """The targets' figures in a run's metrics, scaled to the real population.
+
+    ``scale`` is the real population over the simulated one at the start. With the life
+    course on (a ``births`` column), the simulated population changes: the real population
+    of the targets is matched to the simulated citizens on the census day the facts count
+    it (``population.reference_date``), or on the last day of a run that ends before it."""
+    if "births" in metrics and "citizens" in metrics:
+        citizens = np.asarray(metrics["citizens"], dtype=np.float64)
+        from credsim.facts import china
+
+        census = _to_date(china()["population"]["reference_date"], end_of_month=False)
+        day = (census - _to_date(t.meta.start_date, end_of_month=False)).days
+        day = int(np.clip(day, 0, citizens.size - 1))
+        if citizens[day] > 0:
+            scale *= citizens[0] / citizens[day]
     out = []
     for x, (first, last) in zip(t.targets, target_days(t)):
         col = metrics[x.metric].to_numpy(dtype=np.float64)

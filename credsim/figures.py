@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-PER = ("behaviours", "sources", "privileges", "sanctions", "tiers", "amnesties")
+PER = ("behaviours", "sources", "privileges", "sanctions", "tiers", "amnesties", "life_course")
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ def headline_template(key: str, labels: dict[str, str] | None = None):
     """The headline declaration of ``key`` and its item's label (None if it has no item);
     (None, None) if no component declares it. ``labels``: item name -> label."""
     for _, h in sorted(headline_figures(), key=lambda x: -len(x[1].key)):
-        if not h.per:
+        if not h.per or "{item}" not in h.key:  # a list's presence only (life_course)
             if h.key == key:
                 return h, None
             continue

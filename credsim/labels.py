@@ -115,7 +115,7 @@ def _declared() -> dict[str, Figure]:
     return {
         h.key: Figure(h.key, h.label, h.window, h.explain)
         for _, h in headline_figures()
-        if h.per is None
+        if h.per is None or "{item}" not in h.key  # one per regime, if its list is there
     }
 
 

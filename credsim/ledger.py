@@ -31,6 +31,9 @@ KINDS = (
     "refund",  # accepted redress restored points
     "amnesty",  # an amnesty lifted the listing
     "judged",  # a listing's wrongfulness changed: misattributed is its new state
+    "born",  # the life course (credsim.engine.components.life)
+    "died",
+    "came_of_age",
 )
 PHASE_OF = {  # the phase that writes each kind
     "record": "score",
@@ -48,6 +51,9 @@ PHASE_OF = {  # the phase that writes each kind
     "refund": "redress",
     "amnesty": "tier",
     "judged": "sanction",
+    "born": "behave",
+    "died": "behave",
+    "came_of_age": "behave",
 }
 ROW_BITS = 40  # row id = shard << ROW_BITS | sequence
 FLUSH_ROWS = 1_000_000  # rows a part; two parts' buffers at most

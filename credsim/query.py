@@ -5,8 +5,11 @@
 ``listings`` (listings whose triggering record came from that rule; they add up to the ledger's
 ``sanction_start`` rows), ``share_of_listings`` (within the sanction), ``points_lost`` (points
 that rule took from the listed citizens up to the day of each listing) and
-``share_of_points_lost`` (within the sanction), and the rule's ``behaviour``. Where the ledger
-keeps a sample of citizens (large runs), so does this view.
+``share_of_points_lost`` (within the sanction), the rule's ``behaviour``, and
+``listings_alone``: listings of citizens whose every deduction up to the listing came from
+records of that behaviour alone (a jaywalker with no critical post and no debt; where two rules
+score one behaviour, both rows show it). Where the ledger keeps a sample of citizens (large
+runs), so does this view.
 """
 
 from __future__ import annotations
@@ -145,13 +148,24 @@ joined AS (
            coalesce(s.listings, 0) AS listings, coalesce(p.points_lost, 0) AS points_lost
     FROM started s FULL JOIN lost p
       ON s.sanction = p.sanction AND s.rule IS NOT DISTINCT FROM p.rule
+),
+alone AS (
+    SELECT sanction, behaviour, count(*) AS listings_alone FROM (
+        SELECT l.id, l.sanction, min(b.behaviour) AS behaviour
+        FROM listing l JOIN ledger r
+          ON r.citizen = l.citizen AND r.kind = 'record' AND r.delta < 0 AND r.day <= l.day
+        JOIN rules b ON b.rule = r.rule
+        GROUP BY l.id, l.sanction HAVING count(DISTINCT b.behaviour) = 1
+    ) GROUP BY ALL
 )
 SELECT j.sanction, j.rule, b.behaviour, j.listings,
        j.listings / sum(j.listings) OVER (PARTITION BY j.sanction) AS share_of_listings,
        j.points_lost,
        j.points_lost / nullif(sum(j.points_lost) OVER (PARTITION BY j.sanction), 0)
-           AS share_of_points_lost
+           AS share_of_points_lost,
+       coalesce(a.listings_alone, 0) AS listings_alone
 FROM joined j LEFT JOIN rules b ON b.rule = j.rule
+LEFT JOIN alone a ON a.sanction = j.sanction AND a.behaviour = b.behaviour
 ORDER BY j.sanction, j.listings DESC, j.points_lost DESC, j.rule
 """
 

@@ -34,6 +34,7 @@ from credsim.scale.shards import (
     DEFAULT_SHARD_SIZE,
     ShardResult,
     ShardTask,
+    Stages,
     file_record,
     plan,
     run_shard,
@@ -121,7 +122,7 @@ class Sim:
                 self.citizens_fraction,
                 str(folder),
             )
-            for i, off, n in plan(self.population, self.shard_size)
+            for i, off, n in plan(self.population, self.shard_size, self.regime, self.days)
         ]
 
     def estimate(self):
@@ -175,7 +176,7 @@ class Sim:
         check_size(self.population, self.days, self.shard_size, force=self.force)
         est = self.estimate()
         if resume:  # the parts of finished shards are on disk already
-            shards = plan(self.population, self.shard_size)
+            shards = plan(self.population, self.shard_size, self.regime, self.days)
             left = [i for i, _, _ in shards if not (folder / f"parts/done-{i:05d}.json").exists()]
             est.disk_bytes *= len(left) / len(shards)
         check(
@@ -210,6 +211,29 @@ class Sim:
                 elif entry.exists() or entry.is_symlink():
                     entry.unlink()
 
+    def _run_shards(self, todo: list[ShardTask], tick: Callable[[int], None]) -> list:
+        """Run the shards not yet done, here or in workers; their results as they finish."""
+        results: list[ShardResult] = []
+        if self.backend != "dask" and (len(todo) == 1 or self.workers <= 1):
+            for t in todo:
+                results.append(run_shard(t, tick))
+            return results
+        # the merge needs these; imported before the workers start, forked ones share them
+        import pandas  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+
+        from credsim.scale.executors import make_executor
+
+        ex = make_executor(self.backend, self.workers, **self.backend_options)
+        try:
+            for _, r in ex.map_unordered(run_shard, todo):
+                r.metrics = None  # merged from the parts on disk; free the copy
+                results.append(r)
+                tick(self.days)
+        finally:
+            ex.close()
+        return results
+
     def _run_locked(self, folder: Path, resume: bool) -> Run:
         self._prepare(folder, resume)
         tasks = self.tasks(folder)
@@ -243,32 +267,24 @@ class Sim:
             if self.progress:
                 self.progress(steps[0], total)
 
-        results: list[ShardResult] = []
-        if self.backend != "dask" and (len(todo) == 1 or self.workers <= 1):
-            for t in todo:
-                results.append(run_shard(t, tick))
-        else:
-            from credsim.scale.executors import make_executor
-
-            ex = make_executor(self.backend, self.workers, **self.backend_options)
-            try:
-                for _, r in ex.map_unordered(run_shard, todo):
-                    r.metrics = None  # merged from the parts on disk; free the copy
-                    results.append(r)
-                    tick(self.days)
-            finally:
-                ex.close()
+        clock = Stages()  # the parent's own stages
+        t_start = time.time()
+        results = self._run_shards(todo, tick)
+        clock.lap("shards")
         merged = None
         for t in tasks:
             z = np.load(folder / "parts" / f"metrics-{t.shard:05d}.npz")
             sm = ShardMetrics(z["rows"], z["hist"], z["groups"], z["group_population"])
             merged = sm if merged is None else merged + sm
+        clock.lap("merge metrics")
         census = Census.from_facts()
         c = Compiled(self.regime, census.provinces, census.groups)
         df = metrics_frame(c, merged)
         write_table(_arrow(df), folder / "metrics.parquet")
         write_table(_arrow(groups_frame(c, merged)), folder / "metrics_groups.parquet")
+        clock.lap("metrics tables")
         _merge_citizens(folder, tasks)
+        clock.lap("merge citizens")
         # figures of every shard, the ones finished before a resume included
         shard_info = [read_done(folder, t.shard) for t in tasks]
         files: dict[str, dict] = {}
@@ -291,6 +307,7 @@ class Sim:
             wall_seconds=round(time.perf_counter() - t0, 3),
             phase_seconds={k: round(v, 3) for k, v in timings.items()},
             plan_seconds=[[*key, n, round(sec, 4)] for key, (n, sec) in steps.items()],
+            stage_seconds=stage_seconds(shard_info, clock, results, t_start),
             core_bytes_per_citizen=max((r["core_bytes"] for r in shard_info), default=0.0),
             ledger_rows=int(sum(r["ledger_rows"] for r in shard_info)),
             ledger_bytes=int(sum(r["ledger_bytes"] for r in shard_info)),
@@ -303,6 +320,24 @@ class Sim:
         # the shards' parts are merged now: readers use the merged files and the ledger
         shutil.rmtree(folder / "parts", ignore_errors=True)
         return Run(folder)
+
+
+def stage_seconds(shard_info: list[dict], clock: Stages, results: list, t_start: float) -> dict:
+    """[wall, CPU] seconds: the shards' stages summed over shards (every shard's, those
+    finished before a resume included), the run's own (in this process), and the wall
+    seconds from the start of the shards to the first one starting (worker start)."""
+    shards: dict[str, list[float]] = {}
+    for r in shard_info:
+        for k, (wall, cpu) in r.get("stages", {}).items():
+            spent = shards.setdefault(k, [0.0, 0.0])
+            spent[0] += wall
+            spent[1] += cpu
+    fresh = [r.started for r in results if r.started]
+    return {
+        "shards": {k: [round(w, 3), round(u, 3)] for k, (w, u) in shards.items()},
+        "run": {k: [round(w, 3), round(u, 3)] for k, (w, u) in clock.seconds.items()},
+        "first_shard_start": round(min(fresh) - t_start, 3) if fresh else None,
+    }
 
 
 ALLOWED_IN_NEW_FOLDER = {".credsim.lock", "dashboard.json"}
@@ -398,7 +433,7 @@ def verify_resume(folder: Path, sim: Sim) -> None:
     ):
         if m.get(key) != value:
             raise RunFolderError(f"{where}: {key}: {m.get(key)!r}, but this run has {value!r}")
-    shards = plan(sim.population, sim.shard_size)
+    shards = plan(sim.population, sim.shard_size, sim.regime, sim.days)
     if m.get("shards") != len(shards):
         raise RunFolderError(
             f"{where}: shards: {m.get('shards')!r}, but the shard plan gives {len(shards)}"

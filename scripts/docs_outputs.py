@@ -3,8 +3,9 @@
     python scripts/docs_outputs.py            # rewrite every output block
     python scripts/docs_outputs.py --check    # exit 1 and name the stale blocks
 
-An output block is a text block between ``<!-- credsim-output: NAME -->`` and
-``<!-- /credsim-output -->``; NAME is one of ``OUTPUTS`` below, a function that runs the
+An output block is a text block (a Markdown table for the names in ``MARKDOWN``) between
+``<!-- credsim-output: NAME -->`` and ``<!-- /credsim-output -->``; NAME is one of ``OUTPUTS``
+below, a function that runs the
 command or example the page describes, at the size and seed the page states, and returns what
 it prints. When the model changes, this one command brings every shown output up to date;
 the test suite fails while a page differs from what it would write. Durations (the time a run
@@ -91,6 +92,108 @@ def replicates_run() -> str:
     )
 
 
+def threshold_jaywalking() -> str:
+    """What would have to be true: the jaywalking deduction at which 1 in 100,000 citizens
+    with no other record is blacklisted within a year (three replicates, bounds given)."""
+    args = ["threshold", "press", "--figure", "ever_sanctioned", "--target", "1"]
+    args += ["--vary", "rules.jaywalking.delta", "--lo", "-300", "--hi", "-5"]
+    args += ["-n", "100000", "-d", "365", "--replicates", "3"]
+    for path in NO_OTHER_RECORD:
+        args += ["--set", path]
+    return credsim(*args)
+
+
+# the tutorial's regime "with no other record": every other rule's points at 0, no debts
+NO_OTHER_RECORD = (
+    "rules.smoking_in_nonsmoking_area.delta=0",
+    "rules.critical_post.delta=0",
+    "rules.buy_domestic.delta=0",
+    "rules.fare_evasion.delta=0",
+    "rules.workplace_violation.delta=0",
+    "rules.school_violation.delta=0",
+    "rules.good_deed.delta=0",
+    "behaviours.debt_default.rate=0",
+)
+
+
+def inert(preset: str) -> Callable[[], str]:
+    """Presets page: the preset's inert parameters, as measured by benchmarks/liveness.py
+    (read from benchmarks/liveness.json) with their reasons from docs/inert.toml."""
+
+    def table() -> str:
+        from credsim.experiments.liveness import inert_table
+
+        return inert_table(preset, ROOT / "benchmarks" / "liveness.json")
+
+    return table
+
+
+def _num(v: float | None, digits: int = 3) -> str:
+    return "undefined" if v is None else f"{v:.{digits}g}"
+
+
+def sensitivity_morris() -> str:
+    """Sensitivity page: the Morris ranking recorded by scripts/sensitivity.py."""
+    import json
+
+    data = json.loads((ROOT / "docs" / "sensitivity.json").read_text("utf-8"))
+    lines = [
+        f"Morris screening, {data['trajectories']} trajectories ({data['morris_runs']} runs) "
+        f"of {data['population']:,} citizens over {data['days']} days, seed {data['seed']}: "
+        "mu* is the mean absolute change of the figure when the parameter moves across its "
+        "range (in the figure's unit), ± its 95% half-width (bootstrap over the trajectories); "
+        "sigma is the spread of those changes.",
+        "",
+        "| figure (unit, window) | rank | parameter | range | mu* | ± | sigma |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for output, result in data["morris"].items():
+        if result["min"] == result["max"]:
+            lines.append(f"| {FIGURES[output]} | | {CONSTANT.format(**result)} | | | | |")
+            continue
+        for i, r in enumerate(result["rows"], 1):
+            lines.append(
+                f"| {FIGURES[output]} | {i} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
+                f"{_num(r['mu_star'])} | {_num(r['mu_star_conf'])} | {_num(r['sigma'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def sensitivity_sobol() -> str:
+    """Sensitivity page: the Sobol' indices recorded by scripts/sensitivity.py."""
+    import json
+
+    data = json.loads((ROOT / "docs" / "sensitivity.json").read_text("utf-8"))
+    lines = [
+        f"Sobol' indices of the {len(data['chosen'])} parameters the screening ranks first, "
+        f"{data['sobol_n']} base samples ({data['sobol_runs']} runs), same size and seed: S1 "
+        "is the share of the figure's variance over the design due to the parameter alone, ST "
+        "with its interactions, each ± its 95% half-width (bootstrap).",
+        "",
+        "| figure (unit, window) | parameter | range | S1 | ± | ST | ± |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for output, result in data["sobol"].items():
+        if result["min"] == result["max"]:
+            lines.append(f"| {FIGURES[output]} | {CONSTANT.format(**result)} | | | | | |")
+            continue
+        for r in result["rows"]:
+            lines.append(
+                f"| {FIGURES[output]} | `{r['parameter']}` | {r['lo']} to {r['hi']} | "
+                f"{_num(r['S1'], 2)} | {_num(r['S1_conf'], 2)} | {_num(r['ST'], 2)} | "
+                f"{_num(r['ST_conf'], 2)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+CONSTANT = "{min:g} in every run: nothing to rank"
+FIGURES = {
+    "restricted": "`restricted` (citizens, last day)",
+    "ever_wrongful": "`ever_wrongful` (citizens, whole run)",
+    "posts_vs_baseline": "`posts_vs_baseline` (ratio, whole run)",
+}
+
+
 OUTPUTS: dict[str, Callable[[], str]] = {
     "presets": presets,
     "first-run": first_run,
@@ -100,7 +203,16 @@ OUTPUTS: dict[str, Callable[[], str]] = {
     "camera-errors": lambda: example("camera_errors_by_group"),
     "press-vs-national": lambda: example("press_vs_national"),
     "whole-country": lambda: example("whole_country"),
+    "threshold-jaywalking": threshold_jaywalking,
+    "sensitivity-morris": sensitivity_morris,
+    "sensitivity-sobol": sensitivity_sobol,
+    **{
+        f"inert-{p}": inert(p)
+        for p in ("press", "national", "national-calibrated", "rongcheng", "ref1")
+    },
 }
+# outputs that are Markdown (tables), put on the page as they are rather than as text blocks
+MARKDOWN = {n for n in OUTPUTS if n.startswith(("inert-", "sensitivity-"))}
 
 
 def pages() -> list[Path]:
@@ -126,7 +238,8 @@ def fill(text: str, outputs: dict[str, str]) -> str:
         name = m.group("name")
         if name not in OUTPUTS:
             raise KeyError(f"unknown credsim-output block '{name}' (known: {', '.join(OUTPUTS)})")
-        return m.group(1) + fence(outputs[name]) + m.group(4)
+        body = outputs[name].rstrip("\n") + "\n" if name in MARKDOWN else fence(outputs[name])
+        return m.group(1) + body + m.group(4)
 
     return BLOCK.sub(one, text)
 

@@ -56,6 +56,33 @@ def test_each_rule_names_its_behaviour_and_the_harsh_rule_shows(run):
     assert jay["listings"].sum() > 0 and jay["points_lost"].sum() > 0
 
 
+def test_listings_on_one_behaviour_alone_are_counted_from_the_ledger(run):
+    df = query(run.path, "SELECT * FROM causes")
+    # recount in pandas: per listing, the behaviours of every deduction up to its day
+    led = run.ledger("kind IN ('sanction_start', 'record')")
+    rules = {r.key: r.behaviour for r in run_regime(run).rules}
+    rec = led[(led["kind"] == "record") & (led["delta"] < 0)]
+    by_citizen = {c: g for c, g in rec.groupby("citizen")}
+    expected: dict[tuple, int] = {}
+    for row in led[led["kind"] == "sanction_start"].itertuples():
+        g = by_citizen.get(row.citizen)
+        if g is None:
+            continue
+        behaviours = {rules[r] for r in g[g["day"] <= row.day]["rule"]}
+        if len(behaviours) == 1:
+            key = (row.sanction, behaviours.pop())
+            expected[key] = expected.get(key, 0) + 1
+    got = {
+        (r.sanction, r.behaviour): int(r.listings_alone)
+        for r in df.itertuples()
+        if r.listings_alone
+    }
+    assert got == expected
+    # every listing on jaywalking alone is a blacklisting the jaywalking rule started
+    jay = df[(df["sanction"] == "blacklist") & (df["behaviour"] == "jaywalking")]
+    assert 0 < jay["listings_alone"].sum() <= jay["listings"].sum()
+
+
 def test_causes_of_a_run_without_ledger_rows_is_empty(tmp_path):
     run = Sim("ref1", 500, 5, 1, out=tmp_path / "r", ledger="none", workers=1).run()
     assert query(run.path, "SELECT * FROM causes").empty

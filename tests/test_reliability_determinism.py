@@ -79,6 +79,43 @@ def test_two_local_worker_processes(tmp_path, reference):
     record("local-2", "two local worker processes", "`backend='local', workers=2`")
 
 
+@pytest.mark.parametrize("start", ["fork", "forkserver", "spawn"])
+def test_worker_start_methods(tmp_path, reference, monkeypatch, start):
+    """Forked workers inherit this process's modules; the result is the same however a
+    worker started."""
+    import multiprocessing
+
+    from credsim.scale.executors import LocalProcesses, start_method
+
+    if start not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"{start} is not available here")
+    monkeypatch.setenv("CREDSIM_START_METHOD", start)
+    assert start_method() == start
+    assert_same_run(reference, sim(tmp_path / start, workers=2, backend="local").run())
+    pool = LocalProcesses(2)
+    assert pool.start == start
+    pool.close()
+
+
+def test_default_start_method(monkeypatch):
+    """Forked where this process runs no other thread; never forked beside a thread."""
+    import threading
+
+    from credsim.scale.executors import start_method
+
+    monkeypatch.delenv("CREDSIM_START_METHOD", raising=False)
+    if threading.active_count() == 1:
+        assert start_method() == "fork"
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert start_method() in ("forkserver", "spawn")
+    finally:
+        stop.set()
+        t.join()
+
+
 def test_in_process_executor(tmp_path, reference):
     assert_same_run(reference, sim(tmp_path / "inproc", workers=2, backend="inprocess").run())
     record("inprocess", "the in-process executor", "`backend='inprocess', workers=2`")

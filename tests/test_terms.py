@@ -47,6 +47,12 @@ def test_a_default_year_exercises_expiry(year):
     assert len(at_term) > 20  # listings end at their term within the first year
     length = at_term["day"] - at_term["start"]
     assert length.between(30, 365).all()
+    # the headline figures count the same terms: every renewal row, and the ends at term
+    # (at least those of citizens never lifted by redress, at most every end)
+    renewed = year.ledger("kind = 'sanction_renew'")
+    ended = year.ledger("kind = 'sanction_end'")
+    assert year.summary["sanctions_renewed"] == len(renewed)
+    assert len(at_term) <= year.summary["sanctions_expired"] <= len(ended)
 
 
 def test_drawn_terms_span_30_to_365_days(tmp_path_factory):

@@ -57,6 +57,7 @@ class Compiled:
         self.privileges = [p.name for p in r.privileges]
         self.sanctions = [s.name for s in r.sanctions]
         self.amnesties = [a.name for a in r.amnesties]
+        self.life_course = r.life_course
         self.score_min, self.score_max, self.score_initial = (
             r.score.min,
             r.score.max,
@@ -144,6 +145,10 @@ class Compiled:
         # [privilege, is_child]: whether citizens of that age attempt the privilege
         self.who_allows = np.array(
             [[w != "children", w != "adults"] for w in self.attempt_who], dtype=bool
+        ).reshape(-1, 2)
+        # [privilege, rural/urban]: first day sanctions deny the privilege there
+        self.privilege_rollout = np.array(
+            [_rollout_day(p.rollout) for p in r.privileges], dtype=np.int64
         ).reshape(-1, 2)
 
     def _sanctions(self, r: Regime) -> None:
@@ -242,12 +247,27 @@ class Compiled:
             (name_code(f"green/{g.tier}/{i}"), self.tiers.index(g.tier), g.uses_per_year / 365.0)
             for i, g in enumerate(r.green_lanes)
         ]
+        # [lane, rural/urban]: first day each lane serves its tier there
+        self.green_rollout = np.array(
+            [_rollout_day(g.rollout) for g in r.green_lanes], dtype=np.int64
+        ).reshape(-1, 2)
         # the key of each redress demand: the sanction's or the rule's name
         self.redress_codes = {
             ("sanction", k): name_code(f"sanction/{x.name}") for k, x in enumerate(r.sanctions)
         }
         self.redress_codes |= {
             ("rule", k): name_code(f"rule/{x.key}") for k, x in enumerate(r.rules)
+        }
+        # first day [rural, urban] each redress demand is made, by target
+        self.redress_rollout = {
+            ("sanction", k): _rollout_day(x.redress.rollout)
+            for k, x in enumerate(r.sanctions)
+            if x.redress is not None
+        }
+        self.redress_rollout |= {
+            ("rule", k): _rollout_day(x.redress.rollout)
+            for k, x in enumerate(r.rules)
+            if x.redress is not None
         }
 
     def own_privileges(self, sanction: np.ndarray) -> np.ndarray:

@@ -72,6 +72,7 @@ def sample_acts(
     out,
     mark,
     empty,
+    gone_on=False,
 ):  # pragma: no cover
     """Acts of one behaviour on one day; returns (acts written to ``out``, baseline acts).
 
@@ -94,10 +95,11 @@ def sample_acts(
     ``words`` holds every citizen in propensity-bucket order (index, propensity and
     demographics in one uint64); a behaviour that ignores propensity walks the citizens in
     index order instead, reading ``demo``. The baseline counts acts without adaptation on the
-    same uniforms. The acts are written to ``out`` as words (those of a behaviour without
-    propensity in citizen order, through ``mark``). ``empty[b]`` (``empty_chances``
-    of the bucket sizes, the last row for all citizens) lets an interval with no citizen drawn
-    end without a logarithm.
+    same uniforms. With ``gone_on``, citizens whose flags carry ``GONE`` (not yet born, or
+    dead: the life course) never act. The acts are written to ``out`` as words (those of a
+    behaviour without propensity in citizen order, through ``mark``). ``empty[b]``
+    (``empty_chances`` of the bucket sizes, the last row for all citizens) lets an interval
+    with no citizen drawn end without a logarithm.
     """
     k = 0
     base = 0
@@ -124,7 +126,7 @@ def sample_acts(
         seen, n_seen = _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen)
         k, base = _test_candidates(
             kday, offset, q, seen, n_seen, words, demo, flags, prov_factor, place, adapt,
-            rate, uses_m, adapt_on, layout, out, mark, cw, cf, k, base,
+            rate, uses_m, adapt_on, gone_on, layout, out, mark, cw, cf, k, base,
         )  # fmt: skip
     if not uses_m:  # the acts in citizen order, as the score phase reads them best
         k = _marked_in_order(mark, demo, out, k)
@@ -173,7 +175,7 @@ def _candidates(kskip, b, start, end, shallowest, empty_b, mark, seen):  # pragm
 @njit(cache=True, nogil=True)
 def _test_candidates(
     kday, offset, q, seen, n_seen, words, demo, flags, prov_factor, place, adapt, rate,
-    uses_m, adapt_on, layout, out, mark, cw, cf, k, base,
+    uses_m, adapt_on, gone_on, layout, out, mark, cw, cf, k, base,
 ):  # pragma: no cover  # fmt: skip
     """Test the candidates in chunks: gather their words, then their flags (independent
     loads overlap), then each one's uniform against its probability; clears their ``mark``
@@ -189,10 +191,12 @@ def _test_candidates(
                 cw[i] = words[pos]
             else:
                 cw[i] = np.uint64(pos) | (np.uint64(demo[pos]) << _S48)
-        if adapt_on:
+        if adapt_on or gone_on:
             for i in range(m):
                 cf[i] = flags[np.int64(cw[i] & _ID)]
         for i in range(m):
+            if gone_on and cf[i] & 8:  # GONE (credsim.engine.layout): not born, or dead
+                continue
             j = seen[c0 + i] & 63
             w = cw[i]
             cid = np.int64(w & _ID)

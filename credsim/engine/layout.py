@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 # flags bits
-HEAD, EVER, PERMANENT, CEILING = 1, 2, 4, 16  # bit 3 (8) is free
+HEAD, EVER, PERMANENT, CEILING = 1, 2, 4, 16
+GONE = 8  # flags bit 3: not yet born, or dead (credsim.engine.components.life)
 LEVEL_SHIFT = 5  # flags bits 5-6: adaptation level (0 none, 1 household, 2 own)
 EVER_WRONGFUL = 128  # flags bit 7: ever under a listing judged wrongful
 WIDE = np.dtype(object)  # a mask of more than 64 bits: one Python integer a citizen

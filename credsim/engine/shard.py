@@ -46,6 +46,13 @@ class Shard:
     ):
         self.c, self.seed, self.shard, self.offset, self.days = c, seed, shard, offset, days
         self.ledger = ledger
+        self.life_plan = None
+        if c.life_course:  # a row for every citizen born during the run, drawn now
+            from credsim.engine.components.life import expand, headroom
+            from credsim.engine.sampling import stream
+
+            room = headroom(pop.n, days, c.regime.life.fertility)
+            pop, self.life_plan = expand(c, pop, days, stream(seed, shard, "life"), room)
         self.state = State(c, pop, offset, days, ledger)
         self.m = self.state.m
         self.ctx = Day()
@@ -158,6 +165,8 @@ class Shard:
         denied = self.state.denied_ever[idx]
         for p, name in enumerate(c.privileges):
             cols[f"denied_{name}"] = ((denied >> denied.dtype.type(p)) & 1).astype(bool)
+        if c.life_course:
+            cols.update(self.component("life").columns_of(idx))
         return pa.table(cols)
 
     def core_bytes(self) -> int:

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from credsim.engine.layout import EVER, EVER_WRONGFUL, HEAD, LEVEL_SHIFT, bits, mask_dtype
+from credsim.engine.layout import EVER, EVER_WRONGFUL, GONE, HEAD, LEVEL_SHIFT, bits, mask_dtype
 from credsim.engine.sampling import propensity_buckets
 from credsim.metrics import DayMetrics
 from credsim.population import Population
@@ -52,6 +52,12 @@ class State:
         self.cf_listed: set[int] = set()  # listed at some time in the world without errors
         self.family_harmed: set[int] = set()  # ever restricted only by relatives' wrongful ones
         self.restricted_ids = _EMPTY  # sorted; may hold citizens no longer restricted
+        # the life course (credsim.engine.components.life): rows flagged GONE are not yet
+        # born or dead; ``grown`` came of age restricted through family, with the family's
+        # marks following them (``life.family_marks_follow``)
+        self.gone_on = False
+        self.born: np.ndarray | None = None
+        self.grown: set[int] = set()
         # rate factors [kind, province] from general deterrence (written by adaptation)
         self.prov_factor = np.ones((len(c.province_sensitivity), len(c.provinces)))
         self.m = DayMetrics(c, pop, days)
@@ -99,6 +105,21 @@ class State:
 
     def child(self, ids: np.ndarray) -> np.ndarray:
         return self.bits(ids, "age") == 0
+
+    def spill_child(self, ids: np.ndarray) -> np.ndarray:
+        """Whom sanctions that spill over to a household's children reach: its children,
+        and those who came of age with the family's marks following them."""
+        child = self.child(ids)
+        if self.grown:
+            child |= np.isin(ids, np.fromiter(self.grown, dtype=np.int64, count=len(self.grown)))
+        return child
+
+    def gone(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each citizen is not yet born or dead (always False without the life
+        course)."""
+        if not self.gone_on:
+            return np.zeros(ids.size, dtype=bool)
+        return (self.flags[ids] & GONE) != 0
 
     def log(self, kind: str, day: int, ids: np.ndarray, **columns) -> np.ndarray:
         """Ledger rows that do not change the score (their score is today's)."""

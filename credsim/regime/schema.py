@@ -124,7 +124,9 @@ class Behaviour(Strict):
 
 
 class Rollout(Strict):
-    """From which day a source or rule is active in a region ("urban", "rural", "all")."""
+    """From which day a component is active in a region ("urban", "rural", "all"): a source
+    records, a rule scores, a sanction lists, a privilege is checked against the lists, a
+    green lane serves its tier, a redress demand is made."""
 
     region: Literal["all", "urban", "rural"] = "all"
     day: Day = 0
@@ -172,6 +174,11 @@ class Redress(Strict):
     delay: Annotated[int, Field(ge=0, le=365)] = Field(
         0, description="days from acceptance to effect (delisting)"
     )
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, the demand is made (before it, no redress)",
+    )
 
 
 class Rule(Strict):
@@ -210,6 +217,12 @@ class Privilege(Strict):
     who: Literal["all", "adults", "children"] = "adults"
     schedule: Schedule = Field(
         default_factory=list, description="[day, factor] knots scaling the attempt rates over time"
+    )
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, sanctions deny this privilege (before it, a "
+        "listed citizen's attempts go through)",
     )
     label: str = ""
 
@@ -256,6 +269,11 @@ class GreenLane(Strict):
 
     tier: Name
     uses_per_year: Annotated[float, Field(ge=0, le=365)] = 4.0
+    rollout: list[Rollout] = Field(
+        default_factory=lambda: [Rollout()],
+        min_length=1,
+        description="from which day, by region, the lane serves its tier",
+    )
     label: str = ""
 
 
@@ -283,6 +301,26 @@ class Adaptation(Strict):
     )
     province_sensitivity: Annotated[float, Field(ge=0, le=1000)] = Field(
         20.0, description="general deterrence per unit share of the province sanctioned"
+    )
+
+
+class Life(Strict):
+    """The life course: citizens age day by day, are born and die at the rates of credsim's
+    facts (``[life]`` of ``credsim/facts/china.toml``); off unless ``enabled``."""
+
+    enabled: bool = Field(False, description="citizens age, are born and die")
+    family_marks_follow: bool = Field(
+        False,
+        description=(
+            "a child restricted through family when it turns 15 stays, for life, under the "
+            "sanctions that spill over to the household's children"
+        ),
+    )
+    fertility: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the age-specific fertility rates (1: the facts)"
+    )
+    mortality: Annotated[float, Field(ge=0, le=10)] = Field(
+        1.0, description="multiplier of the death rates at every age (1: the facts)"
     )
 
 
@@ -317,6 +355,7 @@ class Regime(Strict):
         default_factory=list, max_length=64, description="credit-repair campaigns"
     )
     adaptation: Adaptation = Field(default_factory=lambda: Adaptation(enabled=False))
+    life: Life | None = Field(None, description="the life course (none: a frozen population)")
 
     @model_validator(mode="after")
     def _references(self) -> Regime:
@@ -413,6 +452,11 @@ class Regime(Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    @property
+    def life_course(self) -> list[str]:
+        """``["life"]`` when the life course is on (the list its figures are per), else []."""
+        return ["life"] if self.life is not None and self.life.enabled else []
 
     # Lookups used by the engine and reports.
     def kind_names(self) -> list[str]:

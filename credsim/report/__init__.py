@@ -36,6 +36,7 @@ from credsim.report.charts import (
     write_pngs,
 )
 from credsim.report.charts import table as html_table
+from credsim.report.lifetime import lifetime_section
 from credsim.report.rollout import rollout_section
 from credsim.run import Run
 
@@ -443,6 +444,7 @@ def write_report(
     for c in figs:
         parts.append(section(c) + extra.get(c.id, ""))
     parts.append(causes_section(run, sampled=str(m.get("ledger", "full")) != "full"))
+    parts.append(lifetime_section(run, sampled=float(m.get("citizens_fraction", 1.0)) < 1.0))
     parts.append(rollout_section(regime))
     parts.append(
         f'<section><h2>Resolved regime</h2><p class="about">The regime exactly as this '

@@ -5,6 +5,7 @@ One row per sanction and rule, from the ledger (the ``causes`` view of ``credsim
 ``listings`` started over the whole run by a record of that rule (they add up to the ledger's
 ``sanction_start`` rows), ``share_of_listings`` within the sanction, ``share_of_points_lost``
 (points the rule took from the listed citizens up to their listing, within the sanction),
+``listings_alone`` (listings of citizens who lost points on records of that behaviour alone),
 ``restricted_now`` (citizens whose listing under the sanction, open on the last day, was
 started by that rule) and ``share_of_restricted`` (of all citizens restricted on the last day;
 a citizen under two sanctions counts under each). Where the ledger keeps a sample of
@@ -50,6 +51,7 @@ def causes(run) -> list[dict[str, Any]]:
                 "listings": int(r.listings),
                 "share_of_listings": _num(r.share_of_listings),
                 "share_of_points_lost": _num(r.share_of_points_lost),
+                "listings_alone": int(r.listings_alone),
                 "restricted_now": n,
                 "share_of_restricted": n / total if total else None,
             }
@@ -76,7 +78,9 @@ def causes_section(run, sampled: bool = False) -> str:
         f"counted over the whole run (days 0-{days - 1 if days else '?'}), and the share of "
         "the citizens restricted on the last day whose open listing each rule started. "
         "Shares of points lost are the points the rule took from the listed citizens up to "
-        "their listing. A citizen under two sanctions counts under each."
+        "their listing; listings on the behaviour alone are those of citizens whose every "
+        "deduction up to the listing came from records of that behaviour. A citizen under two "
+        "sanctions counts under each."
     )
     if sampled:
         about += " The ledger keeps a sample of citizens: counts are of that sample."
@@ -91,6 +95,7 @@ def causes_section(run, sampled: bool = False) -> str:
                 "listings (run)",
                 "share of the sanction's listings",
                 "share of points lost",
+                "listings on this behaviour alone (run)",
                 "restricted on the last day (citizens)",
                 "share of the restricted",
             ],
@@ -102,6 +107,7 @@ def causes_section(run, sampled: bool = False) -> str:
                     r["listings"],
                     _pct(r["share_of_listings"]),
                     _pct(r["share_of_points_lost"]),
+                    r["listings_alone"],
                     r["restricted_now"],
                     _pct(r["share_of_restricted"]),
                 )

@@ -1,12 +1,19 @@
 """The rollout of a regime as the report shows it: from which day each source records, each
-rule scores and each sanction lists, in the cities and in the countryside."""
+rule scores, each sanction lists, each privilege is checked against the lists, each green lane
+serves its tier and each redress demand is made, in the cities and in the countryside."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-KINDS = (("sources", "source"), ("rules", "rule"), ("sanctions", "sanction"))
+KINDS = (
+    ("sources", "source"),
+    ("rules", "rule"),
+    ("sanctions", "sanction"),
+    ("privileges", "privilege"),
+    ("green_lanes", "green lane"),
+)
 
 
 def first_days(rollout: list[dict[str, Any]] | None) -> tuple[int | None, int | None]:
@@ -21,12 +28,25 @@ def first_days(rollout: list[dict[str, Any]] | None) -> tuple[int | None, int | 
 def rollout_rows(regime: dict[str, Any]) -> list[tuple[str, str, Any, Any, Any]]:
     """(kind, name, first day in cities, in the countryside, everywhere) of each component."""
     rows = []
+
+    def row(kind: str, name: str, rollout: list[dict[str, Any]] | None) -> None:
+        urban, rural = first_days(rollout)
+        every = None if urban is None or rural is None else max(urban, rural)
+        rows.append((kind, name, urban, rural, every))
+
     for key, kind in KINDS:
         for item in regime.get(key, []):
-            name = item.get("name") or item.get("behaviour")
-            urban, rural = first_days(item.get("rollout"))
-            every = None if urban is None or rural is None else max(urban, rural)
-            rows.append((kind, name, urban, rural, every))
+            name = item.get("name") or item.get("behaviour") or item.get("tier")
+            row(kind, name, item.get("rollout"))
+    for key, kind in (("rules", "rule"), ("sanctions", "sanction")):
+        for item in regime.get(key, []):
+            if item.get("redress"):
+                name = item.get("name") or item.get("behaviour")
+                row(
+                    "redress",
+                    f"{item['redress'].get('demand', 'apologise')} ({kind} {name})",
+                    item["redress"].get("rollout"),
+                )
     return rows
 
 
@@ -40,9 +60,10 @@ def rollout_section(regime: dict[str, Any]) -> str:
     rows = [(k, n, day(u), day(r), day(e)) for k, n, u, r, e in rollout_rows(regime)]
     start = regime.get("regime", {}).get("start_date")
     about = (
-        "From which simulated day each source records acts, each rule moves the score and each "
-        "sanction starts listings, in the cities and in the countryside; 'everywhere' is the "
-        "day the last region switches on."
+        "From which simulated day each source records acts, each rule moves the score, each "
+        "sanction starts listings, each privilege is checked against the lists, each green "
+        "lane serves its tier and each redress demand is made, in the cities and in the "
+        "countryside; 'everywhere' is the day the last region switches on."
     )
     if start:
         about += f" Day 0 is {start}."

@@ -26,6 +26,13 @@ LEDGER_BYTES_PER_ROW = 3.0  # integer codes, delta-encoded, zstd (2.5 measured f
 # a shard's metric part (parts/metrics-*.npz) until the merge: 4.6 MB for press over 365 days
 METRICS_PART_BYTES_PER_DAY = 16_000
 CITIZEN_BYTES = 12.0  # one citizen's final state in citizens.parquet
+# The life course (credsim.engine.components.life): a shard keeps a row for every citizen
+# born in it, and while it is built the life events of every row (benchmarks/RESULTS.md)
+LIFE_BYTES_PER_CITIZEN = 85  # peak while the life events are drawn (83 measured at 5,000,000)
+LIFE_BYTES_PER_BIRTH = 80  # a newborn's row of the shard, with its life events
+# births, deaths and birthdays: measured at 20-25% of press's own time (1,000,000 citizens
+# over 9,500 days; 5,000,000 over 365), a quarter of press's 4.2e-9 s a citizen-day
+LIFE_SECONDS_PER_CITIZEN_DAY = 1e-9
 # Beyond these a run needs --force: a run estimated to take more than a day, more shards
 # than a folder comfortably holds.
 MAX_SECONDS = 24 * 3600
@@ -101,21 +108,38 @@ def estimate(
     components = len(regime.behaviours) + len(regime.rules) + len(regime.sanctions)
     components += len(regime.privileges) + sum(len(s.observes) for s in regime.sources)
     parallel = max(1, min(workers, shards))
+    per_citizen = SHARD_BYTES_PER_CITIZEN
+    life = getattr(regime, "life", None)
+    born = 0.0  # citizens born during the run, per citizen at the start
+    if life is not None and life.enabled:
+        born = births_per_citizen(days, life.fertility)
+        per_citizen += LIFE_BYTES_PER_CITIZEN + born * LIFE_BYTES_PER_BIRTH
     peak = PROCESS_BASE_BYTES + parallel * (
-        PROCESS_BASE_BYTES * (parallel > 1) + SHARD_BYTES_PER_CITIZEN * min(shard_size, population)
+        PROCESS_BASE_BYTES * (parallel > 1) + per_citizen * min(shard_size, population)
     )
     cpu = (
         population * days * (acts + records) * SECONDS_PER_ACT
         + shards * days * components * SECONDS_PER_COMPONENT_DAY
-        + population * SECONDS_PER_CITIZEN_SETUP
+        + population * (1 + born) * SECONDS_PER_CITIZEN_SETUP
+        + (population * days * LIFE_SECONDS_PER_CITIZEN_DAY if born else 0.0)
     )
     # every file the run writes, the shards' parts included (they are removed after the
     # merge, but they are on disk together with the merged files at its end)
     disk = population * days * records * ledger_fraction * LEDGER_BYTES_PER_ROW
-    disk += 2 * population * citizens_fraction * CITIZEN_BYTES  # parts, then the merged table
+    disk += 2 * population * (1 + born) * citizens_fraction * CITIZEN_BYTES  # parts, then merged
     disk += shards * (days * METRICS_PART_BYTES_PER_DAY + 4096)  # metric parts, done markers
     disk += 2 * days * METRICS_PART_BYTES_PER_DAY + 300_000  # metrics tables, manifest
     return Estimate(peak, cpu / parallel, disk, population * acts)
+
+
+def births_per_citizen(days: int, fertility: float = 1.0) -> float:
+    """Citizens expected to be born over ``days`` per citizen at the start: the crude birth
+    rate of 2020 (credsim's facts) times ``fertility``, ignoring the change of the
+    population meanwhile (right within about 20% over three decades)."""
+    from credsim.facts import china
+
+    cbr = china()["life"]["crude_birth_rate_per_1000"] / 1000
+    return cbr * fertility * days / 365.25
 
 
 def check_size(population: int, days: int, shard_size: int | None, force: bool = False) -> None:

@@ -46,9 +46,14 @@ class InProcess:
         pass
 
 
-def _die_with_parent(parent: int) -> None:
+def _die_with_parent(parent: int | None) -> None:
     """In a worker: ask the kernel for SIGKILL when the parent dies (Linux), so a killed run
-    leaves no worker writing into its folder; elsewhere, a thread watches the parent."""
+    leaves no worker writing into its folder; elsewhere, a thread watches the parent.
+    ``parent``: the process that started the pool (None: a fork server started this worker,
+    and the fork server dies with the pool's owner)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the run's handler
+    if parent is None:
+        parent = os.getppid()
     if os.getppid() != parent:  # the parent died before this worker started
         os._exit(1)
     try:
@@ -72,16 +77,39 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="credsim-parent-watch").start()
 
 
+START_METHODS = ("fork", "forkserver", "spawn")
+
+
+def start_method() -> str:
+    """How worker processes start: ``CREDSIM_START_METHOD`` if set; else forked from this
+    process where that is safe (POSIX, and this process runs no other thread, so no lock
+    can be held in the copy), the modules it imported shared with the workers; else from a
+    fork server that imported the engine once; else spawned (a fresh interpreter each)."""
+    chosen = os.environ.get("CREDSIM_START_METHOD", "")
+    if chosen in START_METHODS:
+        return chosen
+    available = multiprocessing.get_all_start_methods()
+    if "fork" in available and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in available else "spawn"
+
+
 class LocalProcesses:
-    """Run shards in ``workers`` local processes (spawned: no state leaks from the parent)."""
+    """Run shards in ``workers`` local processes (``start_method()``: forked, from a fork
+    server or spawned; every shard builds its state from its task alone, so nothing a
+    worker inherits changes a result)."""
 
     name = "local"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, start: str | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
-        ctx = multiprocessing.get_context("spawn")
+        self.start = start or start_method()
+        ctx = multiprocessing.get_context(self.start)
+        if self.start == "forkserver":
+            ctx.set_forkserver_preload(["credsim.scale.preload"])
+        parent = None if self.start == "forkserver" else os.getpid()
         self.pool = ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
+            self.workers, mp_context=ctx, initializer=_die_with_parent, initargs=(parent,)
         )
 
     def map_unordered(self, fn: Callable, tasks: Iterable) -> Iterator[tuple[Any, Any]]:

@@ -46,14 +46,47 @@ class ShardResult:
     seconds: float
     ledger_seconds: float = 0.0  # of the phases' time: encoding and writing ledger parts
     plan: list = field(default_factory=list)  # [phase, component, method, calls, seconds]
+    # [wall seconds, CPU seconds] of each stage of the shard (setup, synthesis, state, days,
+    # citizens, metrics), and when it started (seconds since the epoch)
+    stages: dict = field(default_factory=dict)
+    started: float = 0.0
 
 
-def plan(population: int, shard_size: int | None = None) -> list[tuple[int, int, int]]:
-    """(shard, offset, n) for each shard."""
+class Stages:
+    """Wall and CPU seconds of consecutive stages: ``lap(name)`` ends the stage running."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        spent = self.seconds.setdefault(name, [0.0, 0.0])
+        spent[0] += round(wall - self._wall, 4)
+        spent[1] += round(cpu - self._cpu, 4)
+        self._wall, self._cpu = wall, cpu
+
+
+def plan(
+    population: int, shard_size: int | None = None, regime=None, days: int = 0
+) -> list[tuple[int, int, int]]:
+    """(shard, offset, n) for each shard. With the life course on (``regime.life``), each
+    shard's ids span its citizens and then the headroom for the citizens born in it
+    (``credsim.engine.components.life.headroom``), so the next shard starts after them."""
     size = shard_size or DEFAULT_SHARD_SIZE
-    return [
-        (i, off, min(size, population - off)) for i, off in enumerate(range(0, population, size))
-    ]
+    sizes = [min(size, population - off) for off in range(0, population, size)]
+    offsets = np.concatenate([[0], np.cumsum([n + id_room(n, regime, days) for n in sizes])])
+    return [(i, int(offsets[i]), n) for i, n in enumerate(sizes)]
+
+
+def id_room(n: int, regime, days: int) -> int:
+    """Ids a shard of ``n`` citizens keeps after its own for its births (0 without the
+    life course)."""
+    if regime is None or not regime.life_course:
+        return 0
+    from credsim.engine.components.life import headroom
+
+    return headroom(n, days, regime.life.fertility)
 
 
 def write_citizens(path: Path, tables) -> None:
@@ -93,11 +126,15 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     from credsim.population import Census, synthesize
     from credsim.regime.schema import Regime
 
+    started = time.time()
     t0 = time.perf_counter()
+    clock = Stages()
     regime = Regime.model_validate(json.loads(task.regime_json))
     census = Census.from_facts()
     c = Compiled(regime, census.provinces, census.groups)
+    clock.lap("setup")
     pop = synthesize(task.n, stream(task.seed, task.shard, "population"), census)
+    clock.lap("synthesis")
     folder = Path(task.folder) if task.folder else None
     names = {
         "sources": c.sources,
@@ -108,11 +145,12 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
     ledger = Ledger(
         task.ledger_fraction,
         task.shard,
-        range(task.offset, task.offset + task.n),
+        range(task.offset, task.offset + task.n + id_room(task.n, regime, task.days)),
         folder / "ledger" if folder else None,
         names,
     )
     shard = Shard(c, pop, task.seed, task.shard, task.offset, task.days, ledger)
+    clock.lap("state")
     try:
         for day in range(task.days):
             shard.run_day(day)
@@ -122,6 +160,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         ledger.discard()  # the shard is not done: its parts are deleted when it runs again
         raise
     ledger.close()
+    clock.lap("days")
     core = round(shard.core_bytes() / max(task.n, 1), 2)
     if folder is not None:
         parts = folder / "parts"
@@ -130,6 +169,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
             parts / f"citizens-{task.shard:05d}.parquet",
             shard.citizens_tables(task.citizens_fraction),
         )
+        clock.lap("citizens")
         m = shard.m.result()
         with atomic_path(parts / f"metrics-{task.shard:05d}.npz") as tmp:
             with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
@@ -140,6 +180,7 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
                     groups=m.groups,
                     group_population=m.group_population,
                 )
+        clock.lap("metrics")
     result = ShardResult(
         task.shard,
         shard.m.result(),
@@ -150,6 +191,8 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
         time.perf_counter() - t0,
         ledger.write_seconds,
         [[e.phase, e.component, e.method, e.calls, e.seconds] for e in shard.loop.rows()],
+        clock.seconds,
+        started,
     )
     if folder is not None:
         info = asdict(result)
@@ -170,6 +213,15 @@ def run_shard(task: ShardTask, progress=None) -> ShardResult:
             info["files"][f"parts/{name}"] = file_record(folder / "parts" / name)
         write_atomic(folder / "parts" / f"done-{task.shard:05d}.json", json.dumps(info))
     return result
+
+
+def warm() -> None:
+    """Import the engine and load its compiled kernels (a tiny shard of REF-1 for one day),
+    so processes forked afterwards start running shards at once."""
+    from credsim.regime.load import load_regime
+
+    rj = json.dumps(load_regime("ref1").model_dump(mode="json"))
+    run_shard(ShardTask(rj, 1, 0, 0, 100, 1, 0.0, 1.0, None))
 
 
 def file_record(path: Path, rows: int | None = None) -> dict:

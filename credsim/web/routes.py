@@ -344,6 +344,14 @@ def add_group_routes(app: FastAPI, folders: RunFolders) -> None:
         run = finished_run(name)
         return clean({"name": name, "days": run.manifest.get("days"), "causes": causes(run)})
 
+    @app.get("/api/runs/{name}/lifetime")
+    def api_lifetime(name: str) -> dict[str, Any]:
+        """Share of each birth cohort ever restricted, and through family, by 18 and 30."""
+        from credsim.report.lifetime import lifetime
+
+        run = finished_run(name)
+        return clean({"name": name, "days": run.manifest.get("days"), "cohorts": lifetime(run)})
+
     @app.get("/api/runs/{name}/citizens/{citizen}")
     def api_citizen(
         name: str, citizen: Annotated[int, PathParam(ge=0, le=2**40)]

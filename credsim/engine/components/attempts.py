@@ -1,6 +1,7 @@
 """Attempts and denials: restricted citizens try their privileges (keyed by citizen, day,
 privilege) and every denied attempt is counted; attempts by everyone else succeed and are
-counted in aggregate."""
+counted in aggregate. A privilege is denied only where and from when it has rolled out (its
+``rollout``); before that a listed citizen's attempt goes through."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ class Attempts(Component):
     """Counts restricted citizens' denied attempts, and everyone else's attempts in aggregate."""
 
     name = "attempts"
-    config = "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule"
+    config = "privileges (schema.Privilege): attempts_rural, attempts_urban, who, schedule, rollout"
     columns = ("denied_ever",)
     phases = ("attempt",)
     figures = (
@@ -129,6 +130,7 @@ class Attempts(Component):
             ids = ids[(s.sanction[ids] | s.spill[ids]) != 0]
             s.restricted_ids = ids
         denied_total = np.zeros(len(c.privileges), dtype=np.int64)
+        passed = np.zeros(len(c.privileges), dtype=np.int64)  # before the privilege's rollout
         if ids.size:
             urban = s.bits(ids, "urban")
             child = s.child(ids).astype(np.int64)
@@ -147,6 +149,11 @@ class Attempts(Component):
             hit = ((mask[None, :] >> c.privilege_bits[:, None]) & 1).astype(bool)
             hit &= c.who_allows[:, child]
             hit &= u < rates[:, urban]
+            if int(c.privilege_rollout.max()) > day:
+                # before a privilege's rollout where the citizen lives, the attempt goes through
+                rolled = day >= c.privilege_rollout[:, urban]
+                passed = (hit & ~rolled).sum(axis=1)
+                hit &= rolled
             for p in np.flatnonzero(hit.any(axis=1)):
                 name = c.privileges[p]
                 who_ids = ids[hit[p]]
@@ -184,4 +191,4 @@ class Attempts(Component):
                 )
                 for u in (0, 1)
             )
-            m.add(f"attempts_{name}", n_ok + int(denied_total[p]))
+            m.add(f"attempts_{name}", n_ok + int(denied_total[p]) + int(passed[p]))

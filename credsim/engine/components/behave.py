@@ -121,6 +121,7 @@ class Behave(Component):
                 buf,
                 self._mark,
                 self._empty,
+                s.gone_on,
             )
             if k > buf.size:  # 12 standard deviations above the mean: never in practice
                 raise RuntimeError(f"acts of {beh.name} overflowed their buffer on day {day}")

@@ -1,7 +1,10 @@
 """Green lanes: rewards for the well-behaved. Citizens in a tier at or above a lane's tier
-use it at its yearly rate; their uses are drawn in aggregate (keyed by lane, shard, day)."""
+use it at its yearly rate; their uses are drawn in aggregate (keyed by lane, shard, day). A lane
+serves only where and from when it has rolled out (its ``rollout``)."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from credsim.engine.loop import Component, Figure, Headline
 
@@ -10,7 +13,7 @@ class GreenLanes(Component):
     """Counts green-lane uses by citizens in a rewarded tier."""
 
     name = "green_lanes"
-    config = "green_lanes (schema.GreenLane): tier, uses_per_year"
+    config = "green_lanes (schema.GreenLane): tier, uses_per_year, rollout"
     phases = ("attempt",)
     figures = (
         Figure(
@@ -48,6 +51,14 @@ class GreenLanes(Component):
         from credsim.engine.keyed import binomial
 
         key, shard = self.shard.keys["green"], self.shard.shard
-        for lane, t, rate in self.c.green:
-            n = int(self.m.tier_at_or_above(t))
-            self.m.add("benefits", binomial(key, n, rate, lane, shard, day))
+        for (lane, t, rate), (rural, urban) in zip(self.c.green, self.c.green_rollout.tolist()):
+            if day >= max(rural, urban):
+                n = int(self.m.tier_at_or_above(t))
+                self.m.add("benefits", binomial(key, n, rate, lane, shard, day))
+            elif day >= min(rural, urban):
+                # rolled out in one region only: count its citizens in the rewarded tiers
+                u = int(day >= urban)
+                s = self.s
+                where = s.bits(np.arange(s.n), "urban") == u
+                n = int(np.count_nonzero(self.c.tier_of(s.score[where]) <= t))
+                self.m.add("benefits", binomial(key, n, rate, lane, shard, day, u))

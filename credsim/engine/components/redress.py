@@ -1,6 +1,7 @@
 """Redress: a listing or a rule's record demands removal and apology; citizens comply after
 a while (keyed by citizen and listing), and compliance is accepted or judged insincere
-(opaque). Accepted redress lifts the listing or refunds the rule's points."""
+(opaque). Accepted redress lifts the listing or refunds the rule's points. A demand is made
+only where and from when its ``rollout`` has begun."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ class Redress(Component):
     """Makes redress demands, and accepts or rejects compliance when it arrives."""
 
     name = "redress"
-    config = "sanctions.redress, rules.redress (schema.Redress): comply, respond_days, accept"
+    config = (
+        "sanctions.redress, rules.redress (schema.Redress): comply, respond_days, accept, rollout"
+    )
     phases = ("redress",)
     events = ("scored", "listed")
     figures = (
@@ -75,6 +78,13 @@ class Redress(Component):
         s, keys = self.s, self.shard.keys
         red = self._config(target)
         code = self.c.redress_codes[target]
+        first = self.c.redress_rollout[target]  # [rural, urban]
+        if day < first.max():  # not yet demanded where some of these citizens live
+            keep = day >= first[s.bits(ids, "urban")]
+            ids, rows = ids[keep], rows[keep]
+            delta = None if delta is None else np.asarray(delta)[keep]
+            if ids.size == 0:
+                return
         self.m.add("redress_demands", ids.size)
         s.log(
             "redress_demand",
@@ -119,6 +129,10 @@ class Redress(Component):
             ids = np.concatenate([p[0] for p in parts])
             rows = np.concatenate([p[1] for p in parts])
             delta = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
+            if s.gone_on:  # the dead comply with nothing (credsim.engine.components.life)
+                alive = ~s.gone(ids)
+                ids, rows = ids[alive], rows[alive]
+                delta = None if delta is None else delta[alive]
             kind, x = target
             if kind == "sanction":
                 live = np.array([k in s.until for k in s.key(ids, x).tolist()], dtype=bool)

@@ -60,6 +60,12 @@ class Sanctions(Component):
         _flow("sanctions_renewed", "listings renewed", "listings renewed on expiry", (14, 6)),
         _flow("sanctions_ended", "listings ended", "listings that ended today", (14, 7)),
         _flow(
+            "sanctions_expired",
+            "listings ended at term",
+            "listings that reached the end of their term today and were not renewed",
+            (14, 10),
+        ),
+        _flow(
             "started_{item}", "started", "listings of this sanction started", (15, 0), "sanctions"
         ),
         _flow("ended_{item}", "ended", "listings of this sanction ended", (15, 1), "sanctions"),
@@ -84,6 +90,27 @@ class Sanctions(Component):
             how="pct",
             of="restricted",
             digits=4,
+        ),
+        Headline(
+            "sanctions_expired",
+            "Listings ended at their term",
+            "whole_run",
+            "listings",
+            "Listings that reached the end of their term and were not renewed (not those "
+            "lifted early by redress or amnesty).",
+            (5, 1),
+            how="sum",
+            of="sanctions_expired",
+        ),
+        Headline(
+            "sanctions_renewed",
+            "Listings renewed at their term",
+            "whole_run",
+            "listings",
+            "Listings that reached the end of their term and were renewed for another term.",
+            (5, 2),
+            how="sum",
+            of="sanctions_renewed",
         ),
     )
     ledger = (
@@ -172,6 +199,7 @@ class Sanctions(Component):
             )
             self.m.add("sanctions_renewed", n)
         if (~renew).any():
+            self.m.add("sanctions_expired", int((~renew).sum()))
             self._end(day, ids[~renew], k[~renew])
 
     def _lift(self, day: int) -> None:
@@ -317,6 +345,11 @@ class Sanctions(Component):
         m.sanctioned(k, +1)
         s.add_restricted(ids)
         self.shard.loop.emit("listed", day, lst)
+
+    def end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
+        """End listings (sanction ``k`` of citizens ``ids``) today, whatever their kind: a
+        citizen's death ends every listing (credsim.engine.components.life)."""
+        self._end(day, ids, k)
 
     def _end(self, day: int, ids: np.ndarray, k: np.ndarray) -> None:
         s, m = self.s, self.m

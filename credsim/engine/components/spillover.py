@@ -58,6 +58,11 @@ class Spillover(Component):
     def on_judged(self, day: int, j) -> None:
         self._recompute(day, j.citizen)
 
+    def recompute(self, day: int, ids: np.ndarray) -> None:
+        """Recompute spillover in the households of ``ids`` (after births, deaths and
+        birthdays: credsim.engine.components.life)."""
+        self._recompute(day, ids)
+
     def _recompute(self, day: int, ids: np.ndarray) -> None:
         """Recompute which relatives' sanctions apply to each member of these households."""
         c, s = self.c, self.s
@@ -70,7 +75,8 @@ class Spillover(Component):
         house_bits = np.zeros(fam.size, dtype=dt)
         wrong_bits = np.zeros(fam.size, dtype=dt)  # bits that only wrongful listings cause
         hh, inv = np.unique(start, return_inverse=True)
-        child = s.child(fam)
+        child = s.spill_child(fam)
+        alive = ~s.gone(fam)  # nobody not yet born or dead is restricted
         wrong = s.mask_of(s.wrong, fam, dt)
         for k in range(len(c.sanctions)):
             has = s.has(fam, k).astype(np.int64)
@@ -80,6 +86,7 @@ class Spillover(Component):
             others = (total - has) > 0
             only_wrong = others & ((rightful - right) == 0)
             applies = (c.spill_house[k] > 0) | (child & (c.spill_child[k] > 0))
+            applies &= alive
             house_bits |= (others & applies).astype(dt) << dt.type(k)
             wrong_bits |= (only_wrong & applies).astype(dt) << dt.type(k)
         before = s.status(fam)

@@ -444,6 +444,7 @@ async function openRun(name) {
   renderBurdenButtons();
   await drawCharts(name);
   loadCauses(name).catch((e) => showError(e.message));
+  loadLifetime(name).catch((e) => showError(e.message));
   setCitizenRun(d);
   $("citizen-id").max = d.population - 1;
   revealResults();
@@ -517,6 +518,24 @@ async function loadCauses(name) {
       el("td", {}, String(r.listings)), el("td", {}, pct(r.share_of_listings)),
       el("td", {}, String(r.restricted_now)), el("td", {}, pct(r.share_of_restricted))))))
     : el("p", {}, "No listing started in this run."));
+}
+
+/* ---------- lifetime figures (the life course) ---------- */
+
+async function loadLifetime(name) {
+  if (!name) return;
+  const c = await api(`/api/runs/${encodeURIComponent(name)}/lifetime`);
+  $("lifetime-card").hidden = !c.cohorts.length;
+  const share = (r, key) => (r[key] === null || r[key] === undefined ? "not yet reached"
+    : `${(100 * r[key]).toFixed(1)}% (${(100 * r[key + "_low"]).toFixed(1)}-${(100 * r[key + "_high"]).toFixed(1)}%)`);
+  const head = ["born in", "citizens born", "ever restricted by 18", "through family by 18",
+    "ever restricted by 30", "through family by 30"];
+  $("lifetime-table").replaceChildren(el("table", { class: "table lifetime" },
+    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...c.cohorts.map((r) => el("tr", {},
+      el("td", {}, String(r.cohort)), el("td", {}, String(r.born)),
+      el("td", {}, share(r, "restricted_by_18")), el("td", {}, share(r, "through_family_by_18")),
+      el("td", {}, share(r, "restricted_by_30")), el("td", {}, share(r, "through_family_by_30")))))));
 }
 
 /* ---------- citizens ---------- */
