@@ -173,6 +173,15 @@ def calibrate(
             help="Rolling-origin evaluation of the structural model against naive forecasts.",
         ),
     ] = False,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1000,
+            help="With --validate: bootstrap refits at each origin for the forecasts' 90% "
+            "intervals (0: the fit's discrepancy alone).",
+        ),
+    ] = 10,
 ) -> None:
     """Fit free parameters of a regime to published figures (optuna TPE), or with
     --validate evaluate the structural model's forecasts from rolling origins."""
@@ -190,7 +199,8 @@ def calibrate(
         fail(str(e))
 
     if validate:
-        _validate(base, t, population, replicates, seed, out, workers or os.cpu_count() or 1)
+        jobs = workers or os.cpu_count() or 1
+        _validate(base, t, population, replicates, seed, out, jobs, draws)
         return
 
     def show(i: int, n: int, value: float, best: float) -> None:
@@ -218,7 +228,9 @@ def calibrate(
     typer.echo(f"fitted regime: {result.folder / 'fitted.toml'}")
 
 
-def _validate(base, t, population: int, replicates: int, seed: int, out: Path, workers: int):
+def _validate(
+    base, t, population: int, replicates: int, seed: int, out: Path, workers: int, draws: int
+):
     """Probe, fit from each origin, forecast, and write validation.csv, .md and .png."""
     from credsim import forecasts as fc
     from credsim import structural as st
@@ -228,7 +240,7 @@ def _validate(base, t, population: int, replicates: int, seed: int, out: Path, w
     days = max(last for _, last in target_days(t)) + 1
     typer.echo(f"probe: {replicates} runs of {population:,} citizens for {days} days", err=True)
     probe = st.run_probe(base, days, population, t.meta.population, replicates, seed, workers)
-    df = fc.validate(probe, t, check_population=population)
+    df = fc.validate(probe, t, check_population=population, draws=draws)
     if df.empty:
         fail(f"{t.meta.name}: no target dated after an origin ({', '.join(fc.ORIGINS)})")
     summary = fc.validation_summary(df)
@@ -238,7 +250,9 @@ def _validate(base, t, population: int, replicates: int, seed: int, out: Path, w
         table = fc.validation_markdown(summary)
         note = (
             "Mean absolute relative error of forecasts of cumulative counts, by horizon, "
-            f"origins {', '.join(fc.ORIGINS)}; probe {replicates} x {population:,} citizens.\n\n"
+            f"origins {', '.join(fc.ORIGINS)}; probe {replicates} x {population:,} citizens; "
+            f"coverage: share of published figures inside the model's 90% interval "
+            f"({draws} bootstrap refits at each origin).\n\n"
         )
         write_atomic(out / "validation.md", note + table)
         fc.validation_chart(df, out / "validation.png")

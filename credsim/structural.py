@@ -23,10 +23,13 @@ hazard times the hazard; delistings are the compliers' geometric waiting times (
 own rule) convolved with the listings; the stock is their difference; denied attempts are the
 stock times the probe's attempts per listed person-day times the schedule factor. Every term
 is linear in counts the engine produces, so the emulator is unbiased where the probe is; a
-test checks it against a simulation. The objective weights each target by its tolerance and
-by the sampling variance of the probe (scaled to the real population) and of a scaled-down
-checking run. Uncertainty: a bootstrap over probe replicates (seeds), with the published
-figures redrawn within their standard deviations.
+test checks it against a simulation. The objective weighs residuals through the figures'
+error covariance: each figure's tolerance and the sampling variance of the probe (scaled to
+the real population) and of a scaled-down checking run, plus the discrepancy a cumulative
+series accumulates between its figures (``covariance``). The listed stock is fitted to the
+list's own figures, the travel propensities given it. Uncertainty: a bootstrap over probe
+replicates (seeds), with the published figures redrawn with that covariance. Forecasts from
+rolling origins (``validate``) start from the last published figure and carry 90% intervals.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import numpy as np
 
 from credsim.calibration import Parameter, Targets, _to_date, target_days, with_values
 from credsim.regime.schema import Regime
+from credsim.target_errors import covariance, sigma, whitening
 
 RAMP = 60  # days over which the listing hazard moves from its early to its late level
 COURT_DELAY = 30  # the court source's delay: a listing starts 30 days after the default
@@ -348,26 +352,11 @@ TRAVEL = ("flight", "flight_2018", "rail", "rail_2018")
 STOCK = ("inflow_early", "inflow_late", "switch_day", "comply", "repay_days")
 
 
-def sigma(t: Targets, em: Emulator, check_population: int) -> np.ndarray:
-    """Each target's standard deviation in the objective: its tolerance, the probe's
-    sampling error (relative variance of the coefficient it uses) and the Poisson sampling
-    error of one checking run of ``check_population`` citizens scaled to the real one
-    (overdispersed about twice for denied attempts)."""
-    scale = t.meta.population / check_population
-    out = []
-    for x in t.targets:
-        y = x.value
-        mode = x.metric.removeprefix("denied_")
-        rv = em.rel_var.get(mode, em.rel_var["listing"])
-        phi = 2.0 if x.metric.startswith("denied_") else 1.0
-        out.append(math.sqrt((x.tolerance * y) ** 2 + rv * y * y + phi * scale * y))
-    return np.array(out) / np.sqrt([max(x.weight, 1e-9) for x in t.targets])
-
-
 def _travel_fit(
-    em: Emulator, s: Structure, t: Targets, sd: np.ndarray, bounds: dict | None = None
+    em: Emulator, s: Structure, t: Targets, w: np.ndarray, bounds: dict | None = None
 ) -> Structure:
-    """The travel propensities given the stock: weighted least squares (they enter linearly).
+    """The travel propensities given the stock: generalised least squares (they enter
+    linearly), residuals weighed through the whitening matrix ``w``.
     Without a target a month past 2018-05-01 a mode's post-2018 factor equals its earlier one.
     """
     days = target_days(t)
@@ -381,14 +370,15 @@ def _travel_fit(
         if not rows:
             values[mode], values[f"{mode}_2018"] = getattr(s, mode), getattr(s, f"{mode}_2018")
             continue
-        y0 = np.array([t.targets[i].value for i in rows]) / sd[rows]
-        a0 = np.stack([a_pre[rows], a_post[rows]], axis=1) / sd[rows, None]
+        wr = w[np.ix_(rows, rows)]  # a series' errors are independent of other series'
+        y0 = wr @ np.array([t.targets[i].value for i in rows])
+        a0 = wr @ np.stack([a_pre[rows], a_post[rows]], axis=1)
         tied = max(days[i][1] for i in rows) < cut
         if tied:
             a0 = a0.sum(axis=1, keepdims=True)
-        w = np.ones(len(rows))
+        hw = np.ones(len(rows))
         for _ in range(5):  # Huber weights (iteratively reweighted), as in the outer fit
-            a, y = a0 * w[:, None], y0 * w
+            a, y = a0 * hw[:, None], y0 * hw
             v = np.linalg.lstsq(a, y, rcond=None)[0]
             if (v < 0).any():  # one non-negative coefficient: refit the other alone
                 j = int(np.argmax(v))
@@ -396,7 +386,7 @@ def _travel_fit(
                 v = np.zeros(v.size)
                 v[j] = vj
             r = np.abs(a0 @ v - y0)
-            w = np.sqrt(np.where(r <= HUBER, 1.0, HUBER / np.maximum(r, 1e-12)))
+            hw = np.sqrt(np.where(r <= HUBER, 1.0, HUBER / np.maximum(r, 1e-12)))
         v = [float(v[0]), float(v[0])] if tied else [float(v[0]), float(v[1])]
         hi = (bounds or BOUNDS)[mode][1]
         values[mode], values[f"{mode}_2018"] = (min(float(x), hi) for x in v)
@@ -410,6 +400,9 @@ HUBER = 1.5  # residuals beyond 1.5 sd weigh linearly: one inconsistent figure c
 PRIOR = {"comply": (0.5, 0.3), "log_repay_days": (math.log(365.0), 1.0)}
 
 
+LIST_METRICS = ("started_defaulter_list", "ended_defaulter_list")
+
+
 def fit(
     em: Emulator,
     t: Targets,
@@ -419,16 +412,41 @@ def fit(
 ) -> tuple[Structure, float]:
     """The structure that best matches the targets (fit targets only) and its loss.
 
-    The stock terms are fitted by bounded nonlinear least squares; at every step the travel
-    propensities are profiled out by weighted least squares, so stocks and flows are fitted
-    jointly. The loss is Huber's (squared within 1.5 sd, linear beyond), so that a
-    published figure at odds with its neighbours does not steer the whole fit.
+    Residuals are weighed through the figures' error covariance (``covariance``: each
+    figure's own error, and within a cumulative series the discrepancy the model accumulates,
+    so that successive figures of one series are not counted as independent measurements).
+    The stock terms are fitted by bounded nonlinear least squares to the list's own figures
+    (listings, delistings and their flows) where there are any; the travel propensities are
+    then fitted by generalised least squares given that stock. Blocked purchases do not feed
+    back into the stock: their per-listed rate moves in ways the model does not have (a
+    burst when blocking began), and fitted jointly they bent the list to match it. The loss
+    is Huber's (squared within 1.5 sd, linear beyond), so that a published figure at odds
+    with its neighbours does not steer the whole fit.
     """
-    from scipy.optimize import least_squares
-
     bounds = {**BOUNDS, **(bounds or {})}
     t = fitting_targets(t)
-    sd = sigma(t, em, check_population)
+    listed = [x for x in t.targets if x.metric in LIST_METRICS]
+    if not listed or len(listed) == len(t.targets):
+        return _fit_stock(em, t, start, check_population, bounds)
+    s, _ = _fit_stock(em, Targets(meta=t.meta, targets=listed), start, check_population, bounds)
+    w = whitening(t, sigma(t, em, check_population))
+    s = _travel_fit(em, s, t, w, bounds)
+    r = np.abs(w @ (predict(em, s, t) - np.array([x.value for x in t.targets])))
+    return s, float(np.sum(np.where(r <= HUBER, r * r, 2 * HUBER * r - HUBER * HUBER)))
+
+
+def _fit_stock(
+    em: Emulator,
+    t: Targets,
+    start: Structure | None,
+    check_population: int,
+    bounds: dict[str, tuple[float, float]],
+) -> tuple[Structure, float]:
+    """The stock terms by bounded nonlinear least squares on ``t`` (with the travel
+    propensities profiled out at every step where ``t`` has blocked purchases)."""
+    from scipy.optimize import least_squares
+
+    w = whitening(t, sigma(t, em, check_population))
     y = np.array([x.value for x in t.targets])
     s0 = start or Structure()
 
@@ -443,8 +461,8 @@ def fit(
         )
 
     def residuals(v: np.ndarray) -> np.ndarray:
-        s = _travel_fit(em, unpack(v), t, sd, bounds)
-        r = (predict(em, s, t) - y) / sd
+        s = _travel_fit(em, unpack(v), t, w, bounds)
+        r = w @ (predict(em, s, t) - y)
         prior = [
             (v[3] - PRIOR["comply"][0]) / PRIOR["comply"][1],
             (v[4] - PRIOR["log_repay_days"][0]) / PRIOR["log_repay_days"][1],
@@ -464,17 +482,19 @@ def fit(
     lists = [
         (x.value, d)
         for x, (_, d) in zip(t.targets, target_days(t))
-        if x.metric == "started_defaulter_list" and x.kind == "cumulative"
+        if x.metric == "started_defaulter_list" and x.kind != "level"
     ]
     if lists and start is None:
-        value, d = max(lists, key=lambda v: v[1])
+        # the series' increments add up to its last cumulative figure
+        value, d = sum(v for v, _ in lists), max(d for _, d in lists)
         level = value / max(float(em.per_hazard[: d + 1].sum()), 1e-9)
         guesses = [(0.6 * level, 1.3 * level)]
     else:
         guesses = [(s0.inflow_early, s0.inflow_late)]
     best = None
     # the switch makes the loss multimodal: a few starts
-    for (early, late), sw in itertools.product(guesses, (700.0, 900.0, 1100.0)):
+    switches = (700.0, 900.0, 1100.0) if start is None else (s0.switch_day,)
+    for (early, late), sw in itertools.product(guesses, switches):
         x0 = [early, late, sw, s0.comply, math.log(s0.repay_days)]
         x0 = np.clip(x0, np.array(lo) + 1e-6, np.array(hi) - 1e-6)
         r = least_squares(
@@ -487,7 +507,7 @@ def fit(
         )
         if best is None or r.cost < best.cost:
             best = r
-    s = _travel_fit(em, unpack(best.x), t, sd, bounds)
+    s = _travel_fit(em, unpack(best.x), t, w, bounds)
     return s, float(2 * best.cost)
 
 
@@ -511,25 +531,27 @@ def bootstrap(
     draws: int = 100,
     seed: int = 7,
     check_population: int = 200_000,
+    bounds: dict[str, tuple[float, float]] | None = None,
 ) -> list[Structure]:
-    """Refits on bootstrap copies: probe replicates resampled (seeds), and each published
-    figure redrawn around its value with its standard deviation in the objective (tolerance,
-    probe and checking-run sampling error). The residuals of the best fit are not resampled:
+    """Refits on bootstrap copies: probe replicates resampled (seeds), and the published
+    figures redrawn around their values with their error covariance in the objective
+    (``covariance``: tolerance, probe and checking-run sampling error, accumulated
+    discrepancy). The residuals of the best fit are not resampled:
     where they are large they are the model's misfit, not noise."""
     rng = np.random.default_rng(seed)
     ft = fitting_targets(t)
     em = Emulator.from_probe(probe, t.meta.start_date)
-    sd = sigma(ft, em, check_population)
+    root = np.linalg.cholesky(covariance(ft, sigma(ft, em, check_population)))
     y = np.array([x.value for x in ft.targets])
     out = []
     for _ in range(draws):
         em_b = Emulator.from_probe(probe.resample(rng), t.meta.start_date)
-        y_b = np.maximum(y + rng.standard_normal(y.size) * sd, 1.0)
+        y_b = np.maximum(y + root @ rng.standard_normal(y.size), 1.0)
         t_b = Targets(
             meta=ft.meta,
             targets=[x.model_copy(update={"value": float(v)}) for x, v in zip(ft.targets, y_b)],
         )
-        out.append(fit(em_b, t_b, best, check_population)[0])
+        out.append(fit(em_b, t_b, best, check_population, bounds)[0])
     return out
 
 

@@ -161,6 +161,66 @@ def test_validation_forecasts_a_structural_truth(truth_and_probe):
     last = df[(df["origin"] == fc.ORIGINS[-1]) & df["metric"].str.startswith("denied_")]
     assert len(last) >= 2
     assert last["error_model"].abs().max() < 0.05, last
+    # the interval holds the forecast, does not fall below the figure a cumulative forecast
+    # starts from, and widens with the increment it forecasts
+    assert ((df["model_low"] <= df["model"]) & (df["model"] <= df["model_high"])).all()
+    assert (df["model_low"] > 0).all()
+    for _, g in df[df["kind"] == "cumulative"].groupby(["origin", "metric"]):
+        g = g.sort_values("horizon_months")
+        assert (np.diff((g["model_high"] - g["model_low"]).to_numpy()) >= 0).all(), g
+
+
+def test_increments_add_up_to_the_cumulative_figures():
+    """Each cumulative series becomes its first figure and the flows between successive
+    figures; they add up to the last figure, and a figure that does not grow is dropped."""
+    t = st.fitting_targets(load_targets("national"))
+    inc = fc.increments(t)
+    days = dict(zip((x.name for x in inc.targets), target_days(inc)))
+    for metric in ("denied_flight", "denied_rail", "started_defaulter_list"):
+        cum = sorted(
+            (x for x in t.targets if x.metric == metric and x.kind == "cumulative"),
+            key=lambda x: days[x.name][1],
+        )
+        parts = [x for x in inc.targets if x.metric == metric and x.name in {c.name for c in cum}]
+        assert sum(x.value for x in parts) == pytest.approx(cum[-1].value)
+        flows = sorted((x for x in parts if x.kind == "flow"), key=lambda x: days[x.name][1])
+        assert len(flows) == len(cum) - 1
+        for a, b in zip(cum, flows):  # each flow starts the day after the figure before it
+            assert days[b.name][0] == days[a.name][1] + 1
+    flat = Targets(
+        meta=t.meta,
+        targets=[
+            t.targets[0],
+            t.targets[0].model_copy(update={"name": "same", "date": "2016-06-30"}),
+        ],
+    )
+    assert [x.kind for x in fc.increments(flat).targets] == ["cumulative"]
+
+
+def test_forecast_starts_from_the_last_published_figure(truth_and_probe):
+    """From an origin, a cumulative forecast is the series' last published figure on or
+    before it plus the model's increment since that figure; before the origin, and for
+    flows, it is the model's own figure."""
+    m, t, probe = truth_and_probe
+    em = st.Emulator.from_probe(probe)
+    days = target_days(t)
+    o_day = 1000
+    value, step = fc.forecast(em, TRUTH, t, o_day)
+    curve = st.predict(em, TRUTH, t)
+    for i, x in enumerate(t.targets):
+        if days[i][1] <= o_day:
+            assert value[i] == curve[i]
+            continue
+        d0, y0 = max(
+            (days[j][1], y.value)
+            for j, y in enumerate(t.targets)
+            if y.metric == x.metric and days[j][1] <= o_day
+        )
+        anchor = [
+            j for j in range(len(t.targets)) if days[j][1] == d0 and t.targets[j].metric == x.metric
+        ]
+        assert value[i] - step[i] == pytest.approx(y0)
+        assert step[i] == pytest.approx(curve[i] - curve[anchor[0]], rel=1e-9)
 
 
 def test_fitting_ignores_validation_targets():
