@@ -300,3 +300,32 @@ def test_colleagues_share_an_employer_where_the_population_has_employers():
     assert child[g.indices[pupils]].all()  # schoolmates are children, as without employers
     a, b = src[workers], g.indices[workers]
     assert (employer[a] == employer[b]).all() and (employer[a] >= 0).all()
+
+
+def test_colleagues_are_cut_within_the_organisations_of_a_regime_that_has_them():
+    """national with ties on: every tie between two workers joins staff of one organisation."""
+    from credsim.engine.compiled import Compiled
+    from credsim.engine.components.ties import Ties
+    from credsim.engine.sampling import stream
+    from credsim.engine.shard import Shard
+    from credsim.ledger import Ledger
+
+    data = tomllib.loads(
+        resources.files("credsim.regime").joinpath("presets/national.toml").read_text("utf-8")
+    )
+    data["ties"] = {"enabled": True}
+    census = Census.from_facts()
+    c = Compiled(load_regime(data), census.provinces, census.groups)
+    n = 20_000
+    pop = synthesize(n, stream(4, 0, "population"), census)
+    names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
+    shard = Shard(c, pop, 4, 0, 0, 30, Ledger(0.0, 0, range(n), None, names))
+    employer = shard.state.pop.employer
+    assert employer is not None and (employer >= 0).sum() > 1000
+    g = next(x for x in shard.components if isinstance(x, Ties)).graph
+    src = np.repeat(np.arange(g.n), np.diff(g.indptr))
+    child = ((shard.state.pop.demo.astype(np.int64) >> census.layout["age"][0]) & 3) == 0
+    workers = (g.kind == COLLEAGUE) & ~child[src]
+    assert workers.sum() > 1000
+    a, b = src[workers], g.indices[workers]
+    assert (employer[a] == employer[b]).all() and (employer[a] >= 0).all()
