@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from credsim.regime import Regime, RegimeError, load_regime, presets
+    from credsim.regime import Regime, RegimeError, load_regime
+    from credsim.regime.load import presets
     from credsim.run import Run
     from credsim.sim import Sim
 

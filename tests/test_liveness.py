@@ -20,7 +20,7 @@ from credsim.experiments.liveness import (
     reasons,
     sweep,
 )
-from credsim.regime import load_regime, presets
+from credsim.regime.load import load_regime, presets
 
 PRESETS = sorted(presets())
 
