@@ -27,6 +27,9 @@ GROUP_METRICS = GROUP_LEVELS + GROUP_FLOWS
 # flows by group of regimes with ties (credsim.engine.components.ties): ties who saw a
 # listing, citizens who began to adapt through ties, citizens penalised by association
 TIE_GROUP_FLOWS = ("tie_reached", "tie_chilled", "associated")
+# levels by group of regimes with organisations (credsim.engine.components.organisations):
+# citizens restricted through an organisation they represent or manage (joint punishment)
+ORGANISATION_GROUP_LEVELS = ("restricted_via_organisation",)
 HIST_BINS_MAX = 2048
 
 
@@ -87,6 +90,15 @@ class DayMetrics:
         self.gnames = getattr(c, "group_metrics", GROUP_METRICS)
         self.gcur = np.zeros((len(self.gnames), self.nslots), dtype=np.int64)
         self.groups = np.zeros((days, len(self.gnames), self.nslots), dtype=np.int64)
+        # rows of ``gcur`` that are flows, zeroed each day (the others are levels)
+        self.gflows = np.array(
+            [
+                j
+                for j, name in enumerate(self.gnames)
+                if name not in GROUP_LEVELS + ORGANISATION_GROUP_LEVELS
+            ],
+            dtype=np.int64,
+        )
         self.demo = pop.demo
         self.layout = pop.census.layout
         self.province_start = pop.province_start
@@ -122,7 +134,7 @@ class DayMetrics:
 
     def begin_day(self) -> None:
         self.cur[self.flow_cols] = 0
-        self.gcur[len(GROUP_LEVELS) :] = 0
+        self.gcur[self.gflows] = 0
 
     def end_day(self, day: int) -> None:
         self.rows[day] = self.cur
@@ -146,6 +158,11 @@ class DayMetrics:
     def group_flow(self, metric: str, ids: np.ndarray) -> None:
         m = self.gnames.index(metric)
         self.gcur[m] += np.bincount(self.slots(ids).ravel(), minlength=self.nslots)
+
+    def group_level(self, metric: str, ids: np.ndarray, sign: int) -> None:
+        """A group level rises (``sign`` +1) or falls (-1) by one for each of these citizens."""
+        m = self.gnames.index(metric)
+        self.gcur[m] += sign * np.bincount(self.slots(ids).ravel(), minlength=self.nslots)
 
     def score_change(self, before: np.ndarray, after: np.ndarray) -> None:
         before = np.asarray(before, dtype=np.int64)

@@ -270,3 +270,22 @@ def test_the_report_and_the_dashboard_show_organisations(national_run, tmp_path)
     assert national_run.summary["restricted_via_organisation"] == int(
         national_run.metrics["restricted_via_organisation"].iloc[-1]
     )
+
+
+def test_restricted_through_an_organisation_is_counted_by_group(national_run, tmp_path):
+    """Each day, the citizens restricted through an organisation add up over the groups of
+    every dimension to the day's figure; a regime without organisations has no such level."""
+    from credsim.report import burden
+
+    daily = national_run.metrics.set_index("day")["restricted_via_organisation"]
+    assert daily.max() > 0
+    g = national_run.groups
+    sums = g.groupby(["day", "dimension"])["restricted_via_organisation"].sum().unstack()
+    assert set(sums.columns) == {"sex", "age_band", "region", "province", "group"}
+    for dim in sums.columns:
+        assert (sums[dim].to_numpy() == daily.loc[sums.index].to_numpy()).all(), dim
+    b = burden(g)
+    assert "restricted_via_organisation_per_1000" in b
+    press = Sim("press", 2_000, 30, SEED, out=tmp_path / "p", workers=1).run()
+    assert "restricted_via_organisation" not in press.groups.columns
+    assert "restricted_via_organisation_per_1000" not in burden(press.groups)

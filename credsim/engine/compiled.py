@@ -8,7 +8,7 @@ import numpy as np
 
 from credsim.engine.keyed import name_code
 from credsim.engine.layout import mask_dtype
-from credsim.metrics import GROUP_METRICS, TIE_GROUP_FLOWS
+from credsim.metrics import GROUP_METRICS, ORGANISATION_GROUP_LEVELS, TIE_GROUP_FLOWS
 from credsim.population import demo_layout, layout_array
 from credsim.regime.schema import KINDS as BUILT_IN_KINDS
 from credsim.regime.schema import TIE_KINDS, TRANSPARENCY_KNOWLEDGE, Regime, Rollout
@@ -238,6 +238,8 @@ class Compiled:
         self.ties = ["ties"] if t is not None else []
         self.tie_kinds = list(TIE_KINDS) if t is not None else []
         self.group_metrics = GROUP_METRICS + (TIE_GROUP_FLOWS if t is not None else ())
+        if r.organisations is not None:  # credsim.engine.components.organisations
+            self.group_metrics += ORGANISATION_GROUP_LEVELS
         # general deterrence per unit share of the province sanctioned, by kind
         self.province_sensitivity = np.zeros(len(responses))
         if a.enabled:

@@ -24,7 +24,7 @@ from credsim.labels import (
     figure,
 )
 from credsim.labels import label as component_label
-from credsim.metrics import GROUP_LEVELS
+from credsim.metrics import GROUP_LEVELS, ORGANISATION_GROUP_LEVELS
 from credsim.report.causes import causes_section
 from credsim.report.charts import (
     Chart,
@@ -52,13 +52,15 @@ DIMENSIONS = {
     "group": "population group",
 }
 # levels at the last day (ever_wrongful and escaped count the whole run up to it)
-BURDEN_LEVELS = GROUP_LEVELS
+# restricted through an organisation: only a regime with organisations has it
+BURDEN_LEVELS = GROUP_LEVELS + ORGANISATION_GROUP_LEVELS
 BURDEN_FLOWS = ("denied", "wrongly_denied", "misattributed")  # summed over the run
 BURDEN_LABELS = {
     "restricted": SERIES["restricted"].label,
     "spillover_only": SERIES["spillover_only"].label,
     "wrongful": SERIES["wrongful"].label,
     "wrongful_spillover": SERIES["wrongful_spillover"].label,
+    "restricted_via_organisation": SERIES["restricted_via_organisation"].label,
     "ever_wrongful": SERIES["ever_wrongful"].label + " (whole run)",
     "escaped": SERIES["escaped"].label + " (whole run)",
     "denied": SERIES["denied"].label + " (whole run)",
@@ -205,18 +207,20 @@ def burden(groups: pd.DataFrame) -> pd.DataFrame:
     Restricted, spillover-only, wrongful and wrongful spillover are counted on the last day;
     ever wrongful and escaped since day 0; denied and wrongly denied attempts and
     misattributed records over the whole run. The ratio is the group's rate over the rate of
-    the whole population (1 = average burden).
+    the whole population (1 = average burden). Restricted through an organisation, on the
+    last day, only where the regime has organisations.
     """
-    missing = [m for m in BURDEN_LEVELS + BURDEN_FLOWS if m not in groups]
+    levels = [m for m in BURDEN_LEVELS if m not in ORGANISATION_GROUP_LEVELS or m in groups]
+    missing = [m for m in levels + list(BURDEN_FLOWS) if m not in groups]
     if missing:  # a folder written before these figures: unknown, not zero
         groups = groups.assign(**dict.fromkeys(missing, np.nan))
     last = groups[groups["day"] == groups["day"].max()]
     keys = ["dimension", "group"]
-    out = last[keys + ["population", *BURDEN_LEVELS]].set_index(keys)
+    out = last[keys + ["population", *levels]].set_index(keys)
     flows = groups.groupby(keys, sort=False)[list(BURDEN_FLOWS)].sum()
     out = out.join(flows).reset_index()
     pop = out["population"].to_numpy(dtype=float)
-    for m in BURDEN_LEVELS + BURDEN_FLOWS:
+    for m in levels + list(BURDEN_FLOWS):
         rate = 1000 * out[m].to_numpy(dtype=float) / np.maximum(pop, 1)
         total = out.groupby("dimension", sort=False)[m].transform("sum").to_numpy(dtype=float)
         tpop = out.groupby("dimension", sort=False)["population"].transform("sum")
@@ -371,7 +375,7 @@ def _burden_tables(b: pd.DataFrame) -> dict[str, str]:
     out = {}
     for dim in DIMENSIONS:
         d = b[b["dimension"] == dim]
-        metrics = [m for m in BURDEN_LEVELS + BURDEN_FLOWS if d[m].sum() > 0]
+        metrics = [m for m in BURDEN_LEVELS + BURDEN_FLOWS if m in d and d[m].sum() > 0]
         if not metrics:
             continue
         header = ["group", "population"] + [

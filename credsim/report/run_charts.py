@@ -195,7 +195,7 @@ class RunCharts:
             d = ds[0]
             series = []
             for m in BURDEN_LEVELS + BURDEN_FLOWS:
-                if not any(x[m].sum() > 0 for x in ds):
+                if not any(m in x and x[m].sum() > 0 for x in ds):
                     continue
                 mean, lo, hi = band([x[f"{m}_per_1000"].to_numpy(dtype=float) for x in ds])
                 ratio, _, _ = band([x[f"{m}_ratio"].to_numpy(dtype=float) for x in ds])

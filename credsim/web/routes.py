@@ -325,7 +325,7 @@ def add_group_routes(app: FastAPI, folders: RunFolders) -> None:
         ]
         from credsim.report import BURDEN_FLOWS, BURDEN_LEVELS
 
-        keep += [*BURDEN_LEVELS, *BURDEN_FLOWS]
+        keep += [m for m in (*BURDEN_LEVELS, *BURDEN_FLOWS) if m in b]
         return clean(
             {
                 "name": name,

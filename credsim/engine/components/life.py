@@ -532,6 +532,9 @@ class Life(Component):
             status = None
         else:
             m.status_change(ids, status, np.zeros_like(status))
+        joint = self.shard.component("organisations") if self.c.organisations else None
+        if joint is not None:
+            joint.regroup(ids, -1)
         self._leave(ids)
         shift = lay["age"][0]
         band = s.bits(ids, "age")
@@ -545,6 +548,8 @@ class Life(Component):
         self._leave(ids, +1)
         if status is not None:
             m.status_change(ids, np.zeros_like(status), status)
+        if joint is not None:
+            joint.regroup(ids, +1)
         grown = ids[adult]
         if grown.size:
             m.add("came_of_age", grown.size)

@@ -603,11 +603,23 @@ class Organisations(Component):
     def _count(self, ids: np.ndarray, sign: int) -> None:
         m = self.m
         m.add("restricted_via_organisation", sign * ids.size)
+        m.group_level("restricted_via_organisation", ids, sign)
         sector = self.f.sector[self.f.employer[ids]]
         counts = np.bincount(sector, minlength=len(self.c.sectors))
         for j, name in enumerate(self.c.sectors):
             if counts[j]:
                 m.add(f"restricted_via_{name}", sign * int(counts[j]))
+
+    def regroup(self, ids: np.ndarray, sign: int) -> None:
+        """Take those of ``ids`` restricted through an organisation out of (``sign`` +1: put
+        them into) the figures by group, as their age band changes
+        (credsim.engine.components.life)."""
+        if not self.via or ids.size == 0:
+            return
+        via = np.fromiter(self.via, dtype=np.int64, count=len(self.via))
+        hit = ids[np.isin(ids, via)]
+        if hit.size:
+            self.m.group_level("restricted_via_organisation", hit, sign)
 
     # --- the final state ------------------------------------------------------------------
     def citizen_columns(self, idx: np.ndarray) -> dict:
