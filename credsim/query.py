@@ -132,6 +132,9 @@ def rules_sql(regime_toml: Path) -> str:
 # ties (credsim.engine.components.ties), whose rows name no rule
 SCORED_BY = "CASE WHEN r.kind = 'association' THEN 'associates' ELSE r.rule END"
 
+# the behaviour a deduction was lost on: its rule's, or "associates" for the associates rule
+LOST_ON = "CASE WHEN r.kind = 'association' THEN 'associates' ELSE b.behaviour END"
+
 CAUSES_SQL = f"""
 WITH listing AS (
     SELECT l.id, l.day, l.citizen, l.sanction, {SCORED_BY} AS trigger
@@ -156,11 +159,13 @@ joined AS (
 ),
 alone AS (
     SELECT sanction, behaviour, count(*) AS listings_alone FROM (
-        SELECT l.id, l.sanction, min(b.behaviour) AS behaviour
+        SELECT l.id, l.sanction, min({LOST_ON}) AS behaviour
         FROM listing l JOIN ledger r
-          ON r.citizen = l.citizen AND r.kind = 'record' AND r.delta < 0 AND r.day <= l.day
-        JOIN rules b ON b.rule = r.rule
-        GROUP BY l.id, l.sanction HAVING count(DISTINCT b.behaviour) = 1
+          ON r.citizen = l.citizen AND r.kind IN ('record', 'association') AND r.delta < 0
+         AND r.day <= l.day
+        LEFT JOIN rules b ON b.rule = r.rule
+        WHERE r.kind = 'association' OR b.behaviour IS NOT NULL
+        GROUP BY l.id, l.sanction HAVING count(DISTINCT {LOST_ON}) = 1
     ) GROUP BY ALL
 )
 SELECT j.sanction, j.rule,
@@ -172,7 +177,8 @@ SELECT j.sanction, j.rule,
            AS share_of_points_lost,
        coalesce(a.listings_alone, 0) AS listings_alone
 FROM joined j LEFT JOIN rules b ON b.rule = j.rule
-LEFT JOIN alone a ON a.sanction = j.sanction AND a.behaviour = b.behaviour
+LEFT JOIN alone a ON a.sanction = j.sanction
+     AND a.behaviour = coalesce(b.behaviour, CASE WHEN j.rule = 'associates' THEN 'associates' END)
 ORDER BY j.sanction, j.listings DESC, j.points_lost DESC, j.rule
 """
 

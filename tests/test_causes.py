@@ -60,9 +60,11 @@ def test_each_rule_names_its_behaviour_and_the_harsh_rule_shows(run):
 def test_listings_on_one_behaviour_alone_are_counted_from_the_ledger(run):
     df = query(run.path, "SELECT * FROM causes")
     # recount in pandas: per listing, the behaviours of every deduction up to its day
-    led = run.ledger("kind IN ('sanction_start', 'record')")
+    led = run.ledger("kind IN ('sanction_start', 'record', 'association')")
     rules = {r.key: r.behaviour for r in run_regime(run).rules}
-    rec = led[(led["kind"] == "record") & (led["delta"] < 0)]
+    led.loc[led["kind"] == "association", "rule"] = "associates"  # ties' associates rule
+    rules["associates"] = "associates"
+    rec = led[led["kind"].isin(["record", "association"]) & (led["delta"] < 0)]
     by_citizen = {c: g for c, g in rec.groupby("citizen")}
     expected: dict[tuple, int] = {}
     for row in led[led["kind"] == "sanction_start"].itertuples():

@@ -130,7 +130,10 @@ def test_core_state_is_sixteen_bytes_a_citizen_at_the_defaults():
     pop = synthesize(5_000, stream(SEED, 0, "population"), cen)
     names = {k: getattr(c, k) for k in ("sources", "rules", "sanctions", "privileges")}
     s = Shard(c, pop, SEED, 0, 0, 10, Ledger(0.0, 0, range(5_000), None, names))
-    assert s.core_bytes() == 16 * 5_000
+    assert s.state.core_bytes() == 16 * 5_000  # the dense state of every regime
+    # press's ties add their graph (benchmarks/ties_memory.py: about 53 bytes a citizen)
+    graph = s.core_bytes() - s.state.core_bytes()
+    assert 0 < graph < 80 * 5_000
 
 
 # --- beyond the widths of a machine word: 100 sanctions, 100 privileges, 40 sources, 8 kinds

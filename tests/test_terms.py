@@ -62,7 +62,12 @@ def test_drawn_terms_span_30_to_365_days(tmp_path_factory):
         "terms",
         population=8_000,
         days=800,
-        overrides=["sanctions.blacklist.redress.accept=0", "behaviours.critical_post.rate=0.005"],
+        # without ties: the associates rule's points renew a listing without a record
+        overrides=[
+            "sanctions.blacklist.redress.accept=0",
+            "behaviours.critical_post.rate=0.005",
+            "ties.enabled=false",
+        ],
     )
     t = terms(run)
     t = t[t["start"] < 800 - 365]  # every term started then has closed by the end
@@ -91,7 +96,12 @@ def test_a_listing_ends_at_its_term_unless_a_new_record_arrives(tmp_path_factory
         "renew",
         population=10_000,
         days=600,
-        overrides=["sanctions.blacklist.redress.accept=0", "behaviours.critical_post.rate=0.005"],
+        # without ties: the associates rule's points renew a listing without a record
+        overrides=[
+            "sanctions.blacklist.redress.accept=0",
+            "behaviours.critical_post.rate=0.005",
+            "ties.enabled=false",
+        ],
     )
     t = terms(run)
     n = deductions_in_term(run, t)
@@ -127,8 +137,8 @@ def test_a_citizen_marked_for_life_is_listed_again_on_a_lower_bar(tmp_path_facto
     # every such start is of a citizen listed before, on a score below the bar of 1049
     assert (again["day"].to_numpy() > first.reindex(again["citizen"]).to_numpy()).all()
     assert (again["score_after"] < 1049).all()
-    # ... and the record that started it was a deduction
-    cause = run.ledger("kind = 'record'").set_index("id")["delta"]
+    # ... and the record (or an associate's listing, ties) that started it was a deduction
+    cause = run.ledger("kind IN ('record', 'association')").set_index("id")["delta"]
     assert (cause.reindex(again["cause"]).to_numpy() < 0).all()
     # the mark never lets the citizen back into the top tier (the ceiling of 1049)
     c = run.citizens
