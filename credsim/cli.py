@@ -334,12 +334,28 @@ def _execute(sim, regime: str | None, resume: bool, report: bool) -> None:
     def terminated(signum, frame):
         raise Terminated()
 
+    pending: list[int] = []
+
+    def deferred(signum, frame):
+        # a run in this process stops at the end of the day being simulated: an interrupt
+        # raised inside a compiled kernel's loading (a callback from LLVM) would be lost
+        pending.append(signum)
+
+    def tick(done: int, total: int) -> None:
+        bar(done, total)
+        if pending:
+            raise KeyboardInterrupt
+
     with Progress(f"{sim.regime.regime.name}") as bar:
         sim.progress = bar
+        old_term = old_int = None
         try:
             old_term = signal.signal(signal.SIGTERM, terminated)
-        except ValueError:  # not the main thread: SIGTERM keeps its meaning
-            old_term = None
+            if sim.backend != "dask" and sim.workers <= 1:
+                old_int = signal.signal(signal.SIGINT, deferred)
+                sim.progress = tick
+        except ValueError:  # not the main thread: the signals keep their meaning
+            pass
         try:
             result = sim.run(resume=resume)
         except Terminated:
@@ -358,6 +374,10 @@ def _execute(sim, regime: str | None, resume: bool, report: bool) -> None:
         finally:
             if old_term is not None:
                 signal.signal(signal.SIGTERM, old_term)
+            if old_int is not None and signal.getsignal(signal.SIGINT) is deferred:
+                signal.signal(signal.SIGINT, old_int)
+    if pending:  # arrived after the last day: the run is complete, and said so
+        fail(f"interrupted after the run completed; its folder is complete: {sim.out}", 130)
     print_summary(result)
     if report:
         try:
@@ -451,11 +471,14 @@ def interrupted_exit(code: int) -> None:
     """Leave after an interrupted run with exactly ``code``. The run's files are closed and its
     line is printed; CPython 3.11 would otherwise turn an interrupt that landed inside an
     ``exec`` of a string (dataclasses, numba) into a kill by SIGINT at exit, whatever the
-    exit status asked for."""
-    import atexit
+    exit status asked for; and the other exit functions (of libraries interrupted mid-call)
+    are not run."""
     import os
 
-    atexit._run_exitfuncs()  # what a normal exit would do first: worker pools, temporary files
+    if "multiprocessing" in sys.modules:  # worker pools and the resource tracker, as at exit
+        from multiprocessing import util
+
+        util._exit_function()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
