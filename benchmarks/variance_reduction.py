@@ -65,7 +65,9 @@ def run_side(regime, overrides, population, days, seeds, workers):
 def table(label, a, b_paired, b_unpaired):
     rows = []
     for name in a[0]:
-        if name in ("citizens", "days") or name not in b_paired[0]:
+        if name in ("citizens", "days") or any(
+            name not in s for s in (*a, *b_paired, *b_unpaired)
+        ):  # a figure some runs leave out (a reach per listing with no listing)
             continue
         x = np.array([s[name] for s in a], dtype=float)
         yp = np.array([s[name] for s in b_paired], dtype=float)
