@@ -74,7 +74,6 @@ class Score(Component):
                     self._apply(day, ri, take)
 
     def _apply(self, day: int, ri: int, r) -> None:
-        from credsim.engine.kernels import apply_records
 
         c, m, s, ctx = self.c, self.m, self.s, self.ctx
         delta = int(c.rule_delta[ri])
@@ -82,26 +81,7 @@ class Score(Component):
         before = np.empty(ids.size, dtype=np.int64)
         after = np.empty(ids.size, dtype=np.int64)
         if delta:
-            nt = len(c.tier_bounds)
-            t0 = m.col[f"tier_{c.tiers[0]}"]
-            total = apply_records(
-                s.score,
-                s.flags,
-                ids,
-                delta,
-                c.score_min,
-                c.score_max,
-                CEILING,
-                c.lifetime_ceiling,
-                m.hist_cur,
-                c.score_min,
-                m.width,
-                c.tier_bounds,
-                m.cur[t0 : t0 + nt + 1],
-                before,
-                after,
-            )
-            m.cur[m.col["score_sum"]] += total
+            apply_points(c, m, s, ids, delta, before, after)
             if r.mis.any():
                 for cid, d in zip(ids[r.mis].tolist(), (after - before)[r.mis].tolist()):
                     s.mis_points[cid] = s.mis_points.get(cid, 0) + d
@@ -131,3 +111,31 @@ class Score(Component):
         if delta:
             sc = Scored(ids, ri, rows, after - before, r.mis, r.actor)
             self.shard.loop.emit("scored", day, sc)
+
+
+def apply_points(c, m, s, ids: np.ndarray, delta: int, before: np.ndarray, after: np.ndarray):
+    """Move the scores of ``ids`` by ``delta`` points, one after another, clamped to the
+    score's range and to the lifetime ceiling of marked citizens; the day's score histogram,
+    tier counts and score sum follow. ``before`` and ``after`` receive each citizen's scores."""
+    from credsim.engine.kernels import apply_records
+
+    nt = len(c.tier_bounds)
+    t0 = m.col[f"tier_{c.tiers[0]}"]
+    total = apply_records(
+        s.score,
+        s.flags,
+        ids,
+        delta,
+        c.score_min,
+        c.score_max,
+        CEILING,
+        c.lifetime_ceiling,
+        m.hist_cur,
+        c.score_min,
+        m.width,
+        c.tier_bounds,
+        m.cur[t0 : t0 + nt + 1],
+        before,
+        after,
+    )
+    m.cur[m.col["score_sum"]] += total

@@ -438,8 +438,7 @@ class Ties(Component):
         """The associates rule: yesterday's listings move their associates' scores."""
         if not self.pending:
             return
-        from credsim.engine.kernels import apply_records
-        from credsim.engine.layout import CEILING
+        from credsim.engine.components.score import apply_points
 
         c, m, s, ctx = self.c, self.m, self.s, self.ctx
         ids = np.concatenate([p[0] for p in self.pending])
@@ -448,26 +447,7 @@ class Ties(Component):
         self.pending = []
         before = np.empty(ids.size, dtype=np.int64)
         after = np.empty(ids.size, dtype=np.int64)
-        nt = len(c.tier_bounds)
-        t0 = m.col[f"tier_{c.tiers[0]}"]
-        total = apply_records(
-            s.score,
-            s.flags,
-            ids,
-            int(self.t.associates_delta),
-            c.score_min,
-            c.score_max,
-            CEILING,
-            c.lifetime_ceiling,
-            m.hist_cur,
-            c.score_min,
-            m.width,
-            c.tier_bounds,
-            m.cur[t0 : t0 + nt + 1],
-            before,
-            after,
-        )
-        m.cur[m.col["score_sum"]] += total
+        apply_points(c, m, s, ids, int(self.t.associates_delta), before, after)
         ctx.touched.append((ids, after))
         rows = s.log(
             "association", day, ids, delta=after - before, before=before, other=other, cause=cause
